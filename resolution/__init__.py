@@ -1,0 +1,60 @@
+"""resolution: the professional concerns resolution process as a service."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import from_environment, secret_key
+from .domain.definitions import load_directory
+from .domain.machines import Workflows
+from .extensions import db, migrate
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Turn on WAL, foreign keys and a busy timeout for every SQLite connection."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the application."""
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(Path(__file__).parent.parent / "templates"))
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(from_environment(instance))
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(instance)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    app.extensions["workflows"] = Workflows(
+        load_directory(Path(app.config["WORKFLOWS_DIR"]), app.config["DEFAULT_WORKFLOW"])
+    )
+
+    from . import cli
+
+    cli.init_app(app)
+    for name in ("api", "web"):
+        try:
+            module = __import__(f"{__name__}.{name}", fromlist=["init_app"])
+        except ImportError:
+            continue
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+    return app

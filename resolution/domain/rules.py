@@ -1,0 +1,112 @@
+"""Who may see and do what on a case, and the fixed vocabularies and limits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .definitions import Action, Definition
+
+CATEGORIES = {
+    "threshold": "Threshold or referral decision",
+    "assessment": "Assessment outcome",
+    "roles": "Roles and responsibilities",
+    "services_plan": "Services or plan",
+    "information_sharing": "Information sharing",
+    "meetings": "Attendance at meetings",
+    "cp_medical": "Child protection medical",
+    "other": "Other",
+}
+
+THEMES = {
+    "professional_curiosity": "Professional curiosity",
+    "neglect": "Neglect",
+    "supervision": "Supervision",
+    "domestic_abuse": "Domestic abuse",
+    "information_sharing": "Information sharing",
+    "bereavement": "Bereavement",
+    "culture_identity": "Culture and identity",
+    "thresholds": "Understanding of thresholds",
+    "voice_of_child": "Voice of the child",
+    "multi_agency_working": "Multi-agency working",
+}
+
+RECORD_KINDS = ("discussion", "action", "decision", "note")
+OUTCOME_KINDS = ("resolved", "withdrawn", "referred")
+
+MAX_SUMMARY = 4000
+MAX_RECORD = 10000
+MAX_REASON = 1000
+MAX_OUTCOME = 4000
+MAX_LEARNING = 4000
+MAX_REFERRED_TO = 200
+
+# The reference the agencies already use: letters, digits and a few separators.
+CHILD_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/\-.]{1,39}$")
+INITIALS_RE = re.compile(r"^[A-Z]{1,4}$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user, as the domain needs to see them."""
+
+    id: int
+    role: str
+    agency: str
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    """The facts about a case that decide who may see and act on it."""
+
+    raiser_id: int
+    party_ids: frozenset[int]
+    agencies: frozenset[str]
+    state: str
+    closed: bool
+
+
+def can_see(actor: Actor, case: CaseAccess) -> bool:
+    """Say whether the actor may read the case."""
+    if actor.role in ("auditor", "partnership"):
+        return True
+    if actor.role in ("manager", "lead"):
+        return actor.agency in case.agencies or actor.id in case.party_ids
+    if actor.role == "practitioner":
+        return actor.id in case.party_ids
+    return False
+
+
+def acting_at_level(actor: Actor, case: CaseAccess, definition: Definition) -> bool:
+    """Say whether the actor's role acts at the case's current level."""
+    if case.closed or actor.role not in definition.level(case.state).acts:
+        return False
+    return actor.role == "partnership" or actor.agency in case.agencies
+
+
+def is_party(actor: Actor, case: CaseAccess) -> bool:
+    """Say whether the actor is a named party to the case."""
+    return actor.id in case.party_ids
+
+
+def can_write(actor: Actor, case: CaseAccess, definition: Definition) -> bool:
+    """Say whether the actor may add records and propose or accept timescales."""
+    if case.closed or actor.role in ("auditor", "admin"):
+        return False
+    return is_party(actor, case) or acting_at_level(actor, case, definition)
+
+
+def may_take(actor: Actor, case: CaseAccess, definition: Definition, action: Action) -> bool:
+    """Say whether the actor's role and involvement allow this action now."""
+    if case.closed or actor.role in ("auditor", "admin"):
+        return False
+    if action.raiser_may and actor.id == case.raiser_id:
+        return True
+    level = definition.level(case.state)
+    if actor.role not in action.allowed_roles(level):
+        return False
+    if actor.role == "partnership":
+        return True
+    if actor.role == "practitioner":
+        return is_party(actor, case)
+    return actor.agency in case.agencies or is_party(actor, case)

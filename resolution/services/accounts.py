@@ -1,0 +1,217 @@
+"""Agencies, users, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+
+from ..domain.definitions import ROLES
+from ..extensions import db
+from ..models import Agency, ApiToken, User
+from .core import unit_of_work
+from .errors import Conflict, Invalid, NotFound
+
+_hasher = PasswordHasher()
+# Verified against when no such user exists, so a wrong e-mail costs the same time.
+_DUMMY_HASH = _hasher.hash("not a real password")
+AGENCY_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_-]{1,19}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,40}$")
+MIN_PASSWORD = 12
+TOKEN_PREFIX = "rsl_"
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of an API token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_agency(code: str, name: str, *, now: datetime, actor: str = "cli") -> Agency:
+    """Add an agency."""
+    code = code.strip().upper()
+    name = name.strip()
+    if not AGENCY_CODE_RE.match(code):
+        raise Invalid.field("code", "use 2 to 20 capital letters, digits, - or _, starting with a letter")
+    if not name or len(name) > 200:
+        raise Invalid.field("name", "give a name of 1 to 200 characters")
+    with unit_of_work(now) as uow:
+        if uow.session.scalar(select(Agency.id).where(Agency.code == code)):
+            raise Conflict(f"agency {code} exists already", {"code": ["already exists"]})
+        agency = Agency(code=code, name=name, active=True)
+        uow.session.add(agency)
+        uow.record_event(actor=actor, action="agency_added", payload={"code": code, "name": name})
+    return agency
+
+
+def validate_password(password: str) -> None:
+    """Refuse a password too short or too long to be safe."""
+    if len(password) < MIN_PASSWORD:
+        raise Invalid.field("password", f"use at least {MIN_PASSWORD} characters")
+    if len(password) > 200:
+        raise Invalid.field("password", "use at most 200 characters")
+
+
+def create_user(
+    *, email: str, name: str, agency: str, role: str, password: str | None, now: datetime, actor: str = "cli"
+) -> User:
+    """Add a user; without a password they can only use API tokens."""
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise Invalid.field("email", "give a valid e-mail address")
+    if not name.strip() or len(name) > 200:
+        raise Invalid.field("name", "give a name of 1 to 200 characters")
+    if role not in ROLES:
+        raise Invalid.field("role", f"must be one of {', '.join(ROLES)}")
+    if password is not None:
+        validate_password(password)
+    with unit_of_work(now) as uow:
+        found = uow.session.scalar(select(Agency).where(Agency.code == agency.strip().upper()))
+        if found is None or not found.active:
+            raise Invalid.field("agency", f"unknown agency '{agency}'")
+        if uow.session.scalar(select(User.id).where(User.email == email)):
+            raise Conflict(f"user {email} exists already", {"email": ["already exists"]})
+        user = User(
+            email=email,
+            name=name.strip(),
+            agency_id=found.id,
+            role=role,
+            password_hash=_hasher.hash(password) if password else None,
+            active=True,
+            created_at=now,
+            session_epoch=0,
+        )
+        user.agency = found
+        uow.session.add(user)
+        uow.record_event(
+            actor=actor, action="user_added", payload={"email": email, "agency": found.code, "role": role}
+        )
+    return user
+
+
+def find_user(email: str) -> User:
+    """Return the user with this e-mail."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user {email}")
+    return user
+
+
+def check_password(email: str, password: str) -> User | None:
+    """Return the active user whose password this is, or None (same cost either way)."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active or not user.password_hash:
+        return None
+    return user
+
+
+def set_password(email: str, password: str, *, now: datetime, actor: str = "cli") -> User:
+    """Set a new password and end the user's existing sessions."""
+    validate_password(password)
+    with unit_of_work(now) as uow:
+        user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise NotFound(f"no user {email}")
+        user.password_hash = _hasher.hash(password)
+        user.session_epoch += 1
+        uow.record_event(actor=actor, action="password_reset", payload={"email": user.email})
+    return user
+
+
+def set_active(email: str, active: bool, *, now: datetime, actor: str = "cli") -> User:
+    """Activate or deactivate a user; deactivation ends sessions and tokens at once."""
+    with unit_of_work(now) as uow:
+        user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise NotFound(f"no user {email}")
+        user.active = active
+        user.session_epoch += 1
+        if not active:
+            uow.session.execute(
+                update(ApiToken)
+                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        uow.record_event(
+            actor=actor, action="user_activated" if active else "user_deactivated", payload={"email": user.email}
+        )
+    return user
+
+
+def set_role(email: str, role: str, *, now: datetime, actor: str = "cli") -> User:
+    """Change a user's role."""
+    if role not in ROLES:
+        raise Invalid.field("role", f"must be one of {', '.join(ROLES)}")
+    with unit_of_work(now) as uow:
+        user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise NotFound(f"no user {email}")
+        old = user.role
+        user.role = role
+        user.session_epoch += 1
+        uow.record_event(actor=actor, action="role_changed", payload={"email": user.email, "from": old, "to": role})
+    return user
+
+
+def issue_token(email: str, *, now: datetime, days: int = 90, actor: str = "cli") -> str:
+    """Issue an API token; it is shown once and stored hashed."""
+    if not 1 <= days <= 366:
+        raise Invalid.field("days", "a token lasts 1 to 366 days")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with unit_of_work(now) as uow:
+        user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None or not user.active:
+            raise NotFound(f"no active user {email}")
+        uow.session.add(
+            ApiToken(
+                user_id=user.id,
+                token_hash=hash_token(token),
+                hint=token[-4:],
+                created_at=now,
+                expires_at=now + timedelta(days=days),
+            )
+        )
+        uow.record_event(actor=actor, action="token_issued", payload={"email": user.email, "days": days})
+    return token
+
+
+def revoke_tokens(email: str, *, now: datetime, actor: str = "cli") -> int:
+    """Revoke every live token of a user; return how many."""
+    with unit_of_work(now) as uow:
+        user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise NotFound(f"no user {email}")
+        result = uow.session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        uow.record_event(actor=actor, action="tokens_revoked", payload={"email": user.email, "count": count})
+    return count
+
+
+def user_for_token(token: str, now: datetime) -> User | None:
+    """Return the active user a live token belongs to, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = db.session.execute(
+        select(User, ApiToken.expires_at, ApiToken.revoked_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return None
+    user, expires_at, revoked_at = row
+    if revoked_at is not None or expires_at <= now or not user.active:
+        return None
+    return user  # type: ignore[no-any-return]

@@ -1,0 +1,167 @@
+"""The unit of work every change goes through: one transaction, one chain of events.
+
+A writer first locks the audit head (one row), so writes are serialised across
+threads and processes on SQLite and PostgreSQL alike; it then reads what it
+needs, changes rows, appends history events and queues notifications, and
+commits once. Any refusal raised before the commit rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from ..domain import audit
+from ..domain.machines import Workflows
+from ..extensions import db
+from ..models import AuditEvent, AuditHead, Outbox, User
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every service call needs from its door: the workflows and the time."""
+
+    workflows: Workflows
+    now: datetime
+    base_url: str = "http://127.0.0.1:5000"
+
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+
+    def case_url(self, case_id: int) -> str:
+        """Return the link to a case's page."""
+        return f"{self.base_url.rstrip('/')}/cases/{case_id}"
+
+
+@dataclass(frozen=True)
+class Message:
+    to_email: str
+    subject: str
+    body: str
+    kind: str
+    case_id: int | None
+
+
+class UnitOfWork:
+    """One all-or-nothing change: rows, history events and notifications."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.seq = 0
+        self.digest = audit.GENESIS
+        self.events = 0
+
+    def lock(self) -> None:
+        """Take the writers' lock (the audit head row) and read the chain's head."""
+        row = self.session.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq)
+            .returning(AuditHead.seq, AuditHead.digest)
+        ).first()
+        if row is None:
+            self.session.execute(
+                text("INSERT INTO audit_head (id, seq, digest) VALUES (1, 0, :g)"), {"g": audit.GENESIS}
+            )
+            row = (0, audit.GENESIS)
+        self.seq, self.digest = int(row[0]), str(row[1])
+
+    def record_event(
+        self,
+        *,
+        actor: User | str | None,
+        action: str,
+        case_ref: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Append one event to the chain."""
+        body = dict(payload or {})
+        actor_text = actor.email if isinstance(actor, User) else actor
+        content = audit.EventContent(
+            seq=self.seq + 1,
+            at=self.now,
+            actor=actor_text,
+            case=case_ref,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            payload_digest=audit.payload_digest(body),
+        )
+        digest = audit.chain(self.digest, content.digest())
+        event = AuditEvent(
+            seq=content.seq,
+            at=self.now,
+            actor=actor_text,
+            case_ref=case_ref,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            payload=body,
+            payload_digest=content.payload_digest,
+            redacted=False,
+            prev_digest=self.digest,
+            digest=digest,
+        )
+        self.session.add(event)
+        self.seq, self.digest = content.seq, digest
+        self.events += 1
+        return event
+
+    def queue(self, messages: Iterable[Message]) -> int:
+        """Queue notifications to send after the commit."""
+        count = 0
+        for message in messages:
+            self.session.add(
+                Outbox(
+                    created_at=self.now,
+                    kind=message.kind,
+                    case_id=message.case_id,
+                    to_email=message.to_email,
+                    subject=message.subject,
+                    body=message.body,
+                    attempts=0,
+                    next_attempt_at=self.now,
+                )
+            )
+            count += 1
+        return count
+
+    def finish(self) -> None:
+        """Move the head to the newest event and commit everything."""
+        if self.events:
+            self.session.execute(
+                update(AuditHead).where(AuditHead.id == 1).values(seq=self.seq, digest=self.digest)
+            )
+        self.session.commit()
+
+
+@contextmanager
+def unit_of_work(now: datetime) -> Iterator[UnitOfWork]:
+    """Run one change as one transaction; roll back on any exception."""
+    session = db.session()
+    if session.in_transaction():
+        # End a read-only transaction left by the door (loading the user): the
+        # writers' lock must be the first statement, so later reads are fresh.
+        session.commit()
+    uow = UnitOfWork(session, now)
+    try:
+        uow.lock()
+        yield uow
+        uow.finish()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def head(session: Session) -> tuple[int, str]:
+    """Return the chain's newest sequence number and digest."""
+    row = session.execute(select(AuditHead.seq, AuditHead.digest).where(AuditHead.id == 1)).first()
+    return (int(row[0]), str(row[1])) if row else (0, audit.GENESIS)

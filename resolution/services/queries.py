@@ -1,0 +1,195 @@
+"""Reading cases: what a user may see, as plain data for every door."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..domain import rules
+from ..domain.definitions import Definition
+from ..domain.machines import Workflows
+from ..models import Agency, AuditEvent, Case, CaseAgency, CaseParty, Record, Step, User
+from .cases import access_of, actor_of
+from .core import Context
+from .errors import Invalid, NotFound
+
+
+def visible_cases(user: User) -> Select[tuple[Case]]:
+    """Return a query of the cases this user may see: every listing starts here."""
+    query = select(Case)
+    if user.role in ("auditor", "partnership"):
+        return query
+    is_party = exists().where(CaseParty.case_id == Case.id, CaseParty.user_id == user.id)
+    if user.role in ("manager", "lead"):
+        involves = exists().where(CaseAgency.case_id == Case.id, CaseAgency.agency_id == user.agency_id)
+        return query.where(or_(involves, is_party))
+    if user.role == "practitioner":
+        return query.where(is_party)
+    return query.where(Case.id < 0)  # admins manage accounts, not cases
+
+
+def get_case(session: Session, user: User, case_id: int) -> Case:
+    """Return a case the user may see, or refuse as if it did not exist."""
+    case = session.get(Case, case_id)
+    if case is None or not user.active or not rules.can_see(actor_of(user), access_of(case)):
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    state: str | None = None  # open / closed
+    overdue: bool | None = None
+    agency: str | None = None
+    stage: str | None = None
+    page: int = 1
+    per_page: int = 20
+
+
+def list_cases(session: Session, user: User, flt: CaseFilter, now: datetime) -> tuple[list[Case], int]:
+    """Return one page of the cases the user may see, oldest first, and the total."""
+    if flt.state not in (None, "open", "closed"):
+        raise Invalid.field("state", "must be open or closed")
+    if not 1 <= flt.per_page <= 100:
+        raise Invalid.field("per_page", "must be 1 to 100")
+    if flt.page < 1:
+        raise Invalid.field("page", "must be 1 or more")
+    query = visible_cases(user)
+    if flt.state == "open":
+        query = query.where(Case.closed.is_(False))
+    elif flt.state == "closed":
+        query = query.where(Case.closed.is_(True))
+    if flt.overdue is not None:
+        late = exists().where(Step.case_id == Case.id, Step.ended_at.is_(None), Step.due_at < now)
+        query = query.where(late if flt.overdue else and_(~late))
+    if flt.agency:
+        query = query.where(
+            exists().where(
+                CaseAgency.case_id == Case.id,
+                CaseAgency.agency_id == select(Agency.id).where(Agency.code == flt.agency.upper()).scalar_subquery(),
+            )
+        )
+    if flt.stage:
+        query = query.where(Case.state == flt.stage)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    items = list(session.scalars(query.order_by(Case.id).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)))
+    return items, int(total)
+
+
+def _person(user: User) -> dict[str, Any]:
+    return {"name": user.name, "email": user.email, "agency": user.agency.code, "role": user.role}
+
+
+def step_view(step: Step, definition: Definition, now: datetime) -> dict[str, Any]:
+    """Return one step as plain data."""
+    agreed_by = []
+    if step.timescale_status == "agreed" and step.agreed_proposer and step.agreed_by:
+        agreed_by = [_person(step.agreed_proposer), _person(step.agreed_by)]
+    level = definition.level(step.level)
+    overdue = step.ended_at is None and step.due_at < now
+    return {
+        "number": step.number,
+        "stage": step.level,
+        "title": level.title,
+        "started_at": step.started_at,
+        "due_at": step.due_at,
+        "warn_at": step.warn_at,
+        "ended_at": step.ended_at,
+        "timescale": {
+            "status": step.timescale_status,
+            "default": str(level.timescale),
+            "agreed_by": agreed_by,
+            "reason": step.agreed_reason if step.timescale_status == "agreed" else step.proposed_reason,
+            "proposed_due_at": step.proposed_due_at,
+            "proposed_by": _person(step.proposed_by) if step.proposed_by else None,
+        },
+        "overdue": overdue,
+        "due_soon": step.ended_at is None and not overdue and step.warn_at <= now,
+        "went_overdue": bool(step.went_overdue or step.overdue_at is not None or (step.ended_at and step.ended_at > step.due_at)),
+    }
+
+
+def records_of(session: Session, case: Case) -> list[Record]:
+    """Return a case's records, oldest first."""
+    return list(session.scalars(select(Record).where(Record.case_id == case.id).order_by(Record.id)))
+
+
+def case_view(session: Session, workflows: Workflows, case: Case, now: datetime, *, full: bool = True) -> dict[str, Any]:
+    """Return a case as the API contract shapes it."""
+    definition = workflows.definition(case.workflow_key, case.workflow_version)
+    current = case.current_step
+    view: dict[str, Any] = {
+        "id": case.id,
+        "reference": case.reference,
+        "workflow": {"key": case.workflow_key, "version": case.workflow_version, "title": definition.title},
+        "state": case.state,
+        "closed": case.closed,
+        "child_ref": case.child_ref,
+        "child_initials": case.child_initials,
+        "category": case.category,
+        "summary": case.summary,
+        "raised_by": _person(case.raised_by),
+        "raised_at": case.raised_at,
+        "agencies": [{"code": ca.agency.code, "name": ca.agency.name, "raising": ca.raising} for ca in case.agencies],
+        "urgent": case.urgent,
+        "immediate_risk": {
+            "referral_made": bool(case.referral_made),
+            "referred_to": case.referred_to,
+            "at": case.referral_at,
+        },
+        "parties": [_person(p.user) for p in case.parties],
+        "step": step_view(current, definition, now) if current else None,
+        "version": case.version,
+        "outcome": None,
+        "learning": None,
+    }
+    if case.closed:
+        view["outcome"] = {
+            "kind": case.outcome_kind,
+            "level": case.outcome_level,
+            "text": case.outcome_text,
+            "at": case.closed_at,
+        }
+        view["learning"] = {"text": case.learning_text, "themes": [t.theme for t in case.themes]}
+    if full:
+        view["steps"] = [step_view(s, definition, now) for s in case.steps]
+        view["records"] = [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "text": r.text,
+                "author": _person(r.author),
+                "at": r.at,
+                "step": r.step_number,
+                "action_due": r.action_due_at,
+                "corrects": r.corrects_id,
+                "acknowledged_by": [{**_person(a.user), "at": a.at} for a in r.acknowledgements],
+            }
+            for r in records_of(session, case)
+        ]
+    return view
+
+
+def available_actions(ctx: Context, user: User, case: Case) -> list[dict[str, Any]]:
+    """Return the actions this user may take on the case now."""
+    if case.closed:
+        return []
+    definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
+    machine = ctx.workflows.machine(case.workflow_key, case.workflow_version)
+    actor, access = actor_of(user), access_of(case)
+    out = []
+    for key in machine.available(case.state):
+        action = definition.action(key)
+        if action and rules.may_take(actor, access, definition, action):
+            out.append({"key": action.key, "title": action.title, "closes": action.closes,
+                        "requires_record": action.requires_record, "requires_outcome": action.requires_outcome})
+    return out
+
+
+def history(session: Session, case: Case) -> list[AuditEvent]:
+    """Return a case's history events, oldest first."""
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.case_ref == case.reference).order_by(AuditEvent.seq)))

@@ -1,0 +1,77 @@
+"""Test factories that build whatever parents they need, with keyword defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from resolution.context import service_context
+from resolution.models import Case, User
+from resolution.services import accounts, cases
+
+PASSWORD = "correct horse battery staple"
+AGENCIES = {
+    "CSC": "Children's Social Care",
+    "HEALTH": "Community Health",
+    "POLICE": "Police",
+    "PART": "Safeguarding Partnership",
+}
+
+
+@dataclass
+class World:
+    """Users by a short name such as 'csc_practitioner' or 'auditor'."""
+
+    users: dict[str, User] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> User:
+        return self.users[name]
+
+
+def make_user(name: str, agency: str, role: str, now: datetime, password: str | None = None) -> User:
+    """Make a user; without a password (hashing is slow on purpose) unless one is given."""
+    return accounts.create_user(
+        email=f"{name}@example.org", name=name.replace("_", " ").title(), agency=agency, role=role,
+        password=password, now=now,
+    )
+
+
+def make_world(now: datetime) -> World:
+    world = World()
+    for code, title in AGENCIES.items():
+        accounts.create_agency(code, title, now=now)
+    for code in ("CSC", "HEALTH", "POLICE"):
+        for role in ("practitioner", "manager", "lead"):
+            key = f"{code.lower()}_{role}"
+            world.users[key] = make_user(key, code, role, now)
+    world.users["csc_practitioner2"] = make_user("csc_practitioner2", "CSC", "practitioner", now)
+    world.users["partnership"] = make_user("partnership", "PART", "partnership", now)
+    world.users["auditor"] = make_user("auditor", "PART", "auditor", now)
+    world.users["admin"] = make_user("admin", "PART", "admin", now)
+    return world
+
+
+def make_case(
+    world: World,
+    now: datetime,
+    *,
+    by: str = "csc_practitioner",
+    with_agencies: tuple[str, ...] = ("HEALTH",),
+    with_people: tuple[str, ...] = ("health_practitioner",),
+    workflow: str | None = None,
+    category: str = "threshold",
+    summary: str = "Health think the referral meets the threshold for a child and family assessment; CSC do not.",
+    child_ref: str = "CS-123456",
+    immediate_risk: cases.ImmediateRisk | None = None,
+) -> Case:
+    return cases.raise_case(
+        service_context(now),
+        world[by].id,
+        child_ref=child_ref,
+        category=category,
+        summary=summary,
+        with_agencies=list(with_agencies),
+        with_people=[world[p].email for p in with_people],
+        workflow=workflow,
+        immediate_risk=immediate_risk,
+    )
