@@ -47,14 +47,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         load_directory(Path(app.config["WORKFLOWS_DIR"]), app.config["DEFAULT_WORKFLOW"])
     )
 
-    from . import cli
+    # The doors: each module registers its own commands, blueprints and handlers.
+    from . import api, cli, reporting, scheduler, web
 
-    cli.init_app(app)
-    for name in ("api", "web"):
-        try:
-            module = __import__(f"{__name__}.{name}", fromlist=["init_app"])
-        except ImportError:
-            continue
-        if hasattr(module, "init_app"):
-            module.init_app(app)
+    for door in (cli, api, web, scheduler, reporting):
+        door.init_app(app)
     return app

@@ -107,7 +107,7 @@ def parse_timescale(text: str) -> Timescale:
     limit = _LIMITS[unit]
     if not 1 <= amount <= limit:
         raise ValueError(
-            f"timescale '{text.strip()}' is out of range: "
+            f"timescale '{text}' is out of range: "
             f"use 1 to {_unit_label(limit, unit)}"
         )
     return Timescale(amount, unit)
@@ -160,7 +160,7 @@ def parse_lead_time(text: str) -> LeadTime:
         limit = _LIMITS[unit]
         if not 1 <= amount <= limit:
             raise ValueError(
-                f"lead time '{text.strip()}' is out of range: use 1 to {_unit_label(limit, unit)}"
+                f"lead time '{text}' is out of range: use 1 to {_unit_label(limit, unit)}"
             )
         return LeadTime(unit, amount)
     match = _SHARE_RE.fullmatch(text.strip())
@@ -169,7 +169,7 @@ def parse_lead_time(text: str) -> LeadTime:
     percent = float(match.group(1))
     if not 0 < percent < 100:
         raise ValueError(
-            f"lead time '{text.strip()}' is out of range: use a percentage above 0% and below 100%"
+            f"lead time '{text}' is out of range: use a percentage above 0% and below 100%"
         )
     return LeadTime(SHARE, percent / 100)
 
@@ -282,7 +282,9 @@ def warning_time(start: datetime, due: datetime, lead: LeadTime, cal: Calendar) 
     elif lead.kind == HOURS:
         warn = due.astimezone(UTC) - timedelta(hours=int(lead.amount))
     else:
-        warn = due.astimezone(UTC) - (due - start) * lead.amount
+        # Subtract in UTC: Python subtracts two datetimes sharing a tzinfo by wall clock.
+        allowed = due.astimezone(UTC) - start.astimezone(UTC)
+        warn = due.astimezone(UTC) - allowed * lead.amount
     return max(warn, start.astimezone(UTC))
 
 

@@ -1,0 +1,7 @@
+"""Placeholder until the api door lands."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register nothing yet."""
