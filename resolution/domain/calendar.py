@@ -81,7 +81,9 @@ class Timescale:
     def __post_init__(self) -> None:
         """Refuse units other than working days or hours and amounts out of range."""
         if self.unit not in _LIMITS:
-            raise ValueError(f"timescale unit must be '{WORKING_DAYS}' or '{HOURS}', not '{self.unit}'")
+            raise ValueError(
+                f"timescale unit must be '{WORKING_DAYS}' or '{HOURS}', not '{self.unit}'"
+            )
         if isinstance(self.amount, bool) or not isinstance(self.amount, int):
             raise ValueError(f"timescale amount must be a whole number, not {self.amount!r}")
         limit = _LIMITS[self.unit]
@@ -106,10 +108,7 @@ def parse_timescale(text: str) -> Timescale:
     amount, unit = parsed
     limit = _LIMITS[unit]
     if not 1 <= amount <= limit:
-        raise ValueError(
-            f"timescale '{text}' is out of range: "
-            f"use 1 to {_unit_label(limit, unit)}"
-        )
+        raise ValueError(f"timescale '{text}' is out of range: use 1 to {_unit_label(limit, unit)}")
     return Timescale(amount, unit)
 
 
@@ -124,7 +123,8 @@ class LeadTime:
         """Refuse unknown kinds and amounts out of range for the kind."""
         if self.kind not in (WORKING_DAYS, HOURS, SHARE):
             raise ValueError(
-                f"lead time kind must be '{WORKING_DAYS}', '{HOURS}' or '{SHARE}', not '{self.kind}'"
+                f"lead time kind must be '{WORKING_DAYS}', '{HOURS}' or '{SHARE}', "
+                f"not '{self.kind}'"
             )
         if isinstance(self.amount, bool) or not isinstance(self.amount, int | float):
             raise ValueError(f"lead time amount must be a number, not {self.amount!r}")
