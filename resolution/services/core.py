@@ -14,13 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from ..domain import audit
 from ..domain.machines import Workflows
 from ..extensions import db
 from ..models import AuditEvent, AuditHead, Outbox, User
+
+
+_HEAD = AuditHead.__table__
+_LOCK_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.digest)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), digest=bindparam("digest"))
 
 
 @dataclass(frozen=True)
@@ -58,13 +63,13 @@ class UnitOfWork:
         self.seq = 0
         self.digest = audit.GENESIS
         self.events = 0
+        self._events: list[dict[str, Any]] = []
+        self._outbox: list[dict[str, Any]] = []
 
     def lock(self) -> None:
         """Take the writers' lock (the audit head row) and read the chain's head."""
-        row = self.session.execute(
-            update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq)
-            .returning(AuditHead.seq, AuditHead.digest)
-        ).first()
+        # Core statements, not ORM ones: nothing in the session needs syncing.
+        row = self.session.execute(_LOCK_HEAD).first()
         if row is None:
             self.session.execute(
                 text("INSERT INTO audit_head (id, seq, digest) VALUES (1, 0, :g)"), {"g": audit.GENESIS}
@@ -81,8 +86,8 @@ class UnitOfWork:
         from_state: str | None = None,
         to_state: str | None = None,
         payload: Mapping[str, Any] | None = None,
-    ) -> AuditEvent:
-        """Append one event to the chain."""
+    ) -> str:
+        """Append one event to the chain; return its digest."""
         body = dict(payload or {})
         actor_text = actor.email if isinstance(actor, User) else actor
         content = audit.EventContent(
@@ -96,50 +101,52 @@ class UnitOfWork:
             payload_digest=audit.payload_digest(body),
         )
         digest = audit.chain(self.digest, content.digest())
-        event = AuditEvent(
-            seq=content.seq,
-            at=self.now,
-            actor=actor_text,
-            case_ref=case_ref,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            payload=body,
-            payload_digest=content.payload_digest,
-            redacted=False,
-            prev_digest=self.digest,
-            digest=digest,
+        self._events.append(
+            {
+                "seq": content.seq,
+                "at": self.now,
+                "actor": actor_text,
+                "case_ref": case_ref,
+                "action": action,
+                "from_state": from_state,
+                "to_state": to_state,
+                "payload": body,
+                "payload_digest": content.payload_digest,
+                "redacted": False,
+                "prev_digest": self.digest,
+                "digest": digest,
+            }
         )
-        self.session.add(event)
         self.seq, self.digest = content.seq, digest
         self.events += 1
-        return event
+        return digest
 
     def queue(self, messages: Iterable[Message]) -> int:
         """Queue notifications to send after the commit."""
-        count = 0
-        for message in messages:
-            self.session.add(
-                Outbox(
-                    created_at=self.now,
-                    kind=message.kind,
-                    case_id=message.case_id,
-                    to_email=message.to_email,
-                    subject=message.subject,
-                    body=message.body,
-                    attempts=0,
-                    next_attempt_at=self.now,
-                )
-            )
-            count += 1
-        return count
+        rows = [
+            {
+                "created_at": self.now,
+                "kind": m.kind,
+                "case_id": m.case_id,
+                "to_email": m.to_email,
+                "subject": m.subject,
+                "body": m.body,
+                "attempts": 0,
+                "next_attempt_at": self.now,
+            }
+            for m in messages
+        ]
+        self._outbox.extend(rows)
+        return len(rows)
 
     def finish(self) -> None:
-        """Move the head to the newest event and commit everything."""
-        if self.events:
-            self.session.execute(
-                update(AuditHead).where(AuditHead.id == 1).values(seq=self.seq, digest=self.digest)
-            )
+        """Write the events and messages, move the head to the newest event, commit."""
+        self.session.flush()
+        if self._events:
+            self.session.execute(insert(AuditEvent.__table__), self._events)
+            self.session.execute(_MOVE_HEAD, {"seq": self.seq, "digest": self.digest})
+        if self._outbox:
+            self.session.execute(insert(Outbox.__table__), self._outbox)
         self.session.commit()
 
 
