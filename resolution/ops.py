@@ -1,0 +1,63 @@
+"""The operator's door: a health endpoint and structured logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify
+from sqlalchemy import text
+
+from .extensions import db
+
+bp = Blueprint("ops", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.get("/healthz")
+def health() -> Any:
+    """Answer 200 when the database answers, 503 when it does not."""
+    try:
+        head = db.session.execute(text("SELECT seq FROM audit_head WHERE id = 1")).scalar()
+    except Exception:  # any database failure means unhealthy; the reason goes to the log only
+        log.exception("health check failed")
+        db.session.rollback()
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    return jsonify({"status": "ok", "database": "ok", "events": int(head or 0)})
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and any exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(json_lines: bool) -> None:
+    """Send the project's logs to standard error, as JSON lines when asked."""
+    root = logging.getLogger("resolution")
+    if any(getattr(h, "_resolution", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._resolution = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def init_app(app: Flask) -> None:
+    """Register the health endpoint and set up logging."""
+    app.register_blueprint(bp)
+    if not app.testing:
+        configure_logging(app.config.get("LOG_JSON", False))
