@@ -48,8 +48,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     # The doors: each module registers its own commands, blueprints and handlers.
-    from . import api, cli, reporting, scheduler, web
+    from . import api, cli, ops, reporting, scheduler, web
 
-    for door in (cli, api, web, scheduler, reporting):
+    for door in (cli, ops, api, web, scheduler, reporting):
         door.init_app(app)
     return app
