@@ -1,0 +1,100 @@
+"""Signing in and out with a password; sessions end when the account's epoch moves on."""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required, login_user, logout_user
+
+from ..extensions import db, login_manager
+from ..models import AccessLog, User
+from ..services import accounts
+from .forms import ButtonForm, SignInForm
+from .helpers import me, web_ctx
+from .security import SignInThrottle
+
+bp = Blueprint("auth", __name__)
+
+FAILED = "Enter a correct email address and password"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Return the user of a session, or None when its epoch has moved on or the user is inactive."""
+    ident, _, epoch = user_id.partition(":")
+    if not ident.isdigit() or not epoch.isdigit():
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    return user
+
+
+def _safe_next(target: str | None) -> str:
+    """Return a local path to go to after signing in, never another site."""
+    if not target:
+        return url_for("home.start")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("home.start")
+    return target
+
+
+def _throttle() -> SignInThrottle:
+    return current_app.extensions["sign_in_throttle"]  # type: ignore[no-any-return]
+
+
+def _log(user: User | None, email: str, what: str) -> None:
+    db.session.add(AccessLog(at=web_ctx().now, user_id=user.id if user else None, actor=email[:254],
+                             what=what, target=request.remote_addr, door="web"))
+    db.session.commit()
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> ResponseReturnValue:
+    """Ask for an e-mail address and password; say only that they do not match."""
+    form = SignInForm()
+    problem = None
+    if form.validate_on_submit():
+        email = form.email.data or ""
+        address = request.remote_addr or "unknown"
+        throttle = _throttle()
+        wait = throttle.wait_left(email, address)
+        if wait > 0:
+            problem = f"Too many attempts to sign in. Wait {math.ceil(wait)} seconds and try again"
+        else:
+            user = accounts.check_password(email, form.password.data or "")
+            if user is None:
+                throttle.failed(email, address)
+                _log(None, email, "sign_in_failed")
+                problem = FAILED
+            else:
+                throttle.succeeded(email, address)
+                login_user(user)
+                _log(user, user.email, "signed_in")
+                return redirect(_safe_next(request.args.get("next")))
+    status = 200 if problem is None and not form.errors else 400
+    return render_template("auth/sign_in.html", form=form, problem=problem), status
+
+
+@bp.post("/sign-out")
+@login_required
+def sign_out() -> ResponseReturnValue:
+    """End the session."""
+    form = ButtonForm()
+    if form.validate_on_submit():
+        _log(me(), me().email, "signed_out")
+        logout_user()
+        flash("You have signed out", "success")
+    return redirect(url_for("auth.sign_in"))
+
+
+def init_app(app: Flask) -> None:
+    """Configure Flask-Login for the pages."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"  # type: ignore[assignment]
+    login_manager.login_message = ""  # the sign-in page explains itself
+    login_manager.session_protection = "basic"

@@ -1,0 +1,267 @@
+"""The WTForms forms of the web pages, rendered through the GOV.UK macros."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCharacterCount,
+    GovCheckboxesInput,
+    GovDateInput,
+    GovPasswordInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    DateField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ..domain import rules
+from ..services.errors import ServiceError
+
+DATE_FORMAT = "%d %m %Y"
+WEB_MAX_SUMMARY = 2000  # the answers wait in the signed session cookie until checked
+
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """Return the choices of a field from (value, label) pairs or a mapping."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    return [SelectChoice(str(value), str(label)) for value, label in items]
+
+
+def add_errors(form: FlaskForm, exc: ServiceError, fields: Mapping[str, str]) -> list[str]:
+    """Put a service's refusal on the form's fields; return messages that fit no field."""
+    left: list[str] = []
+    for name, messages in (exc.fields or {}).items():
+        field = getattr(form, fields.get(name, name), None) if fields.get(name, name) else None
+        if field is None:
+            left.extend(messages)
+            continue
+        field.errors = [*field.errors, *messages]
+    if not exc.fields:
+        left.append(exc.message)
+    form._errors = None  # recompute the summary from the fields
+    return left
+
+
+class SignInForm(FlaskForm):
+    email = StringField("Email address", widget=GovTextInput(), validators=[DataRequired("Enter your email address")])
+    password = PasswordField("Password", widget=GovPasswordInput(), validators=[DataRequired("Enter your password")])
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+class ButtonForm(FlaskForm):
+    """A form that is only a button: the CSRF token and the case version it acts on."""
+
+    version = HiddenField()
+
+
+class RiskForm(FlaskForm):
+    risk = RadioField(
+        "Is a child at immediate risk of significant harm?",
+        choices=choices([("yes", "Yes"), ("no", "No")]),
+        widget=GovRadioInput(),
+        validators=[DataRequired("Select yes if a child is at immediate risk of significant harm")],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class ReferralForm(FlaskForm):
+    referred_to = StringField(
+        "Who did you refer to?",
+        widget=GovTextInput(),
+        description="For example, the Children's Social Work Service front door or the Emergency Duty Team",
+        validators=[DataRequired("Enter who you referred to"), Length(max=rules.MAX_REFERRED_TO)],
+    )
+    referral_date = DateField(
+        "When did you make the referral?",
+        widget=GovDateInput(),
+        format=DATE_FORMAT,
+        description="For example, 27 3 2026",
+        validators=[DataRequired("Enter the date of the referral as day, month and year")],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class AgenciesForm(FlaskForm):
+    agencies = SelectMultipleField(
+        "Which agencies do you disagree with?",
+        widget=GovCheckboxesInput(),
+        description="Select all that apply",
+        validators=[DataRequired("Select at least one other agency")],
+    )
+    people = TextAreaField(
+        "Email addresses of the people you disagree with (optional)",
+        widget=GovTextArea(),
+        description="One on each line. They will see the case and be told about it.",
+        validators=[Optional(), Length(max=2000)],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+    def emails(self) -> list[str]:
+        """Return the e-mail addresses given, one per line or separated by commas."""
+        text = (self.people.data or "").replace(",", "\n")
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class AboutForm(FlaskForm):
+    workflow = RadioField("Which process does this follow?", widget=GovRadioInput(), validators=[DataRequired("Select a process")])
+    child_ref = StringField(
+        "Case reference",
+        widget=GovTextInput(),
+        description="The reference your agencies already use, such as the case-management number. Never the child's name.",
+        validators=[DataRequired("Enter the case reference"), Length(max=40)],
+    )
+    child_initials = StringField(
+        "Child's initials (optional)",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=4, message="Initials must be 4 letters or fewer")],
+    )
+    category = RadioField(
+        "What is the disagreement about?",
+        choices=choices(rules.CATEGORIES),
+        widget=GovRadioInput(),
+        validators=[DataRequired("Select what the disagreement is about")],
+    )
+    summary = TextAreaField(
+        "Describe the disagreement",
+        widget=GovCharacterCount(),
+        description="What each agency thinks and what you have already tried. Do not include the child's name.",
+        validators=[
+            DataRequired("Describe the disagreement"),
+            Length(max=WEB_MAX_SUMMARY, message=f"The description must be {WEB_MAX_SUMMARY} characters or fewer"),
+        ],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class RecordForm(FlaskForm):
+    kind = RadioField(
+        "What kind of record is this?",
+        choices=choices([
+            ("discussion", "A discussion"),
+            ("action", "An agreed action, with its own deadline"),
+            ("decision", "A decision, with its rationale"),
+            ("note", "A note"),
+        ]),
+        widget=GovRadioInput(),
+        validators=[DataRequired("Select what kind of record this is")],
+    )
+    text = TextAreaField(
+        "Record",
+        widget=GovTextArea(),
+        description="Records are shared with every party and can never be changed: a correction is a new record.",
+        validators=[DataRequired("Enter the record"), Length(max=rules.MAX_RECORD)],
+    )
+    action_due = DateField(
+        "If it is an action, when is it due?",
+        widget=GovDateInput(),
+        format=DATE_FORMAT,
+        description="For example, 27 3 2026. Leave empty for other records.",
+        validators=[Optional()],
+    )
+    submit = SubmitField("Add to the record", widget=GovSubmitInput())
+
+    def validate_action_due(self, field: DateField) -> None:
+        """Ask for a deadline for an action, and for none otherwise."""
+        if self.kind.data == "action" and field.data is None:
+            raise ValidationError("Enter the date the action is due")
+        if self.kind.data != "action" and field.data is not None:
+            raise ValidationError("Only an action has a due date: leave the date empty")
+
+
+class TimescaleForm(FlaskForm):
+    version = HiddenField()
+    due = DateField(
+        "When should this level be decided by?",
+        widget=GovDateInput(),
+        format=DATE_FORMAT,
+        description="The end of the working day on that date. For example, 27 3 2026",
+        validators=[DataRequired("Enter the date as day, month and year")],
+    )
+    reason = TextAreaField(
+        "Why this timescale?",
+        widget=GovTextArea(),
+        validators=[DataRequired("Enter why you propose this timescale"), Length(max=rules.MAX_REASON)],
+    )
+    submit = SubmitField("Propose this timescale", widget=GovSubmitInput())
+
+
+class ActionForm(FlaskForm):
+    version = HiddenField()
+    record = TextAreaField(
+        "Record of the decision",
+        widget=GovTextArea(),
+        description="What was discussed and why this action is taken. It is added to the shared record.",
+        validators=[Length(max=rules.MAX_RECORD)],
+    )
+    outcome = TextAreaField("Outcome", widget=GovTextArea(), description="What was agreed or decided.",
+                            validators=[Length(max=rules.MAX_OUTCOME)])
+    referred_to = StringField("Referred to", widget=GovTextInput(), validators=[Length(max=rules.MAX_REFERRED_TO)])
+    learning = TextAreaField(
+        "Learning identified (optional)",
+        widget=GovTextArea(),
+        description="What the agencies can learn from this disagreement.",
+        validators=[Length(max=rules.MAX_LEARNING)],
+    )
+    themes = SelectMultipleField(
+        "Learning themes (optional)",
+        choices=choices(rules.THEMES),
+        widget=GovCheckboxesInput(),
+        description="Select all that the learning touches",
+        validators=[Optional()],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class AgencyForm(FlaskForm):
+    code = StringField("Agency code", widget=GovTextInput(), description="2 to 20 capital letters, for example POLICE",
+                       validators=[DataRequired("Enter the agency code")])
+    name = StringField("Agency name", widget=GovTextInput(), validators=[DataRequired("Enter the agency name")])
+    submit = SubmitField("Add agency", widget=GovSubmitInput())
+
+
+ROLE_CHOICES = [
+    ("practitioner", "Practitioner"),
+    ("manager", "Manager"),
+    ("lead", "Designated lead or senior manager"),
+    ("partnership", "Partnership business unit"),
+    ("auditor", "Auditor or scrutineer"),
+    ("admin", "Administrator"),
+]
+
+
+class UserForm(FlaskForm):
+    email = StringField("Email address", widget=GovTextInput(), validators=[DataRequired("Enter the email address")])
+    name = StringField("Full name", widget=GovTextInput(), validators=[DataRequired("Enter the full name")])
+    agency = SelectField("Agency", widget=GovSelect(), validators=[DataRequired("Select the agency")])
+    role = SelectField("Role", choices=choices(ROLE_CHOICES), widget=GovSelect(), validators=[DataRequired("Select the role")])
+    password = PasswordField("Password", widget=GovPasswordInput(), description="At least 12 characters",
+                             validators=[DataRequired("Enter a password")])
+    submit = SubmitField("Add user", widget=GovSubmitInput())
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", widget=GovPasswordInput(), description="At least 12 characters",
+                             validators=[DataRequired("Enter a new password")])
+    submit = SubmitField("Reset password", widget=GovSubmitInput())
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=choices(ROLE_CHOICES), widget=GovSelect(), validators=[DataRequired("Select the role")])
+    submit = SubmitField("Change role", widget=GovSubmitInput())

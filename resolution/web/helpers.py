@@ -1,0 +1,79 @@
+"""What the web views share: the service context, role checks, dates in London time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import wraps
+from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, current_app
+from flask_login import current_user, login_required
+
+from ..context import service_context
+from ..models import User
+from ..services.core import Context
+
+LONDON = ZoneInfo("Europe/London")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def web_ctx() -> Context:
+    """Return a service context at the real time (or the app's test clock, when set)."""
+    return service_context(current_app.config.get("WEB_CLOCK_NOW"))
+
+
+def me() -> User:
+    """Return the signed-in user."""
+    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Let only signed-in users with one of `roles` reach the view; others get 403."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if me().role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorate
+
+
+def london(value: datetime | None, with_time: bool = True) -> str:
+    """Return an instant as GOV.UK style London time, e.g. '5pm on 9 March 2026'."""
+    if value is None:
+        return ""
+    local = value.astimezone(LONDON)
+    day = f"{local.day} {local:%B %Y}"
+    if not with_time:
+        return day
+    hour = local.hour % 12 or 12
+    clock = f"{hour}{local:%p}".lower() if local.minute == 0 else f"{hour}:{local:%M}{local:%p}".lower()
+    if local.hour == 12 and local.minute == 0:
+        clock = "midday"
+    elif local.hour == 0 and local.minute == 0:
+        clock = "midnight"
+    return f"{clock} on {day}"
+
+
+def london_date(value: datetime | None) -> str:
+    """Return the London date of an instant, e.g. '9 March 2026'."""
+    return london(value, with_time=False)
+
+
+def end_of_day(day: date, ctx: Context, key: str, version: int) -> datetime:
+    """Return the end of the working day on `day` in the definition's calendar."""
+    calendar = ctx.workflows.definition(key, version).calendar
+    return datetime.combine(day, calendar.end_of_day, tzinfo=calendar.timezone)
+
+
+def init_app(app: Flask) -> None:
+    """Register the date filters."""
+    app.add_template_filter(london, "london")
+    app.add_template_filter(london_date, "london_date")

@@ -1,0 +1,211 @@
+"""Raise a disagreement: GOV.UK question pages, a check-your-answers page, then one service call.
+
+Answers wait in the signed session cookie between pages; nothing is stored until
+the user confirms them on the check page.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from ..domain import rules
+from ..domain.definitions import Definition
+from ..extensions import db
+from ..models import Agency
+from ..services import cases as case_service
+from ..services.errors import Forbidden, ServiceError
+from .forms import AboutForm, choices, AgenciesForm, ButtonForm, ReferralForm, RiskForm
+from .helpers import LONDON, me, roles_required, web_ctx
+
+bp = Blueprint("raising", __name__, url_prefix="/raise")
+KEY = "raise_answers"
+RAISERS = ("practitioner", "manager", "lead")
+FIELDS_TO_PAGE = {
+    "child_ref": "about", "child_initials": "about", "category": "about", "summary": "about", "workflow": "about",
+    "with_agencies": "agencies", "with_people": "agencies",
+    "immediate_risk.referred_to": "referral", "immediate_risk.at": "referral",
+}
+
+
+def _answers() -> dict[str, Any]:
+    return dict(session.get(KEY) or {})
+
+
+def _save(**values: Any) -> None:
+    answers = _answers()
+    answers.update(values)
+    session[KEY] = answers
+
+
+def _next(default: str) -> ResponseReturnValue:
+    """Go back to the check page when changing an answer, else to the next question."""
+    if request.args.get("change") and _missing(_answers()) is None:
+        return redirect(url_for("raising.check"))
+    return redirect(url_for(default))
+
+
+def _missing(answers: dict[str, Any]) -> str | None:
+    """Return the endpoint of the first question not yet answered, or None."""
+    if "risk" not in answers:
+        return "raising.risk"
+    if answers["risk"] == "yes" and "referred_to" not in answers:
+        return "raising.referral"
+    if "agencies" not in answers:
+        return "raising.agencies"
+    if "summary" not in answers:
+        return "raising.about"
+    return None
+
+
+def _definitions() -> list[Definition]:
+    return web_ctx().workflows.registry.latest_all()
+
+
+def _default_definition() -> Definition:
+    registry = web_ctx().workflows.registry
+    return registry.latest(registry.default_key)
+
+
+def _agencies() -> list[Agency]:
+    return list(db.session.scalars(
+        select(Agency).where(Agency.active.is_(True), Agency.id != me().agency_id).order_by(Agency.name)
+    ))
+
+
+@bp.get("")
+@roles_required(*RAISERS)
+def start() -> ResponseReturnValue:
+    """Start a new disagreement with empty answers."""
+    session.pop(KEY, None)
+    return redirect(url_for("raising.risk"))
+
+
+@bp.route("/risk", methods=["GET", "POST"])
+@roles_required(*RAISERS)
+def risk() -> ResponseReturnValue:
+    """Ask whether a child is at immediate risk, with who to refer to first."""
+    form = RiskForm(data={"risk": _answers().get("risk")} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        _save(risk=form.risk.data)
+        if form.risk.data == "yes":
+            return redirect(url_for("raising.referral", **({"change": 1} if request.args.get("change") else {})))
+        answers = _answers()
+        for name in ("referred_to", "referral_date"):
+            answers.pop(name, None)
+        session[KEY] = answers
+        return _next("raising.agencies")
+    definition = _default_definition()
+    return render_template("raise/risk.html", form=form, urgent=definition.urgent, definition=definition), \
+        400 if form.errors else 200
+
+
+@bp.route("/referral", methods=["GET", "POST"])
+@roles_required(*RAISERS)
+def referral() -> ResponseReturnValue:
+    """Ask who the child protection referral was made to, and when."""
+    answers = _answers()
+    if answers.get("risk") != "yes":
+        return redirect(url_for("raising.risk"))
+    data = None
+    if request.method == "GET" and "referred_to" in answers:
+        data = {"referred_to": answers["referred_to"], "referral_date": date.fromisoformat(answers["referral_date"])}
+    form = ReferralForm(data=data)
+    if form.validate_on_submit():
+        assert form.referral_date.data is not None  # noqa: S101 - required
+        if form.referral_date.data > web_ctx().now.astimezone(LONDON).date():
+            form.referral_date.errors = ["The date of the referral must be today or in the past"]
+            form._errors = None
+        else:
+            _save(referred_to=form.referred_to.data, referral_date=form.referral_date.data.isoformat())
+            return _next("raising.agencies")
+    return render_template("raise/referral.html", form=form, urgent=_default_definition().urgent), \
+        400 if form.errors else 200
+
+
+@bp.route("/agencies", methods=["GET", "POST"])
+@roles_required(*RAISERS)
+def agencies() -> ResponseReturnValue:
+    """Ask which agencies, and which people, the disagreement is with."""
+    answers = _answers()
+    if "risk" not in answers:
+        return redirect(url_for("raising.risk"))
+    data = None
+    if request.method == "GET" and "agencies" in answers:
+        data = {"agencies": answers["agencies"], "people": "\n".join(answers.get("people", []))}
+    form = AgenciesForm(data=data)
+    form.agencies.choices = choices((a.code, a.name) for a in _agencies())
+    if form.validate_on_submit():
+        _save(agencies=list(form.agencies.data or []), people=form.emails())
+        return _next("raising.about")
+    return render_template("raise/agencies.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/about", methods=["GET", "POST"])
+@roles_required(*RAISERS)
+def about() -> ResponseReturnValue:
+    """Ask for the case reference, what the disagreement is about and a description."""
+    answers = _answers()
+    if "agencies" not in answers:
+        return redirect(url_for("raising.agencies"))
+    definitions = _definitions()
+    data = None
+    if request.method == "GET":
+        data = {k: answers.get(k) for k in ("child_ref", "child_initials", "category", "summary")}
+        data["workflow"] = answers.get("workflow") or _default_definition().key
+    form = AboutForm(data=data)
+    form.workflow.choices = choices((d.key, d.title) for d in definitions)
+    if form.validate_on_submit():
+        _save(workflow=form.workflow.data, child_ref=(form.child_ref.data or "").strip(),
+              child_initials=(form.child_initials.data or "").strip().upper(),
+              category=form.category.data, summary=form.summary.data)
+        return redirect(url_for("raising.check"))
+    return render_template("raise/about.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/check", methods=["GET", "POST"])
+@roles_required(*RAISERS)
+def check() -> ResponseReturnValue:
+    """Show every answer with a link to change it; raise the disagreement on confirmation."""
+    answers = _answers()
+    missing = _missing(answers)
+    if missing:
+        return redirect(url_for(missing))
+    ctx = web_ctx()
+    form = ButtonForm()
+    problems: list[tuple[str, str]] = []
+    if form.validate_on_submit():
+        risk_answer = None
+        if answers["risk"] == "yes":
+            day = date.fromisoformat(answers["referral_date"])
+            at = datetime.combine(day, time(0, 0), tzinfo=LONDON)
+            risk_answer = case_service.ImmediateRisk(referral_made=True, referred_to=answers["referred_to"],
+                                                     at=min(at, ctx.now))
+        try:
+            case = case_service.raise_case(
+                ctx, me().id, child_ref=answers["child_ref"], category=answers["category"],
+                summary=answers["summary"], with_agencies=answers["agencies"], with_people=answers.get("people", []),
+                child_initials=answers.get("child_initials") or None, workflow=answers.get("workflow"),
+                immediate_risk=risk_answer,
+            )
+        except ServiceError as exc:
+            if isinstance(exc, Forbidden):
+                abort(403)
+            for name, messages in (exc.fields or {"": [exc.message]}).items():
+                page = FIELDS_TO_PAGE.get(name, "about")
+                problems.extend((message, url_for(f"raising.{page}", change=1)) for message in messages)
+        else:
+            session.pop(KEY, None)
+            flash(f"Disagreement raised: your reference is {case.reference}", "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    names = dict((a.code, a.name) for a in db.session.scalars(select(Agency)))
+    definition = ctx.workflows.registry.latest(answers.get("workflow") or ctx.workflows.registry.default_key)
+    return render_template(
+        "raise/check.html", answers=answers, form=form, problems=problems,
+        agency_names=[names.get(code, code) for code in answers["agencies"]],
+        category=rules.CATEGORIES.get(answers["category"], answers["category"]), definition=definition,
+    ), 400 if problems else 200
