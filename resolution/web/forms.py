@@ -35,6 +35,15 @@ from ..domain import rules
 from ..services.errors import ServiceError
 
 DATE_FORMAT = "%d %m %Y"
+
+
+class DateInput(GovDateInput):
+    """GOV.UK day, month and year boxes that also render when the date was not sent at all."""
+
+    def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
+        if field.raw_data is not None and len(field.raw_data) != 3:
+            field.raw_data = None
+        return super().map_gov_params(field, **kwargs)  # type: ignore[no-any-return]
 WEB_MAX_SUMMARY = 2000  # the answers wait in the signed session cookie until checked
 
 
@@ -49,8 +58,9 @@ def add_errors(form: FlaskForm, exc: ServiceError, fields: Mapping[str, str]) ->
     left: list[str] = []
     for name, messages in (exc.fields or {}).items():
         field = getattr(form, fields.get(name, name), None) if fields.get(name, name) else None
-        if field is None:
-            left.extend(messages)
+        if field is None or isinstance(field, HiddenField):
+            if exc.message not in left:
+                left.append(exc.message)
             continue
         field.errors = [*field.errors, *messages]
     if not exc.fields:
@@ -90,7 +100,7 @@ class ReferralForm(FlaskForm):
     )
     referral_date = DateField(
         "When did you make the referral?",
-        widget=GovDateInput(),
+        widget=DateInput(),
         format=DATE_FORMAT,
         description="For example, 27 3 2026",
         validators=[DataRequired("Enter the date of the referral as day, month and year")],
@@ -170,7 +180,7 @@ class RecordForm(FlaskForm):
     )
     action_due = DateField(
         "If it is an action, when is it due?",
-        widget=GovDateInput(),
+        widget=DateInput(),
         format=DATE_FORMAT,
         description="For example, 27 3 2026. Leave empty for other records.",
         validators=[Optional()],
@@ -189,7 +199,7 @@ class TimescaleForm(FlaskForm):
     version = HiddenField()
     due = DateField(
         "When should this level be decided by?",
-        widget=GovDateInput(),
+        widget=DateInput(),
         format=DATE_FORMAT,
         description="The end of the working day on that date. For example, 27 3 2026",
         validators=[DataRequired("Enter the date as day, month and year")],

@@ -21,6 +21,7 @@ def fresh_request_state() -> None:
     """Drop per-request values from `g`, which an outer app context (tests, CLI) may share."""
     g.pop("csp_nonce", None)
     g.pop("_login_user", None)
+    g.pop("csrf_token", None)
 
 
 def _policy(nonce: str) -> str:
