@@ -14,6 +14,7 @@ from ..models import AccessLog, Agency, Case
 from ..services import history, queries
 from .cases import _level_words
 from .helpers import me, roles_required, web_ctx
+from .outcomes import rows as outcome_rows, to_csv
 
 bp = Blueprint("oversight", __name__)
 SORTS = {"due": "Due date", "reference": "Reference", "level": "Level"}
@@ -101,8 +102,6 @@ def _day(value: str | None) -> date | None:
 @roles_required("auditor", "partnership")
 def outcomes() -> ResponseReturnValue:
     """Show the outcome log with filters, a CSV link and whether the history's chain is intact."""
-    from ..services import reports
-
     ctx, args = web_ctx(), request.args
     errors: dict[str, str] = {}
     start, end = _day(args.get("from")), _day(args.get("to"))
@@ -111,22 +110,22 @@ def outcomes() -> ResponseReturnValue:
     if args.get("to") and end is None:
         errors["to"] = "Enter the end date as year-month-day, for example 2026-03-31"
     agency = (args.get("agency") or "").strip().upper() or None
-    log = reports.outcome_log(db.session, ctx, start=start, end=end, agency=agency)
+    log = outcome_rows(ctx, me(), start, end, agency)
     verdict = history.verify_chain(db.session)
-    agencies = list(db.session.scalars(select(Agency).order_by(Agency.name)))
-    return render_template("oversight/outcomes.html", log=log, verdict=verdict, errors=errors, agencies=agencies,
-                           filters={"from": args.get("from", ""), "to": args.get("to", ""), "agency": agency or ""})
+    agencies = [("", "Any agency")] + [(a.code, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))]
+    filters = {"from": args.get("from", ""), "to": args.get("to", ""), "agency": agency or ""}
+    return render_template("oversight/outcomes.html", log=log, verdict=verdict, errors=errors,
+                           agencies=_items(agencies, agency or ""), filters=filters,
+                           csv_args={k: v for k, v in filters.items() if v}), 400 if errors else 200
 
 
 @bp.get("/outcomes.csv")
 @roles_required("auditor", "partnership")
 def outcomes_csv() -> ResponseReturnValue:
     """Download the outcome log, filtered as on the page, as CSV."""
-    from ..services import reports
-
     ctx, args, user = web_ctx(), request.args, me()
     agency = (args.get("agency") or "").strip().upper() or None
-    text = reports.outcome_csv(db.session, ctx, start=_day(args.get("from")), end=_day(args.get("to")), agency=agency)
+    text = to_csv(outcome_rows(ctx, user, _day(args.get("from")), _day(args.get("to")), agency))
     db.session.add(AccessLog(at=ctx.now, user_id=user.id, actor=user.email, what="outcomes_exported",
                              target=request.query_string.decode()[:200] or None, door="web"))
     db.session.commit()

@@ -1,0 +1,112 @@
+"""A real Chromium (Debian's) driving the app served from a thread, with axe-core on every page."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+FRONTEND = ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk" / "govuk-frontend.min.css"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the browser tests, saying why, when the set-up has not installed what they need."""
+    missing = [str(p) for p in (CHROMIUM, AXE, FRONTEND) if not p.exists()]
+    if not missing:
+        return
+    skip = pytest.mark.skip(reason=f"run scripts/setup first: missing {', '.join(missing)}")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Launch Debian's Chromium: Playwright's own browser download does not work here."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "headless": True,
+        "args": ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """Let axe-core be injected into pages whose policy allows only the app's own scripts."""
+    return {**browser_context_args, "bypass_csp": True, "viewport": {"width": 1024, "height": 800},
+            "accept_downloads": True}
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """Serve the app on a free port from a thread; yield its address."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+class Pages:
+    """Check and keep each page reached: axe at WCAG 2.2 AA, one h1, a narrow-screen fit, screenshots."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        self.titles: dict[str, str] = {}
+        self.report: list[dict[str, Any]] = []
+
+    def check(self, page: Page, name: str) -> None:
+        """Run every check on the page as it is now and save its screenshots."""
+        self.count += 1
+        stem = f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
+        assert page.locator("h1").count() == 1, f"{name}: one h1"
+        title = page.title()
+        assert title, f"{name}: a title"
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate(
+            "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});"
+            " return {violations: r.violations.map(v => ({id: v.id, help: v.help,"
+            " nodes: v.nodes.map(n => n.target.join(' '))})), passes: r.passes.length}; }",
+            WCAG,
+        )
+        self.report.append({"page": stem, "title": title, "violations": result["violations"],
+                            "passes": result["passes"]})
+        assert result["violations"] == [], f"{name}: {json.dumps(result['violations'], indent=1)}"
+        page.screenshot(path=str(self.folder / f"{stem}.png"), full_page=True)
+        size = page.viewport_size or {"width": 1024, "height": 800}
+        page.set_viewport_size({"width": 375, "height": 740})
+        try:
+            overflow = page.evaluate("document.documentElement.scrollWidth")
+            assert overflow <= 375, f"{name}: wider than a 375px screen ({overflow}px)"
+            page.screenshot(path=str(self.folder / f"{stem}-375px.png"), full_page=True)
+        finally:
+            page.set_viewport_size(size)
+        self.titles.setdefault(title, name)
+
+
+@pytest.fixture
+def pages(request: pytest.FixtureRequest) -> Pages:
+    """Return the page checker, saving screenshots under test-artifacts/screenshots/<test name>/."""
+    folder = SHOTS / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return Pages(folder)

@@ -1,0 +1,59 @@
+"""The outcome log page, its filters and CSV, and the audit chain's status."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+
+from resolution.context import service_context
+from resolution.models import User
+from resolution.services import cases
+from tests import factories
+
+from .conftest import check_page
+
+Client = Callable[[User], FlaskClient]
+
+
+def closed_case(world, now, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    case = factories.make_case(world, now, **kwargs)
+    return cases.take_action(service_context(now), world[kwargs.get("by", "csc_practitioner")].id, case.id,
+                             "resolve", record="Agreed.", expected_version=case.version,
+                             outcome={"text": "=HYPERLINK(\"x\")"},
+                             learning={"text": "=1+1 talk early", "themes": ["neglect"]})
+
+
+def test_the_auditor_sees_closed_cases_the_chain_status_and_filters(world, now, as_user: Client) -> None:  # noqa: ANN001
+    health = closed_case(world, now, child_ref="CS-1")
+    police = closed_case(world, now, with_agencies=("POLICE",), with_people=(), child_ref="CS-2")
+    factories.make_case(world, now, child_ref="CS-OPEN")
+    client = as_user(world["auditor"])
+    html = client.get("/outcomes").get_data(as_text=True)
+    check_page(html)
+    assert health.reference in html and police.reference in html
+    assert "RC-000003" not in html  # still open
+    assert "the hash chain is intact" in html
+    assert "Neglect" in html
+    filtered = client.get("/outcomes?agency=POLICE").get_data(as_text=True)
+    assert police.reference in filtered and health.reference not in filtered
+    bad = client.get("/outcomes?from=yesterday")
+    assert bad.status_code == 400 and 'href="#from"' in bad.get_data(as_text=True)
+
+
+def test_the_csv_download_has_one_row_per_closed_case_and_defuses_formulas(world, now, as_user: Client) -> None:  # noqa: ANN001
+    case = closed_case(world, now)
+    response = as_user(world["partnership"]).get("/outcomes.csv?agency=HEALTH")
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [row["reference"] for row in rows] == [case.reference]
+    assert rows[0]["outcome"] == "resolved" and rows[0]["level_reached"] == "practitioners"
+    assert rows[0]["themes"] == "neglect" and rows[0]["agencies"] == "CSC;HEALTH"
+    assert rows[0]["learning"] == "'=1+1 talk early"
+
+
+def test_practitioners_cannot_read_the_outcome_log(world, as_user: Client) -> None:  # noqa: ANN001
+    assert as_user(world["csc_practitioner"]).get("/outcomes.csv").status_code == 403
