@@ -96,7 +96,11 @@ class Pages:
         page.set_viewport_size({"width": 375, "height": 740})
         try:
             overflow = page.evaluate("document.documentElement.scrollWidth")
-            assert overflow <= 375, f"{name}: wider than a 375px screen ({overflow}px)"
+            wide = page.evaluate(
+                "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 376)"
+                ".slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
+            )
+            assert overflow <= 375, f"{name}: wider than a 375px screen ({overflow}px): {wide}"
             page.screenshot(path=str(self.folder / f"{stem}-375px.png"), full_page=True)
         finally:
             page.set_viewport_size(size)

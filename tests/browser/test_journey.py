@@ -23,7 +23,11 @@ from resolution.services import accounts
 from .conftest import Pages
 
 PASSWORD = "a long password for tests"
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # pytest-base-url (pulled in by pytest-playwright) declares a fixture the way pytest 9 deprecates.
+    pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods"),
+]
 
 PEOPLE = {
     "sam": ("sam@csc.example", "Sam Okafor", "CSC", "practitioner"),
@@ -47,8 +51,8 @@ def people(app: Flask) -> dict[str, str]:
 
 def sign_in(page: Page, base: str, email: str, pages: Pages | None = None, name: str = "") -> None:
     page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Email address", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
@@ -77,12 +81,12 @@ def test_a_disagreement_from_raising_to_the_outcome_log(page: Page, live_server:
     # Sam, a practitioner in children's social care, signs in (after one typing mistake).
     page.goto(base)
     pages.check(page, "sign in")
-    page.get_by_label("Email address").fill(people["sam"])
-    page.get_by_label("Password").fill("not my password")
+    page.get_by_label("Email address", exact=True).fill(people["sam"])
+    page.get_by_label("Password", exact=True).fill("not my password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Enter a correct email address and password").first).to_be_visible()
     pages.check(page, "sign in failed")
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your cases")).to_be_visible()
     pages.check(page, "your cases empty")
@@ -244,7 +248,7 @@ def test_govuk_frontend_starts_under_the_content_security_policy(browser, live_s
         page.goto(f"{live_server}/sign-in")
         expect(page.locator("body")).to_have_class("govuk-template__body js-enabled govuk-frontend-supported")
         page.wait_for_function("document.querySelector('[data-module=\"govuk-service-navigation\"]') !== null")
-        assert page.evaluate("getComputedStyle(document.body).fontFamily").find("GDS Transport") >= 0
+        assert page.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily").find("GDS Transport") >= 0
         assert refused == []
     finally:
         context.close()

@@ -29,7 +29,7 @@ def case(world, now):  # noqa: ANN001, ANN201
         ("csc_practitioner", "/cases/{id}/timescale", "Propose a timescale"),
         ("csc_practitioner", "/cases/{id}/actions/escalate", "Escalate to the next level"),
         ("csc_practitioner", "/cases/{id}/actions/withdraw", "Withdraw the disagreement"),
-        ("csc_practitioner", "/raise/risk", "Is a child at immediate risk"),
+        ("csc_practitioner", "/raise/risk", "Immediate risk to a child"),
         ("health_manager", "/overdue", "Overdue and due soon"),
         ("csc_lead", "/cases/{id}", "Case RC-"),
         ("partnership", "/overdue", "Overdue and due soon"),
