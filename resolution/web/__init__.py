@@ -25,7 +25,10 @@ STATIC = Path(__file__).parent / "static"
 
 
 def _frontend_dir(app: Flask) -> Path:
-    return Path(app.config.get("GOVUK_FRONTEND_DIR") or ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk")
+    return Path(
+        app.config.get("GOVUK_FRONTEND_DIR")
+        or ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+    )
 
 
 @assets.get("/assets/<path:filename>")

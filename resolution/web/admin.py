@@ -1,4 +1,4 @@
-"""Administration: agencies, users, roles, passwords, tokens, and the loaded workflow definitions."""
+"""Administration: agencies, users, roles, passwords, tokens and the loaded workflows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Agency, ApiToken, User
 from ..services import accounts
 from ..services.errors import ServiceError
-from .forms import AgencyForm, choices, ButtonForm, PasswordForm, RoleForm, UserForm, add_errors
+from .forms import AgencyForm, ButtonForm, PasswordForm, RoleForm, UserForm, add_errors, choices
 from .helpers import me, roles_required, web_ctx
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -22,13 +22,23 @@ def index() -> ResponseReturnValue:
     """List agencies, users and the loaded workflow definitions."""
     agencies = db.session.scalars(select(Agency).order_by(Agency.name)).all()
     users = db.session.scalars(select(User).order_by(User.name)).all()
-    live = dict(db.session.execute(
-        select(ApiToken.user_id, func.count()).where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > web_ctx().now)
-        .group_by(ApiToken.user_id)
-    ).tuples().all())
-    return render_template("admin/index.html", agencies=agencies, users=users, tokens=live,
-                           definitions=web_ctx().workflows.registry.all(),
-                           default_key=web_ctx().workflows.registry.default_key)
+    live = dict(
+        db.session.execute(
+            select(ApiToken.user_id, func.count())
+            .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > web_ctx().now)
+            .group_by(ApiToken.user_id)
+        )
+        .tuples()
+        .all()
+    )
+    return render_template(
+        "admin/index.html",
+        agencies=agencies,
+        users=users,
+        tokens=live,
+        definitions=web_ctx().workflows.registry.all(),
+        default_key=web_ctx().workflows.registry.default_key,
+    )
 
 
 @bp.route("/agencies/new", methods=["GET", "POST"])
@@ -39,14 +49,17 @@ def new_agency() -> ResponseReturnValue:
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            agency = accounts.create_agency(form.code.data or "", form.name.data or "", now=web_ctx().now,
-                                            actor=me().email)
+            agency = accounts.create_agency(
+                form.code.data or "", form.name.data or "", now=web_ctx().now, actor=me().email
+            )
         except ServiceError as exc:
             problems = add_errors(form, exc, {})
         else:
             flash(f"Agency {agency.code} added", "success")
             return redirect(url_for("admin.index"))
-    return render_template("admin/agency.html", form=form, problems=problems), 400 if form.errors or problems else 200
+    return render_template(
+        "admin/agency.html", form=form, problems=problems
+    ), 400 if form.errors or problems else 200
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -54,21 +67,35 @@ def new_agency() -> ResponseReturnValue:
 def new_user() -> ResponseReturnValue:
     """Add a user with a password."""
     form = UserForm()
-    form.agency.choices = choices([("", "Select an agency")] + [
-        (a.code, a.name) for a in db.session.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.name))
-    ])
+    form.agency.choices = choices(
+        [("", "Select an agency")]
+        + [
+            (a.code, a.name)
+            for a in db.session.scalars(
+                select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
+            )
+        ]
+    )
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(email=form.email.data or "", name=form.name.data or "",
-                                        agency=form.agency.data or "", role=form.role.data or "",
-                                        password=form.password.data or "", now=web_ctx().now, actor=me().email)
+            user = accounts.create_user(
+                email=form.email.data or "",
+                name=form.name.data or "",
+                agency=form.agency.data or "",
+                role=form.role.data or "",
+                password=form.password.data or "",
+                now=web_ctx().now,
+                actor=me().email,
+            )
         except ServiceError as exc:
             problems = add_errors(form, exc, {})
         else:
             flash(f"User {user.email} added", "success")
             return redirect(url_for("admin.user", user_id=user.id))
-    return render_template("admin/new_user.html", form=form, problems=problems), 400 if form.errors or problems else 200
+    return render_template(
+        "admin/new_user.html", form=form, problems=problems
+    ), 400 if form.errors or problems else 200
 
 
 def _user(user_id: int) -> User:
@@ -86,11 +113,26 @@ def user(user_id: int) -> ResponseReturnValue:
     return _user_page(found, RoleForm(role=found.role), PasswordForm(), [])
 
 
-def _user_page(found: User, role_form: RoleForm, password_form: PasswordForm, problems: list[str],
-               status: int = 200) -> ResponseReturnValue:
-    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == found.id).order_by(ApiToken.id)).all()
-    return render_template("admin/user.html", found=found, role_form=role_form, password_form=password_form,
-                           button=ButtonForm(), tokens=tokens, now=web_ctx().now, problems=problems), status
+def _user_page(
+    found: User,
+    role_form: RoleForm,
+    password_form: PasswordForm,
+    problems: list[str],
+    status: int = 200,
+) -> ResponseReturnValue:
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == found.id).order_by(ApiToken.id)
+    ).all()
+    return render_template(
+        "admin/user.html",
+        found=found,
+        role_form=role_form,
+        password_form=password_form,
+        button=ButtonForm(),
+        tokens=tokens,
+        now=web_ctx().now,
+        problems=problems,
+    ), status
 
 
 @bp.post("/users/<int:user_id>/role")
@@ -118,7 +160,9 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _user_page(found, RoleForm(formdata=None, role=found.role), form, [], 400)
     try:
-        accounts.set_password(found.email, form.password.data or "", now=web_ctx().now, actor=me().email)
+        accounts.set_password(
+            found.email, form.password.data or "", now=web_ctx().now, actor=me().email
+        )
     except ServiceError as exc:
         problems = add_errors(form, exc, {})
         return _user_page(found, RoleForm(formdata=None, role=found.role), form, problems, 400)

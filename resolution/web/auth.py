@@ -48,8 +48,16 @@ def _throttle() -> SignInThrottle:
 
 
 def _log(user: User | None, email: str, what: str) -> None:
-    db.session.add(AccessLog(at=web_ctx().now, user_id=user.id if user else None, actor=email[:254],
-                             what=what, target=request.remote_addr, door="web"))
+    db.session.add(
+        AccessLog(
+            at=web_ctx().now,
+            user_id=user.id if user else None,
+            actor=email[:254],
+            what=what,
+            target=request.remote_addr,
+            door="web",
+        )
+    )
     db.session.commit()
 
 

@@ -13,7 +13,8 @@ from ..domain import rules
 from ..domain.definitions import Definition
 from ..extensions import db
 from ..models import AccessLog, Case, Record, User
-from ..services import cases as case_service, queries
+from ..services import cases as case_service
+from ..services import queries
 from ..services.core import Context
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from .diagram import process_diagram
@@ -69,13 +70,19 @@ def row_of(ctx: Context, user: User, case: Case) -> dict[str, Any]:
         return row
     actor, access = case_service.actor_of(user), case_service.access_of(case)
     may_write = rules.can_write(actor, access, definition)
-    if step.timescale_status == "proposed" and step.proposed_by and may_write and \
-            step.proposed_by.agency_id != user.agency_id:
+    if (
+        step.timescale_status == "proposed"
+        and step.proposed_by
+        and may_write
+        and step.proposed_by.agency_id != user.agency_id
+    ):
         row["waiting"].append("a proposed timescale needs your answer")
     if rules.is_party(actor, access) or may_write:
         unread = db.session.scalar(
-            select(Record.id).where(Record.case_id == case.id, Record.author_id != user.id)
-            .where(~Record.acknowledgements.any(user_id=user.id)).limit(1)
+            select(Record.id)
+            .where(Record.case_id == case.id, Record.author_id != user.id)
+            .where(~Record.acknowledgements.any(user_id=user.id))
+            .limit(1)
         )
         if unread is not None:
             row["waiting"].append("a record you have not read")
@@ -87,7 +94,8 @@ def row_of(ctx: Context, user: User, case: Case) -> dict[str, Any]:
 def _level_words(definition: Definition, state: str) -> str:
     if definition.is_closed_state(state):
         return state.capitalize()
-    return f"{definition.level_word.capitalize()} {definition.level_number(state)}: {definition.level(state).title}"
+    word = definition.level_word.capitalize()
+    return f"{word} {definition.level_number(state)}: {definition.level(state).title}"
 
 
 @bp.get("/cases")
@@ -100,24 +108,49 @@ def your_cases() -> ResponseReturnValue:
     closed = db.session.scalars(
         query.where(Case.closed.is_(True)).order_by(Case.closed_at.desc(), Case.id.desc()).limit(20)
     ).all()
-    groups: dict[str, list[dict[str, Any]]] = {"waiting": [], "overdue": [], "due_soon": [], "rest": []}
+    groups: dict[str, list[dict[str, Any]]] = {
+        "waiting": [],
+        "overdue": [],
+        "due_soon": [],
+        "rest": [],
+    }
     for case in open_cases:
         row = row_of(ctx, user, case)
-        key = "waiting" if row["waiting"] else "overdue" if row["overdue"] else "due_soon" if row["due_soon"] else "rest"
+        key = (
+            "waiting"
+            if row["waiting"]
+            else "overdue"
+            if row["overdue"]
+            else "due_soon"
+            if row["due_soon"]
+            else "rest"
+        )
         groups[key].append(row)
     for rows in groups.values():
         rows.sort(key=lambda r: (r["due"] is None, r["due"] or ctx.now))
-    return render_template("cases/list.html", groups=groups, closed=[row_of(ctx, user, c) for c in closed],
-                           may_raise=user.role in ("practitioner", "manager", "lead"))
+    return render_template(
+        "cases/list.html",
+        groups=groups,
+        closed=[row_of(ctx, user, c) for c in closed],
+        may_raise=user.role in ("practitioner", "manager", "lead"),
+    )
 
 
 def _timeline(case: Case, view: dict[str, Any]) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = [{"kind": "record", "at": r["at"], "record": r} for r in view["records"]]
+    items: list[dict[str, Any]] = [
+        {"kind": "record", "at": r["at"], "record": r} for r in view["records"]
+    ]
     for event in queries.history(db.session, case):
         if event.action in ("record_added",):
             continue
-        items.append({"kind": "event", "at": event.at, "event": event,
-                      "words": EVENT_WORDS.get(event.action)})
+        items.append(
+            {
+                "kind": "event",
+                "at": event.at,
+                "event": event,
+                "words": EVENT_WORDS.get(event.action),
+            }
+        )
     items.sort(key=lambda item: (item["at"], 0 if item["kind"] == "event" else 1))
     return items
 
@@ -132,28 +165,45 @@ def show(case_id: int) -> ResponseReturnValue:
     view = queries.case_view(db.session, ctx.workflows, case, ctx.now)
     actor, access = case_service.actor_of(user), case_service.access_of(case)
     may_write = rules.can_write(actor, access, definition)
-    may_read_mark = user.role not in ("auditor", "admin") and (rules.is_party(actor, access) or may_write)
+    may_read_mark = user.role not in ("auditor", "admin") and (
+        rules.is_party(actor, access) or may_write
+    )
     step = case.current_step
     may_accept = bool(
-        may_write and step and step.timescale_status == "proposed" and step.proposed_by
+        may_write
+        and step
+        and step.timescale_status == "proposed"
+        and step.proposed_by
         and step.proposed_by.agency_id != user.agency_id
     )
-    db.session.add(AccessLog(at=ctx.now, user_id=user.id, actor=user.email, what="case_viewed",
-                             target=case.reference, door="web"))
+    db.session.add(
+        AccessLog(
+            at=ctx.now,
+            user_id=user.id,
+            actor=user.email,
+            what="case_viewed",
+            target=case.reference,
+            door="web",
+        )
+    )
     db.session.commit()
     return render_template(
         "cases/show.html",
         case=case,
         view=view,
         definition=definition,
-        level_words=_level_words(definition, case.outcome_level if case.closed and case.outcome_level else case.state),
+        level_words=_level_words(
+            definition, case.outcome_level if case.closed and case.outcome_level else case.state
+        ),
         timeline=_timeline(case, view),
         actions=queries.available_actions(ctx, user, case),
         may_write=may_write,
         may_propose=may_write and definition.agreed_between_parties,
         may_accept=may_accept,
         may_read_mark=may_read_mark,
-        diagram=process_diagram(definition, case.state, case.outcome_level if case.closed else None),
+        diagram=process_diagram(
+            definition, case.state, case.outcome_level if case.closed else None
+        ),
         button=ButtonForm(version=str(case.version)),
         theme_words=[rules.THEMES.get(t.theme, t.theme) for t in case.themes],
         categories=rules.CATEGORIES,
@@ -174,11 +224,19 @@ def add_record(case_id: int) -> ResponseReturnValue:
         if form.kind.data == "action" and form.action_due.data:
             due = end_of_day(form.action_due.data, ctx, case.workflow_key, case.workflow_version)
         try:
-            case_service.add_record(ctx, me().id, case.id, kind=form.kind.data or "", text=form.text.data or "",
-                                    action_due=due)
+            case_service.add_record(
+                ctx,
+                me().id,
+                case.id,
+                kind=form.kind.data or "",
+                text=form.text.data or "",
+                action_due=due,
+            )
         except ServiceError as exc:
             _refuse(exc)
-            problems = add_errors(form, exc, {"action_due": "action_due", "text": "text", "kind": "kind"})
+            problems = add_errors(
+                form, exc, {"action_due": "action_due", "text": "text", "kind": "kind"}
+            )
         else:
             flash("Your record has been added and shared with everyone involved", "success")
             return redirect(url_for("cases.show", case_id=case.id) + "#timeline")
@@ -219,15 +277,21 @@ def propose(case_id: int) -> ResponseReturnValue:
         assert form.due.data is not None  # noqa: S101 - required by the form
         try:
             case_service.propose_timescale(
-                ctx, me().id, case.id,
+                ctx,
+                me().id,
+                case.id,
                 due_at=end_of_day(form.due.data, ctx, case.workflow_key, case.workflow_version),
-                reason=form.reason.data or "", expected_version=_version(form),
+                reason=form.reason.data or "",
+                expected_version=_version(form),
             )
         except ServiceError as exc:
             _refuse(exc)
             problems = add_errors(form, exc, {"due_at": "due", "reason": "reason"})
         else:
-            flash("You have proposed a timescale. Someone from another agency needs to accept it", "success")
+            flash(
+                "You have proposed a timescale. Someone from another agency needs to accept it",
+                "success",
+            )
             return redirect(url_for("cases.show", case_id=case.id))
     status = 400 if form.errors or problems else 200
     return render_template("cases/timescale.html", case=case, form=form, problems=problems), status
@@ -267,32 +331,69 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
     if not form.is_submitted():
         form.version.data = str(case.version)
     problems: list[str] = []
-    if form.validate_on_submit() and _complete(form, action.requires_record, action.closes,
-                                               action.requires_outcome, action.closes == "referred"):
+    if form.validate_on_submit() and _complete(
+        form,
+        action.requires_record,
+        action.closes,
+        action.requires_outcome,
+        action.closes == "referred",
+    ):
         outcome = learning = None
         if action.closes:
             outcome = {"text": form.outcome.data or None}
             if action.closes == "referred":
                 outcome["referred_to"] = form.referred_to.data or None
             if (form.learning.data or "").strip() or form.themes.data:
-                learning = {"text": form.learning.data or None, "themes": list(form.themes.data or [])}
+                learning = {
+                    "text": form.learning.data or None,
+                    "themes": list(form.themes.data or []),
+                }
         try:
-            case_service.take_action(ctx, user.id, case.id, action_key, record=form.record.data or None,
-                                     expected_version=_version(form), outcome=outcome, learning=learning)
+            case_service.take_action(
+                ctx,
+                user.id,
+                case.id,
+                action_key,
+                record=form.record.data or None,
+                expected_version=_version(form),
+                outcome=outcome,
+                learning=learning,
+            )
         except ServiceError as exc:
             _refuse(exc)
-            problems = add_errors(form, exc, {"record": "record", "outcome.text": "outcome",
-                                              "outcome.referred_to": "referred_to", "learning.text": "learning",
-                                              "learning.themes": "themes"})
+            problems = add_errors(
+                form,
+                exc,
+                {
+                    "record": "record",
+                    "outcome.text": "outcome",
+                    "outcome.referred_to": "referred_to",
+                    "learning.text": "learning",
+                    "learning.themes": "themes",
+                },
+            )
         else:
             flash(f"Done: {action.title.lower()}", "success")
             return redirect(url_for("cases.show", case_id=case.id))
     status = 400 if form.errors or problems else 200
-    return render_template("cases/action.html", case=case, form=form, action=action, definition=definition,
-                           level_words=_level_words(definition, case.state), problems=problems), status
+    return render_template(
+        "cases/action.html",
+        case=case,
+        form=form,
+        action=action,
+        definition=definition,
+        level_words=_level_words(definition, case.state),
+        problems=problems,
+    ), status
 
 
-def _complete(form: ActionForm, needs_record: bool, closes: str | None, needs_outcome: bool, needs_referral: bool) -> bool:
+def _complete(
+    form: ActionForm,
+    needs_record: bool,
+    closes: str | None,
+    needs_outcome: bool,
+    needs_referral: bool,
+) -> bool:
     """Check the answers this action needs, in the form's own words."""
     ok = True
     checks = [
@@ -307,4 +408,3 @@ def _complete(form: ActionForm, needs_record: bool, closes: str | None, needs_ou
             ok = False
     form._errors = None
     return ok
-

@@ -44,6 +44,8 @@ class DateInput(GovDateInput):
         if field.raw_data is not None and len(field.raw_data) != 3:
             field.raw_data = None
         return super().map_gov_params(field, **kwargs)  # type: ignore[no-any-return]
+
+
 WEB_MAX_SUMMARY = 2000  # the answers wait in the signed session cookie until checked
 
 
@@ -70,8 +72,14 @@ def add_errors(form: FlaskForm, exc: ServiceError, fields: Mapping[str, str]) ->
 
 
 class SignInForm(FlaskForm):
-    email = StringField("Email address", widget=GovTextInput(), validators=[DataRequired("Enter your email address")])
-    password = PasswordField("Password", widget=GovPasswordInput(), validators=[DataRequired("Enter your password")])
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        validators=[DataRequired("Enter your email address")],
+    )
+    password = PasswordField(
+        "Password", widget=GovPasswordInput(), validators=[DataRequired("Enter your password")]
+    )
     submit = SubmitField("Sign in", widget=GovSubmitInput())
 
 
@@ -95,7 +103,7 @@ class ReferralForm(FlaskForm):
     referred_to = StringField(
         "Who did you refer to?",
         widget=GovTextInput(),
-        description="For example, the Children's Social Work Service front door or the Emergency Duty Team",
+        description="For example, the children's social work front door or the Emergency Duty Team",
         validators=[DataRequired("Enter who you referred to"), Length(max=rules.MAX_REFERRED_TO)],
     )
     referral_date = DateField(
@@ -130,11 +138,18 @@ class AgenciesForm(FlaskForm):
 
 
 class AboutForm(FlaskForm):
-    workflow = RadioField("Which process does this follow?", widget=GovRadioInput(), validators=[DataRequired("Select a process")])
+    workflow = RadioField(
+        "Which process does this follow?",
+        widget=GovRadioInput(),
+        validators=[DataRequired("Select a process")],
+    )
     child_ref = StringField(
         "Case reference",
         widget=GovTextInput(),
-        description="The reference your agencies already use, such as the case-management number. Never the child's name.",
+        description=(
+            "The reference your agencies already use, such as the case-management number. "
+            "Never the child's name."
+        ),
         validators=[DataRequired("Enter the case reference"), Length(max=40)],
     )
     child_initials = StringField(
@@ -151,10 +166,16 @@ class AboutForm(FlaskForm):
     summary = TextAreaField(
         "Describe the disagreement",
         widget=GovCharacterCount(),
-        description="What each agency thinks and what you have already tried. Do not include the child's name.",
+        description=(
+            "What each agency thinks and what you have already tried. "
+            "Do not include the child's name."
+        ),
         validators=[
             DataRequired("Describe the disagreement"),
-            Length(max=WEB_MAX_SUMMARY, message=f"The description must be {WEB_MAX_SUMMARY} characters or fewer"),
+            Length(
+                max=WEB_MAX_SUMMARY,
+                message=f"The description must be {WEB_MAX_SUMMARY} characters or fewer",
+            ),
         ],
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
@@ -163,19 +184,24 @@ class AboutForm(FlaskForm):
 class RecordForm(FlaskForm):
     kind = RadioField(
         "What kind of record is this?",
-        choices=choices([
-            ("discussion", "A discussion"),
-            ("action", "An agreed action, with its own deadline"),
-            ("decision", "A decision, with its rationale"),
-            ("note", "A note"),
-        ]),
+        choices=choices(
+            [
+                ("discussion", "A discussion"),
+                ("action", "An agreed action, with its own deadline"),
+                ("decision", "A decision, with its rationale"),
+                ("note", "A note"),
+            ]
+        ),
         widget=GovRadioInput(),
         validators=[DataRequired("Select what kind of record this is")],
     )
     text = TextAreaField(
         "Record",
         widget=GovTextArea(),
-        description="Records are shared with every party and can never be changed: a correction is a new record.",
+        description=(
+            "Records are shared with every party and can never be changed: "
+            "a correction is a new record."
+        ),
         validators=[DataRequired("Enter the record"), Length(max=rules.MAX_RECORD)],
     )
     action_due = DateField(
@@ -207,7 +233,10 @@ class TimescaleForm(FlaskForm):
     reason = TextAreaField(
         "Why this timescale?",
         widget=GovTextArea(),
-        validators=[DataRequired("Enter why you propose this timescale"), Length(max=rules.MAX_REASON)],
+        validators=[
+            DataRequired("Enter why you propose this timescale"),
+            Length(max=rules.MAX_REASON),
+        ],
     )
     submit = SubmitField("Propose this timescale", widget=GovSubmitInput())
 
@@ -217,12 +246,20 @@ class ActionForm(FlaskForm):
     record = TextAreaField(
         "Record of the decision",
         widget=GovTextArea(),
-        description="What was discussed and why this action is taken. It is added to the shared record.",
+        description=(
+            "What was discussed and why this action is taken. It is added to the shared record."
+        ),
         validators=[Length(max=rules.MAX_RECORD)],
     )
-    outcome = TextAreaField("Outcome", widget=GovTextArea(), description="What was agreed or decided.",
-                            validators=[Length(max=rules.MAX_OUTCOME)])
-    referred_to = StringField("Referred to", widget=GovTextInput(), validators=[Length(max=rules.MAX_REFERRED_TO)])
+    outcome = TextAreaField(
+        "Outcome",
+        widget=GovTextArea(),
+        description="What was agreed or decided.",
+        validators=[Length(max=rules.MAX_OUTCOME)],
+    )
+    referred_to = StringField(
+        "Referred to", widget=GovTextInput(), validators=[Length(max=rules.MAX_REFERRED_TO)]
+    )
     learning = TextAreaField(
         "Learning identified (optional)",
         widget=GovTextArea(),
@@ -240,9 +277,15 @@ class ActionForm(FlaskForm):
 
 
 class AgencyForm(FlaskForm):
-    code = StringField("Agency code", widget=GovTextInput(), description="2 to 20 capital letters, for example POLICE",
-                       validators=[DataRequired("Enter the agency code")])
-    name = StringField("Agency name", widget=GovTextInput(), validators=[DataRequired("Enter the agency name")])
+    code = StringField(
+        "Agency code",
+        widget=GovTextInput(),
+        description="2 to 20 capital letters, for example POLICE",
+        validators=[DataRequired("Enter the agency code")],
+    )
+    name = StringField(
+        "Agency name", widget=GovTextInput(), validators=[DataRequired("Enter the agency name")]
+    )
     submit = SubmitField("Add agency", widget=GovSubmitInput())
 
 
@@ -257,21 +300,45 @@ ROLE_CHOICES = [
 
 
 class UserForm(FlaskForm):
-    email = StringField("Email address", widget=GovTextInput(), validators=[DataRequired("Enter the email address")])
-    name = StringField("Full name", widget=GovTextInput(), validators=[DataRequired("Enter the full name")])
-    agency = SelectField("Agency", widget=GovSelect(), validators=[DataRequired("Select the agency")])
-    role = SelectField("Role", choices=choices(ROLE_CHOICES), widget=GovSelect(), validators=[DataRequired("Select the role")])
-    password = PasswordField("Password", widget=GovPasswordInput(), description="At least 12 characters",
-                             validators=[DataRequired("Enter a password")])
+    email = StringField(
+        "Email address", widget=GovTextInput(), validators=[DataRequired("Enter the email address")]
+    )
+    name = StringField(
+        "Full name", widget=GovTextInput(), validators=[DataRequired("Enter the full name")]
+    )
+    agency = SelectField(
+        "Agency", widget=GovSelect(), validators=[DataRequired("Select the agency")]
+    )
+    role = SelectField(
+        "Role",
+        choices=choices(ROLE_CHOICES),
+        widget=GovSelect(),
+        validators=[DataRequired("Select the role")],
+    )
+    password = PasswordField(
+        "Password",
+        widget=GovPasswordInput(),
+        description="At least 12 characters",
+        validators=[DataRequired("Enter a password")],
+    )
     submit = SubmitField("Add user", widget=GovSubmitInput())
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField("New password", widget=GovPasswordInput(), description="At least 12 characters",
-                             validators=[DataRequired("Enter a new password")])
+    password = PasswordField(
+        "New password",
+        widget=GovPasswordInput(),
+        description="At least 12 characters",
+        validators=[DataRequired("Enter a new password")],
+    )
     submit = SubmitField("Reset password", widget=GovSubmitInput())
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=choices(ROLE_CHOICES), widget=GovSelect(), validators=[DataRequired("Select the role")])
+    role = SelectField(
+        "Role",
+        choices=choices(ROLE_CHOICES),
+        widget=GovSelect(),
+        validators=[DataRequired("Select the role")],
+    )
     submit = SubmitField("Change role", widget=GovSubmitInput())

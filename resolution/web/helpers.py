@@ -54,7 +54,9 @@ def london(value: datetime | None, with_time: bool = True) -> str:
     if not with_time:
         return day
     hour = local.hour % 12 or 12
-    clock = f"{hour}{local:%p}".lower() if local.minute == 0 else f"{hour}:{local:%M}{local:%p}".lower()
+    clock = (
+        f"{hour}{local:%p}".lower() if local.minute == 0 else f"{hour}:{local:%M}{local:%p}".lower()
+    )
     if local.hour == 12 and local.minute == 0:
         clock = "midday"
     elif local.hour == 0 and local.minute == 0:

@@ -14,11 +14,17 @@ from ..models import AccessLog, Agency, Case
 from ..services import history, queries
 from .cases import _level_words
 from .helpers import me, roles_required, web_ctx
-from .outcomes import rows as outcome_rows, to_csv
+from .outcomes import rows as outcome_rows
+from .outcomes import to_csv
 
 bp = Blueprint("oversight", __name__)
 SORTS = {"due": "Due date", "reference": "Reference", "level": "Level"}
-SHOWS = {"late": "Overdue and due soon", "overdue": "Overdue only", "due_soon": "Due soon only", "all": "All open cases"}
+SHOWS = {
+    "late": "Overdue and due soon",
+    "overdue": "Overdue only",
+    "due_soon": "Due soon only",
+    "all": "All open cases",
+}
 
 
 def _open_rows() -> list[dict[str, Any]]:
@@ -30,17 +36,19 @@ def _open_rows() -> list[dict[str, Any]]:
             continue
         definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
         overdue = step.due_at < ctx.now
-        rows.append({
-            "case": case,
-            "level_key": case.state,
-            "level": _level_words(definition, case.state),
-            "level_number": definition.level_number(case.state),
-            "due": step.due_at,
-            "overdue": overdue,
-            "due_soon": not overdue and step.warn_at <= ctx.now,
-            "agreed": step.timescale_status == "agreed",
-            "others": [ca.agency for ca in case.agencies if ca.agency_id != user.agency_id],
-        })
+        rows.append(
+            {
+                "case": case,
+                "level_key": case.state,
+                "level": _level_words(definition, case.state),
+                "level_number": definition.level_number(case.state),
+                "due": step.due_at,
+                "overdue": overdue,
+                "due_soon": not overdue and step.warn_at <= ctx.now,
+                "agreed": step.timescale_status == "agreed",
+                "others": [ca.agency for ca in case.agencies if ca.agency_id != user.agency_id],
+            }
+        )
     return rows
 
 
@@ -56,7 +64,9 @@ def overdue() -> ResponseReturnValue:
         "due_soon": sum(r["due_soon"] for r in rows),
     }
     levels = sorted({(r["level_number"], r["level_key"], r["level"]) for r in rows})
-    agencies = sorted({(a.code, a.name) for r in rows for a in r["others"]}, key=lambda pair: pair[1])
+    agencies = sorted(
+        {(a.code, a.name) for r in rows for a in r["others"]}, key=lambda pair: pair[1]
+    )
     show = args.get("show", "late") if args.get("show", "late") in SHOWS else "late"
     level = args.get("level", "")
     agency = args.get("agency", "")
@@ -82,8 +92,16 @@ def overdue() -> ResponseReturnValue:
         "level": _items([("", "Any level")] + [(key, words) for _, key, words in levels], level),
         "agency": _items([("", "Any agency")] + agencies, agency),
     }
-    return render_template("oversight/overdue.html", rows=rows, counts=counts, selects=selects, sort=sort,
-                           descending=descending, filters=filters, agency_name=me().agency.name)
+    return render_template(
+        "oversight/overdue.html",
+        rows=rows,
+        counts=counts,
+        selects=selects,
+        sort=sort,
+        descending=descending,
+        filters=filters,
+        agency_name=me().agency.name,
+    )
 
 
 def _items(pairs: Any, chosen: str) -> list[dict[str, Any]]:
@@ -112,11 +130,19 @@ def outcomes() -> ResponseReturnValue:
     agency = (args.get("agency") or "").strip().upper() or None
     log = outcome_rows(ctx, me(), start, end, agency)
     verdict = history.verify_chain(db.session)
-    agencies = [("", "Any agency")] + [(a.code, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))]
+    agencies = [("", "Any agency")] + [
+        (a.code, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))
+    ]
     filters = {"from": args.get("from", ""), "to": args.get("to", ""), "agency": agency or ""}
-    return render_template("oversight/outcomes.html", log=log, verdict=verdict, errors=errors,
-                           agencies=_items(agencies, agency or ""), filters=filters,
-                           csv_args={k: v for k, v in filters.items() if v}), 400 if errors else 200
+    return render_template(
+        "oversight/outcomes.html",
+        log=log,
+        verdict=verdict,
+        errors=errors,
+        agencies=_items(agencies, agency or ""),
+        filters=filters,
+        csv_args={k: v for k, v in filters.items() if v},
+    ), 400 if errors else 200
 
 
 @bp.get("/outcomes.csv")
@@ -126,9 +152,18 @@ def outcomes_csv() -> ResponseReturnValue:
     ctx, args, user = web_ctx(), request.args, me()
     agency = (args.get("agency") or "").strip().upper() or None
     text = to_csv(outcome_rows(ctx, user, _day(args.get("from")), _day(args.get("to")), agency))
-    db.session.add(AccessLog(at=ctx.now, user_id=user.id, actor=user.email, what="outcomes_exported",
-                             target=request.query_string.decode()[:200] or None, door="web"))
+    db.session.add(
+        AccessLog(
+            at=ctx.now,
+            user_id=user.id,
+            actor=user.email,
+            what="outcomes_exported",
+            target=request.query_string.decode()[:200] or None,
+            door="web",
+        )
+    )
     db.session.commit()
     name = f"outcome-log-{ctx.now.date().isoformat()}.csv"
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

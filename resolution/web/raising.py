@@ -19,16 +19,22 @@ from ..extensions import db
 from ..models import Agency
 from ..services import cases as case_service
 from ..services.errors import Forbidden, ServiceError
-from .forms import AboutForm, choices, AgenciesForm, ButtonForm, ReferralForm, RiskForm
+from .forms import AboutForm, AgenciesForm, ButtonForm, ReferralForm, RiskForm, choices
 from .helpers import LONDON, me, roles_required, web_ctx
 
 bp = Blueprint("raising", __name__, url_prefix="/raise")
 KEY = "raise_answers"
 RAISERS = ("practitioner", "manager", "lead")
 FIELDS_TO_PAGE = {
-    "child_ref": "about", "child_initials": "about", "category": "about", "summary": "about", "workflow": "about",
-    "with_agencies": "agencies", "with_people": "agencies",
-    "immediate_risk.referred_to": "referral", "immediate_risk.at": "referral",
+    "child_ref": "about",
+    "child_initials": "about",
+    "category": "about",
+    "summary": "about",
+    "workflow": "about",
+    "with_agencies": "agencies",
+    "with_people": "agencies",
+    "immediate_risk.referred_to": "referral",
+    "immediate_risk.at": "referral",
 }
 
 
@@ -72,9 +78,13 @@ def _default_definition() -> Definition:
 
 
 def _agencies() -> list[Agency]:
-    return list(db.session.scalars(
-        select(Agency).where(Agency.active.is_(True), Agency.id != me().agency_id).order_by(Agency.name)
-    ))
+    return list(
+        db.session.scalars(
+            select(Agency)
+            .where(Agency.active.is_(True), Agency.id != me().agency_id)
+            .order_by(Agency.name)
+        )
+    )
 
 
 @bp.get("")
@@ -93,15 +103,18 @@ def risk() -> ResponseReturnValue:
     if form.validate_on_submit():
         _save(risk=form.risk.data)
         if form.risk.data == "yes":
-            return redirect(url_for("raising.referral", **({"change": 1} if request.args.get("change") else {})))
+            return redirect(
+                url_for("raising.referral", **({"change": 1} if request.args.get("change") else {}))
+            )
         answers = _answers()
         for name in ("referred_to", "referral_date"):
             answers.pop(name, None)
         session[KEY] = answers
         return _next("raising.agencies")
     definition = _default_definition()
-    return render_template("raise/risk.html", form=form, urgent=definition.urgent, definition=definition), \
-        400 if form.errors else 200
+    return render_template(
+        "raise/risk.html", form=form, urgent=definition.urgent, definition=definition
+    ), 400 if form.errors else 200
 
 
 @bp.route("/referral", methods=["GET", "POST"])
@@ -113,7 +126,10 @@ def referral() -> ResponseReturnValue:
         return redirect(url_for("raising.risk"))
     data = None
     if request.method == "GET" and "referred_to" in answers:
-        data = {"referred_to": answers["referred_to"], "referral_date": date.fromisoformat(answers["referral_date"])}
+        data = {
+            "referred_to": answers["referred_to"],
+            "referral_date": date.fromisoformat(answers["referral_date"]),
+        }
     form = ReferralForm(data=data)
     if form.validate_on_submit():
         assert form.referral_date.data is not None  # noqa: S101 - required
@@ -121,10 +137,13 @@ def referral() -> ResponseReturnValue:
             form.referral_date.errors = ["The date of the referral must be today or in the past"]
             form._errors = None
         else:
-            _save(referred_to=form.referred_to.data, referral_date=form.referral_date.data.isoformat())
+            _save(
+                referred_to=form.referred_to.data, referral_date=form.referral_date.data.isoformat()
+            )
             return _next("raising.agencies")
-    return render_template("raise/referral.html", form=form, urgent=_default_definition().urgent), \
-        400 if form.errors else 200
+    return render_template(
+        "raise/referral.html", form=form, urgent=_default_definition().urgent
+    ), 400 if form.errors else 200
 
 
 @bp.route("/agencies", methods=["GET", "POST"])
@@ -160,9 +179,13 @@ def about() -> ResponseReturnValue:
     form = AboutForm(data=data)
     form.workflow.choices = choices((d.key, d.title) for d in definitions)
     if form.validate_on_submit():
-        _save(workflow=form.workflow.data, child_ref=(form.child_ref.data or "").strip(),
-              child_initials=(form.child_initials.data or "").strip().upper(),
-              category=form.category.data, summary=form.summary.data)
+        _save(
+            workflow=form.workflow.data,
+            child_ref=(form.child_ref.data or "").strip(),
+            child_initials=(form.child_initials.data or "").strip().upper(),
+            category=form.category.data,
+            summary=form.summary.data,
+        )
         return redirect(url_for("raising.check"))
     return render_template("raise/about.html", form=form), 400 if form.errors else 200
 
@@ -183,13 +206,20 @@ def check() -> ResponseReturnValue:
         if answers["risk"] == "yes":
             day = date.fromisoformat(answers["referral_date"])
             at = datetime.combine(day, time(0, 0), tzinfo=LONDON)
-            risk_answer = case_service.ImmediateRisk(referral_made=True, referred_to=answers["referred_to"],
-                                                     at=min(at, ctx.now))
+            risk_answer = case_service.ImmediateRisk(
+                referral_made=True, referred_to=answers["referred_to"], at=min(at, ctx.now)
+            )
         try:
             case = case_service.raise_case(
-                ctx, me().id, child_ref=answers["child_ref"], category=answers["category"],
-                summary=answers["summary"], with_agencies=answers["agencies"], with_people=answers.get("people", []),
-                child_initials=answers.get("child_initials") or None, workflow=answers.get("workflow"),
+                ctx,
+                me().id,
+                child_ref=answers["child_ref"],
+                category=answers["category"],
+                summary=answers["summary"],
+                with_agencies=answers["agencies"],
+                with_people=answers.get("people", []),
+                child_initials=answers.get("child_initials") or None,
+                workflow=answers.get("workflow"),
                 immediate_risk=risk_answer,
             )
         except ServiceError as exc:
@@ -197,15 +227,23 @@ def check() -> ResponseReturnValue:
                 abort(403)
             for name, messages in (exc.fields or {"": [exc.message]}).items():
                 page = FIELDS_TO_PAGE.get(name, "about")
-                problems.extend((message, url_for(f"raising.{page}", change=1)) for message in messages)
+                problems.extend(
+                    (message, url_for(f"raising.{page}", change=1)) for message in messages
+                )
         else:
             session.pop(KEY, None)
             flash(f"Disagreement raised: your reference is {case.reference}", "success")
             return redirect(url_for("cases.show", case_id=case.id))
     names = dict((a.code, a.name) for a in db.session.scalars(select(Agency)))
-    definition = ctx.workflows.registry.latest(answers.get("workflow") or ctx.workflows.registry.default_key)
+    definition = ctx.workflows.registry.latest(
+        answers.get("workflow") or ctx.workflows.registry.default_key
+    )
     return render_template(
-        "raise/check.html", answers=answers, form=form, problems=problems,
+        "raise/check.html",
+        answers=answers,
+        form=form,
+        problems=problems,
         agency_names=[names.get(code, code) for code in answers["agencies"]],
-        category=rules.CATEGORIES.get(answers["category"], answers["category"]), definition=definition,
+        category=rules.CATEGORIES.get(answers["category"], answers["category"]),
+        definition=definition,
     ), 400 if problems else 200

@@ -50,7 +50,9 @@ def add_security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+    response.headers["Permissions-Policy"] = (
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+    )
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if request.endpoint not in ("web_assets.asset", "web_assets.govuk", "web_assets.app_static"):
         response.headers["Cache-Control"] = "no-store"
@@ -71,7 +73,9 @@ class SignInThrottle:
     Each worker process keeps its own counts, so N workers allow N times as many tries.
     """
 
-    def __init__(self, free: int = 3, first: float = 2.0, longest: float = 900.0, forget: float = 3600.0) -> None:
+    def __init__(
+        self, free: int = 3, first: float = 2.0, longest: float = 900.0, forget: float = 3600.0
+    ) -> None:
         self.free, self.first, self.longest, self.forget = free, first, longest, forget
         self._failures: dict[tuple[str, str], _Failures] = {}
         self._lock = threading.Lock()

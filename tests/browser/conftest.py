@@ -48,8 +48,12 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     """Let axe-core be injected into pages whose policy allows only the app's own scripts."""
-    return {**browser_context_args, "bypass_csp": True, "viewport": {"width": 1024, "height": 800},
-            "accept_downloads": True}
+    return {
+        **browser_context_args,
+        "bypass_csp": True,
+        "viewport": {"width": 1024, "height": 800},
+        "accept_downloads": True,
+    }
 
 
 @pytest.fixture
@@ -66,7 +70,7 @@ def live_server(app: Flask) -> Iterator[str]:
 
 
 class Pages:
-    """Check and keep each page reached: axe at WCAG 2.2 AA, one h1, a narrow-screen fit, screenshots."""
+    """Check each page reached (axe at WCAG 2.2 AA, one h1, a 375px fit) and keep screenshots."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -83,13 +87,20 @@ class Pages:
         assert title, f"{name}: a title"
         page.add_script_tag(path=str(AXE))
         result = page.evaluate(
-            "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});"
+            "async (tags) => { const r = await axe.run(document,"
+            " {runOnly: {type: 'tag', values: tags}});"
             " return {violations: r.violations.map(v => ({id: v.id, help: v.help,"
             " nodes: v.nodes.map(n => n.target.join(' '))})), passes: r.passes.length}; }",
             WCAG,
         )
-        self.report.append({"page": stem, "title": title, "violations": result["violations"],
-                            "passes": result["passes"]})
+        self.report.append(
+            {
+                "page": stem,
+                "title": title,
+                "violations": result["violations"],
+                "passes": result["passes"],
+            }
+        )
         assert result["violations"] == [], f"{name}: {json.dumps(result['violations'], indent=1)}"
         page.screenshot(path=str(self.folder / f"{stem}.png"), full_page=True)
         size = page.viewport_size or {"width": 1024, "height": 800}
@@ -97,8 +108,10 @@ class Pages:
         try:
             overflow = page.evaluate("document.documentElement.scrollWidth")
             wide = page.evaluate(
-                "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 376)"
-                ".slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
+                "[...document.querySelectorAll('body *')]"
+                ".filter(e => e.getBoundingClientRect().right > 376)"
+                ".slice(0, 5).map(e => e.tagName + '.' + e.className"
+                " + ' ' + Math.round(e.getBoundingClientRect().right))"
             )
             assert overflow <= 375, f"{name}: wider than a 375px screen ({overflow}px): {wide}"
             page.screenshot(path=str(self.folder / f"{stem}-375px.png"), full_page=True)

@@ -25,7 +25,7 @@ from .conftest import Pages
 PASSWORD = "a long password for tests"
 pytestmark = [
     pytest.mark.browser,
-    # pytest-base-url (pulled in by pytest-playwright) declares a fixture the way pytest 9 deprecates.
+    # pytest-base-url (from pytest-playwright) declares a fixture as pytest 9 deprecates.
     pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods"),
 ]
 
@@ -41,11 +41,16 @@ PEOPLE = {
 @pytest.fixture
 def people(app: Flask) -> dict[str, str]:
     now = real_now()
-    for code, name in (("CSC", "Children's Social Work Service"), ("HEALTH", "Community Health Services"),
-                       ("PART", "Safeguarding Partnership")):
+    for code, name in (
+        ("CSC", "Children's Social Work Service"),
+        ("HEALTH", "Community Health Services"),
+        ("PART", "Safeguarding Partnership"),
+    ):
         accounts.create_agency(code, name, now=now)
     for email, name, agency, role in PEOPLE.values():
-        accounts.create_user(email=email, name=name, agency=agency, role=role, password=PASSWORD, now=now)
+        accounts.create_user(
+            email=email, name=name, agency=agency, role=role, password=PASSWORD, now=now
+        )
     return {key: value[0] for key, value in PEOPLE.items()}
 
 
@@ -74,8 +79,9 @@ def fill_date(page: Page, day: object, month: object, year: object) -> None:
     page.get_by_label("Year").fill(str(year))
 
 
-def test_a_disagreement_from_raising_to_the_outcome_log(page: Page, live_server: str, people: dict[str, str],
-                                                         pages: Pages) -> None:
+def test_a_disagreement_from_raising_to_the_outcome_log(
+    page: Page, live_server: str, people: dict[str, str], pages: Pages
+) -> None:
     base = live_server
 
     # Sam, a practitioner in children's social care, signs in (after one typing mistake).
@@ -96,7 +102,9 @@ def test_a_disagreement_from_raising_to_the_outcome_log(page: Page, live_server:
     expect(page.get_by_text("Emergency Duty Team")).to_be_visible()
     pages.check(page, "immediate risk question")
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("link", name="Select yes if a child is at immediate risk")).to_be_visible()
+    expect(
+        page.get_by_role("link", name="Select yes if a child is at immediate risk")
+    ).to_be_visible()
     pages.check(page, "immediate risk error")
     page.get_by_label("No", exact=True).check()
     page.get_by_role("button", name="Continue").click()
@@ -112,9 +120,13 @@ def test_a_disagreement_from_raising_to_the_outcome_log(page: Page, live_server:
     page.get_by_label("Case reference").fill("CS-778812")
     page.get_by_label("Threshold or referral decision").check()
     page.get_by_label("Describe the disagreement").fill(
-        "Health consider the referral meets the threshold for an assessment; the front door decided on early help.")
+        "Health consider the referral meets the threshold for an assessment; "
+        "the front door decided on early help."
+    )
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", name="Check your answers before raising the disagreement")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Check your answers before raising the disagreement")
+    ).to_be_visible()
     pages.check(page, "check your answers")
     page.get_by_role("button", name="Raise the disagreement").click()
     expect(page.get_by_text("Disagreement raised: your reference is")).to_be_visible()
@@ -125,7 +137,9 @@ def test_a_disagreement_from_raising_to_the_outcome_log(page: Page, live_server:
     page.get_by_role("button", name="Add a record").click()
     pages.check(page, "add a record")
     page.get_by_label("A discussion").check()
-    page.get_by_label("Record", exact=True).fill("Spoke by phone with Priya. Health will send the chronology.")
+    page.get_by_label("Record", exact=True).fill(
+        "Spoke by phone with Priya. Health will send the chronology."
+    )
     page.get_by_role("button", name="Add to the record").click()
     page.get_by_role("button", name="Propose a timescale").click()
     pages.check(page, "propose a timescale")
@@ -158,7 +172,9 @@ def test_a_disagreement_from_raising_to_the_outcome_log(page: Page, live_server:
     page.get_by_role("button", name="Escalate to the next level").click()
     expect(page.get_by_role("link", name="Enter a record of the decision")).to_be_visible()
     pages.check(page, "escalate error")
-    page.get_by_label("Record of the decision").fill("The chronology did not change the front door's view.")
+    page.get_by_label("Record of the decision").fill(
+        "The chronology did not change the front door's view."
+    )
     page.get_by_role("button", name="Escalate to the next level").click()
     expect(page.get_by_text("Level 2: First-line managers").first).to_be_visible()
     pages.check(page, "at the managers")
@@ -173,7 +189,9 @@ def test_a_disagreement_from_raising_to_the_outcome_log(page: Page, live_server:
     pages.check(page, "overdue and due soon")
     open_case(page, reference)
     page.get_by_role("button", name="Escalate to the next level").click()
-    page.get_by_label("Record of the decision").fill("Managers could not agree: to the designated leads.")
+    page.get_by_label("Record of the decision").fill(
+        "Managers could not agree: to the designated leads."
+    )
     page.get_by_role("button", name="Escalate to the next level").click()
     expect(page.get_by_text("Level 3: Designated leads and senior managers").first).to_be_visible()
     sign_out(page)
@@ -212,11 +230,16 @@ def test_a_disagreement_from_raising_to_the_outcome_log(page: Page, live_server:
     mine = [row for row in rows if reference in row.values()]
     assert len(mine) == 1
     assert "resolved" in mine[0].values()
-    assert any("information_sharing" in value or "Information sharing" in value for value in mine[0].values())
+    assert any(
+        "information_sharing" in value or "Information sharing" in value
+        for value in mine[0].values()
+    )
     sign_out(page)
 
 
-def test_the_pages_work_without_javascript(browser, live_server: str, people: dict[str, str], pages: Pages) -> None:  # noqa: ANN001
+def test_the_pages_work_without_javascript(
+    browser, live_server: str, people: dict[str, str], pages: Pages
+) -> None:  # noqa: ANN001
     context = browser.new_context(java_script_enabled=False, bypass_csp=True)
     page = context.new_page()
     try:
@@ -224,7 +247,9 @@ def test_the_pages_work_without_javascript(browser, live_server: str, people: di
         page.get_by_role("link", name="Raise a disagreement").first.click()
         page.get_by_label("No", exact=True).check()
         page.get_by_role("button", name="Continue").click()
-        expect(page.get_by_role("heading", name="Which agencies do you disagree with?")).to_be_visible()
+        expect(
+            page.get_by_role("heading", name="Which agencies do you disagree with?")
+        ).to_be_visible()
         page.get_by_label("Community Health Services").check()
         page.get_by_role("button", name="Continue").click()
         page.get_by_label("Case reference").fill("CS-NOJS-1")
@@ -242,13 +267,26 @@ def test_govuk_frontend_starts_under_the_content_security_policy(browser, live_s
     context = browser.new_context()  # no CSP bypass here
     page = context.new_page()
     refused: list[str] = []
-    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
-            else None)
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     try:
         page.goto(f"{live_server}/sign-in")
-        expect(page.locator("body")).to_have_class("govuk-template__body js-enabled govuk-frontend-supported")
-        page.wait_for_function("document.querySelector('[data-module=\"govuk-service-navigation\"]') !== null")
-        assert page.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily").find("GDS Transport") >= 0
+        expect(page.locator("body")).to_have_class(
+            "govuk-template__body js-enabled govuk-frontend-supported"
+        )
+        page.wait_for_function(
+            "document.querySelector('[data-module=\"govuk-service-navigation\"]') !== null"
+        )
+        assert (
+            page.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily").find(
+                "GDS Transport"
+            )
+            >= 0
+        )
         assert refused == []
     finally:
         context.close()

@@ -97,4 +97,6 @@ def as_user(app: Flask) -> Callable[[User], FlaskClient]:
 def fresh_throttle(app: Flask) -> None:
     """Start each test with no failed sign-ins counted (the counts live in the app's memory)."""
     old = app.extensions["sign_in_throttle"]
-    app.extensions["sign_in_throttle"] = old.__class__(free=old.free, first=old.first, longest=old.longest)
+    app.extensions["sign_in_throttle"] = old.__class__(
+        free=old.free, first=old.first, longest=old.longest
+    )

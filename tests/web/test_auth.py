@@ -1,4 +1,4 @@
-"""Signing in and out: one message for every failure, slowed down when repeated, sessions ended at once."""
+"""Signing in and out: one message for every failure, slowed when repeated, ended at once."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def sam(app: Flask, now: datetime):  # noqa: ANN201
 
 
 def sign_in(client, email: str, password: str):  # noqa: ANN001, ANN201
-    return client.post("/sign-in", data={"csrf_token": csrf_token(client), "email": email, "password": password})
+    return client.post(
+        "/sign-in", data={"csrf_token": csrf_token(client), "email": email, "password": password}
+    )
 
 
 def test_a_user_signs_in_with_their_password_and_reaches_their_cases(client, sam) -> None:  # noqa: ANN001
@@ -102,6 +104,8 @@ def test_deactivation_ends_existing_sessions_at_once(client, sam, now) -> None: 
 
 def test_sign_in_never_redirects_to_another_site(client, sam) -> None:  # noqa: ANN001
     token = csrf_token(client)
-    response = client.post("/sign-in?next=https://evil.example/", data={
-        "csrf_token": token, "email": sam.email, "password": factories.PASSWORD})
+    response = client.post(
+        "/sign-in?next=https://evil.example/",
+        data={"csrf_token": token, "email": sam.email, "password": factories.PASSWORD},
+    )
     assert response.headers["Location"] == "/"

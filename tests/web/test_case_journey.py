@@ -32,26 +32,50 @@ def test_raising_a_disagreement_question_by_question(world, as_user: Client) -> 
     client = as_user(world["csc_practitioner"])
     assert client.get("/raise").headers["Location"] == "/raise/risk"
     risk_page = client.get("/raise/risk").get_data(as_text=True)
-    assert "Emergency Duty Team" in risk_page  # the definition's urgent advice: who to refer to first
+    assert (
+        "Emergency Duty Team" in risk_page
+    )  # the definition's urgent advice: who to refer to first
     assert post(client, "/raise/risk", {"risk": "no"}).headers["Location"] == "/raise/agencies"
-    assert post(client, "/raise/agencies", {"agencies": ["HEALTH"], "people": "health_practitioner@example.org"}
-                ).headers["Location"] == "/raise/about"
-    answers = {"workflow": "leeds-pcrp", "child_ref": "CS-555001", "child_initials": "ab", "category": "threshold",
-               "summary": "Health think the threshold is met."}
+    assert (
+        post(
+            client,
+            "/raise/agencies",
+            {"agencies": ["HEALTH"], "people": "health_practitioner@example.org"},
+        ).headers["Location"]
+        == "/raise/about"
+    )
+    answers = {
+        "workflow": "leeds-pcrp",
+        "child_ref": "CS-555001",
+        "child_initials": "ab",
+        "category": "threshold",
+        "summary": "Health think the threshold is met.",
+    }
     assert post(client, "/raise/about", answers).headers["Location"] == "/raise/check"
     check = client.get("/raise/check")
     html = check.get_data(as_text=True)
     assert check_page(html).startswith("Check your answers")
-    assert "CS-555001 (AB)" in html and "Community Health" in html and "health_practitioner@example.org" in html
+    assert (
+        "CS-555001 (AB)" in html
+        and "Community Health" in html
+        and "health_practitioner@example.org" in html
+    )
     done = post(client, "/raise/check", {})
     case = db.session.scalar(select(Case).where(Case.child_ref == "CS-555001"))
     assert case is not None
     assert done.headers["Location"] == f"/cases/{case.id}"
-    assert {p.user.email for p in case.parties} == {world["csc_practitioner"].email, world["health_practitioner"].email}
-    assert f"your reference is {case.reference}" in client.get(done.headers["Location"]).get_data(as_text=True)
+    assert {p.user.email for p in case.parties} == {
+        world["csc_practitioner"].email,
+        world["health_practitioner"].email,
+    }
+    assert f"your reference is {case.reference}" in client.get(done.headers["Location"]).get_data(
+        as_text=True
+    )
 
 
-def test_the_immediate_risk_route_asks_for_the_referral_and_starts_higher(world, as_user: Client) -> None:  # noqa: ANN001
+def test_the_immediate_risk_route_asks_for_the_referral_and_starts_higher(
+    world, as_user: Client
+) -> None:  # noqa: ANN001
     client = as_user(world["csc_practitioner"])
     assert post(client, "/raise/risk", {"risk": "yes"}).headers["Location"] == "/raise/referral"
     today = real_now()
@@ -59,12 +83,26 @@ def test_the_immediate_risk_route_asks_for_the_referral_and_starts_higher(world,
     html = bad.get_data(as_text=True)
     assert bad.status_code == 400
     assert 'href="#referred_to"' in html and 'href="#referral_date-day"' in html
-    ok = post(client, "/raise/referral", {"referred_to": "Emergency Duty Team",
-                                          "referral_date": [str(today.day), str(today.month), str(today.year)]})
+    ok = post(
+        client,
+        "/raise/referral",
+        {
+            "referred_to": "Emergency Duty Team",
+            "referral_date": [str(today.day), str(today.month), str(today.year)],
+        },
+    )
     assert ok.headers["Location"] == "/raise/agencies"
     post(client, "/raise/agencies", {"agencies": ["POLICE"]})
-    post(client, "/raise/about", {"workflow": "leeds-pcrp", "child_ref": "CS-555002", "category": "threshold",
-                                  "summary": "Urgent."})
+    post(
+        client,
+        "/raise/about",
+        {
+            "workflow": "leeds-pcrp",
+            "child_ref": "CS-555002",
+            "category": "threshold",
+            "summary": "Urgent.",
+        },
+    )
     post(client, "/raise/check", {})
     case = db.session.scalar(select(Case).where(Case.child_ref == "CS-555002"))
     assert case is not None and case.urgent and case.state == "leads"
@@ -84,12 +122,22 @@ def test_question_pages_list_every_error_with_a_link_to_its_field(world, as_user
         assert f'href="#{field}"' in html
 
 
-def test_a_service_refusal_on_the_check_page_links_back_to_the_question(world, as_user: Client) -> None:  # noqa: ANN001
+def test_a_service_refusal_on_the_check_page_links_back_to_the_question(
+    world, as_user: Client
+) -> None:  # noqa: ANN001
     client = as_user(world["csc_practitioner"])
     post(client, "/raise/risk", {"risk": "no"})
     post(client, "/raise/agencies", {"agencies": ["HEALTH"]})
-    post(client, "/raise/about", {"workflow": "leeds-pcrp", "child_ref": "Jane Smith", "category": "threshold",
-                                  "summary": "x"})
+    post(
+        client,
+        "/raise/about",
+        {
+            "workflow": "leeds-pcrp",
+            "child_ref": "Jane Smith",
+            "category": "threshold",
+            "summary": "x",
+        },
+    )
     response = post(client, "/raise/check", {})
     assert response.status_code == 400
     assert "/raise/about?change=1" in response.get_data(as_text=True)
@@ -99,45 +147,74 @@ def test_a_service_refusal_on_the_check_page_links_back_to_the_question(world, a
 def test_a_record_containing_a_script_tag_shows_as_text(world, case, as_user: Client) -> None:  # noqa: ANN001
     client = as_user(world["health_practitioner"])
     path = f"/cases/{case.id}/records/new"
-    response = post(client, path, {"kind": "discussion", "text": "<script>alert('x')</script> & more"})
+    response = post(
+        client, path, {"kind": "discussion", "text": "<script>alert('x')</script> & more"}
+    )
     assert response.status_code == 302
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more" in html
     assert "<script>alert" not in html
 
 
-def test_forms_without_the_csrf_token_are_refused_and_write_nothing(world, case, as_user: Client) -> None:  # noqa: ANN001
+def test_forms_without_the_csrf_token_are_refused_and_write_nothing(
+    world, case, as_user: Client
+) -> None:  # noqa: ANN001
     client = as_user(world["health_practitioner"])
     response = client.post(f"/cases/{case.id}/records/new", data={"kind": "note", "text": "forged"})
     assert response.status_code == 400
     assert "Your form has expired" in response.get_data(as_text=True)
-    wrong = client.post(f"/cases/{case.id}/records/new", data={"kind": "note", "text": "forged",
-                                                                "csrf_token": "not-a-token"})
+    wrong = client.post(
+        f"/cases/{case.id}/records/new",
+        data={"kind": "note", "text": "forged", "csrf_token": "not-a-token"},
+    )
     assert wrong.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Record)) == 0
 
 
 def test_an_action_needs_its_own_deadline(world, case, as_user: Client) -> None:  # noqa: ANN001
     client = as_user(world["health_practitioner"])
-    response = post(client, f"/cases/{case.id}/records/new", {"kind": "action", "text": "Send the chronology"})
+    response = post(
+        client, f"/cases/{case.id}/records/new", {"kind": "action", "text": "Send the chronology"}
+    )
     assert response.status_code == 400
     assert 'href="#action_due-day"' in response.get_data(as_text=True)
     due = (real_now() + timedelta(days=7)).date()
-    ok = post(client, f"/cases/{case.id}/records/new", {"kind": "action", "text": "Send the chronology",
-                                                        "action_due": [str(due.day), str(due.month), str(due.year)]})
+    ok = post(
+        client,
+        f"/cases/{case.id}/records/new",
+        {
+            "kind": "action",
+            "text": "Send the chronology",
+            "action_due": [str(due.day), str(due.month), str(due.year)],
+        },
+    )
     assert ok.status_code == 302
     record = db.session.scalar(select(Record))
     assert record is not None and record.action_due_at is not None
 
 
-def test_the_other_agency_reads_a_record_and_accepts_a_proposed_timescale(world, case, as_user: Client) -> None:  # noqa: ANN001
+def test_the_other_agency_reads_a_record_and_accepts_a_proposed_timescale(
+    world, case, as_user: Client
+) -> None:  # noqa: ANN001
     sam, priya = as_user(world["csc_practitioner"]), as_user(world["health_practitioner"])
-    post(sam, f"/cases/{case.id}/records/new", {"kind": "discussion", "text": "We spoke on the phone."})
+    post(
+        sam,
+        f"/cases/{case.id}/records/new",
+        {"kind": "discussion", "text": "We spoke on the phone."},
+    )
     due = (real_now() + timedelta(days=10)).date()
-    proposed = post(sam, f"/cases/{case.id}/timescale", {"due": [str(due.day), str(due.month), str(due.year)],
-                                                         "reason": "Waiting for the chronology"})
+    proposed = post(
+        sam,
+        f"/cases/{case.id}/timescale",
+        {
+            "due": [str(due.day), str(due.month), str(due.year)],
+            "reason": "Waiting for the chronology",
+        },
+    )
     assert proposed.status_code == 302
-    assert "Accept the proposed timescale" not in sam.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Accept the proposed timescale" not in sam.get(f"/cases/{case.id}").get_data(
+        as_text=True
+    )
     page = priya.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Accept the proposed timescale" in page and "Mark as read" in page
     assert "Waiting on you" in priya.get("/cases").get_data(as_text=True)
@@ -145,8 +222,12 @@ def test_the_other_agency_reads_a_record_and_accepts_a_proposed_timescale(world,
     assert record is not None
     post(priya, f"/records/{record.id}/read", {}, token_from=f"/cases/{case.id}")
     db.session.refresh(case)
-    accepted = post(priya, f"/cases/{case.id}/timescale/accept", {"version": str(case.version)},
-                    token_from=f"/cases/{case.id}")
+    accepted = post(
+        priya,
+        f"/cases/{case.id}/timescale/accept",
+        {"version": str(case.version)},
+        token_from=f"/cases/{case.id}",
+    )
     assert accepted.status_code == 302
     page = sam.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Read by Health Practitioner" in page
@@ -155,7 +236,9 @@ def test_the_other_agency_reads_a_record_and_accepts_a_proposed_timescale(world,
 
 def test_a_stale_version_is_refused_with_a_message(world, case, as_user: Client) -> None:  # noqa: ANN001
     client = as_user(world["csc_practitioner"])
-    response = post(client, f"/cases/{case.id}/actions/escalate", {"record": "Escalating", "version": "99"})
+    response = post(
+        client, f"/cases/{case.id}/actions/escalate", {"record": "Escalating", "version": "99"}
+    )
     assert response.status_code == 400
     assert "has changed since you loaded it" in response.get_data(as_text=True)
     db.session.refresh(case)
@@ -172,11 +255,28 @@ def test_escalating_then_resolving_with_learning_themes(world, case, as_user: Cl
     assert case.state == "managers"
     assert "Record that it is resolved" in manager.get(f"/cases/{case.id}").get_data(as_text=True)
     resolve = f"/cases/{case.id}/actions/resolve"
-    themeless = post(manager, resolve, {"record": "Agreed.", "outcome": "Assessment opened.",
-                                        "themes": ["neglect"], "version": str(case.version)})
+    themeless = post(
+        manager,
+        resolve,
+        {
+            "record": "Agreed.",
+            "outcome": "Assessment opened.",
+            "themes": ["neglect"],
+            "version": str(case.version),
+        },
+    )
     assert "Enter what was learnt" in themeless.get_data(as_text=True)
-    done = post(manager, resolve, {"record": "Agreed.", "outcome": "Assessment opened.", "learning": "Talk sooner.",
-                                   "themes": ["neglect", "supervision"], "version": str(case.version)})
+    done = post(
+        manager,
+        resolve,
+        {
+            "record": "Agreed.",
+            "outcome": "Assessment opened.",
+            "learning": "Talk sooner.",
+            "themes": ["neglect", "supervision"],
+            "version": str(case.version),
+        },
+    )
     assert done.status_code == 302
     db.session.refresh(case)
     assert case.closed and case.outcome_kind == "resolved"
@@ -188,12 +288,16 @@ def test_escalating_then_resolving_with_learning_themes(world, case, as_user: Cl
 def test_an_action_the_user_may_not_take_is_forbidden(world, case, as_user: Client) -> None:  # noqa: ANN001
     response = as_user(world["health_manager"]).get(f"/cases/{case.id}/actions/resolve")
     assert response.status_code == 403
-    assert as_user(world["csc_practitioner"]).get(f"/cases/{case.id}/actions/fly").status_code == 404
+    assert (
+        as_user(world["csc_practitioner"]).get(f"/cases/{case.id}/actions/fly").status_code == 404
+    )
 
 
 def test_the_diagram_marks_the_current_level_in_words(world, case, as_user: Client) -> None:  # noqa: ANN001
     html = as_user(world["csc_practitioner"]).get(f"/cases/{case.id}").get_data(as_text=True)
-    svg = html[html.index("<svg class=\"app-diagram\""):html.index("</svg>", html.index("app-diagram"))]
+    svg = html[
+        html.index('<svg class="app-diagram"') : html.index("</svg>", html.index("app-diagram"))
+    ]
     assert "Level 1 – current level" in svg
     assert 'stroke-width="6"' in svg
     assert 'role="img"' in svg and "<desc" in svg

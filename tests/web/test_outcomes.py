@@ -20,13 +20,21 @@ Client = Callable[[User], FlaskClient]
 
 def closed_case(world, now, **kwargs):  # noqa: ANN001, ANN003, ANN201
     case = factories.make_case(world, now, **kwargs)
-    return cases.take_action(service_context(now), world[kwargs.get("by", "csc_practitioner")].id, case.id,
-                             "resolve", record="Agreed.", expected_version=case.version,
-                             outcome={"text": "=HYPERLINK(\"x\")"},
-                             learning={"text": "=1+1 talk early", "themes": ["neglect"]})
+    return cases.take_action(
+        service_context(now),
+        world[kwargs.get("by", "csc_practitioner")].id,
+        case.id,
+        "resolve",
+        record="Agreed.",
+        expected_version=case.version,
+        outcome={"text": '=HYPERLINK("x")'},
+        learning={"text": "=1+1 talk early", "themes": ["neglect"]},
+    )
 
 
-def test_the_auditor_sees_closed_cases_the_chain_status_and_filters(world, now, as_user: Client) -> None:  # noqa: ANN001
+def test_the_auditor_sees_closed_cases_the_chain_status_and_filters(
+    world, now, as_user: Client
+) -> None:  # noqa: ANN001
     health = closed_case(world, now, child_ref="CS-1")
     police = closed_case(world, now, with_agencies=("POLICE",), with_people=(), child_ref="CS-2")
     factories.make_case(world, now, child_ref="CS-OPEN")
@@ -43,7 +51,9 @@ def test_the_auditor_sees_closed_cases_the_chain_status_and_filters(world, now, 
     assert bad.status_code == 400 and 'href="#from"' in bad.get_data(as_text=True)
 
 
-def test_the_csv_download_has_one_row_per_closed_case_and_defuses_formulas(world, now, as_user: Client) -> None:  # noqa: ANN001
+def test_the_csv_download_has_one_row_per_closed_case_and_defuses_formulas(
+    world, now, as_user: Client
+) -> None:  # noqa: ANN001
     case = closed_case(world, now)
     response = as_user(world["partnership"]).get("/outcomes.csv?agency=HEALTH")
     assert response.mimetype == "text/csv"

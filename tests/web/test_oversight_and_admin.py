@@ -19,12 +19,25 @@ from .conftest import check_page, csrf_token
 Client = Callable[[User], FlaskClient]
 
 
-def test_overdue_page_counts_and_filters_the_cases_of_the_users_agency(world, now, as_user: Client) -> None:  # noqa: ANN001
+def test_overdue_page_counts_and_filters_the_cases_of_the_users_agency(
+    world, now, as_user: Client
+) -> None:  # noqa: ANN001
     late = factories.make_case(world, now - timedelta(days=30), child_ref="CS-LATE")
-    police = factories.make_case(world, now - timedelta(days=30), with_agencies=("POLICE",), with_people=(),
-                                 child_ref="CS-POLICE")
-    other = factories.make_case(world, now, by="police_practitioner", with_agencies=("HEALTH",), with_people=(),
-                                child_ref="CS-OTHER")
+    police = factories.make_case(
+        world,
+        now - timedelta(days=30),
+        with_agencies=("POLICE",),
+        with_people=(),
+        child_ref="CS-POLICE",
+    )
+    other = factories.make_case(
+        world,
+        now,
+        by="police_practitioner",
+        with_agencies=("HEALTH",),
+        with_people=(),
+        child_ref="CS-OTHER",
+    )
     client = as_user(world["csc_manager"])
     html = client.get("/overdue").get_data(as_text=True)
     check_page(html)
@@ -43,16 +56,39 @@ def test_overdue_page_counts_and_filters_the_cases_of_the_users_agency(world, no
 def test_an_admin_adds_an_agency_and_a_user(world, as_user: Client) -> None:  # noqa: ANN001
     client = as_user(world["admin"])
     token = csrf_token(client, "/admin/agencies/new")
-    assert client.post("/admin/agencies/new", data={"csrf_token": token, "code": "SCHOOLS", "name": "Schools"}
-                       ).status_code == 302
-    duplicate = client.post("/admin/agencies/new", data={"csrf_token": token, "code": "SCHOOLS", "name": "Again"})
+    assert (
+        client.post(
+            "/admin/agencies/new", data={"csrf_token": token, "code": "SCHOOLS", "name": "Schools"}
+        ).status_code
+        == 302
+    )
+    duplicate = client.post(
+        "/admin/agencies/new", data={"csrf_token": token, "code": "SCHOOLS", "name": "Again"}
+    )
     assert duplicate.status_code == 400 and "already exists" in duplicate.get_data(as_text=True)
-    short = client.post("/admin/users/new", data={"csrf_token": token, "email": "new@example.org", "name": "New Person",
-                                                  "agency": "SCHOOLS", "role": "practitioner", "password": "short"})
+    short = client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": token,
+            "email": "new@example.org",
+            "name": "New Person",
+            "agency": "SCHOOLS",
+            "role": "practitioner",
+            "password": "short",
+        },
+    )
     assert short.status_code == 400 and "at least 12 characters" in short.get_data(as_text=True)
-    made = client.post("/admin/users/new", data={"csrf_token": token, "email": "new@example.org", "name": "New Person",
-                                                 "agency": "SCHOOLS", "role": "practitioner",
-                                                 "password": "a long enough password"})
+    made = client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": token,
+            "email": "new@example.org",
+            "name": "New Person",
+            "agency": "SCHOOLS",
+            "role": "practitioner",
+            "password": "a long enough password",
+        },
+    )
     assert made.status_code == 302
     assert accounts.check_password("new@example.org", "a long enough password") is not None
     assert db.session.scalar(select(Agency.name).where(Agency.code == "SCHOOLS")) == "Schools"
@@ -60,7 +96,9 @@ def test_an_admin_adds_an_agency_and_a_user(world, as_user: Client) -> None:  # 
 
 
 def test_an_admin_resets_a_password_revokes_tokens_changes_a_role_and_deactivates(
-    world, now: datetime, as_user: Client  # noqa: ANN001
+    world,
+    now: datetime,
+    as_user: Client,  # noqa: ANN001
 ) -> None:
     target = world["health_practitioner"]
     accounts.issue_token(target.email, now=datetime.now(now.tzinfo) - timedelta(days=1), days=30)
@@ -70,10 +108,17 @@ def test_an_admin_resets_a_password_revokes_tokens_changes_a_role_and_deactivate
     page = client.get(f"/admin/users/{target.id}").get_data(as_text=True)
     check_page(page)
     token = csrf_token(client, f"/admin/users/{target.id}")
-    assert client.post(f"/admin/users/{target.id}/password", data={"csrf_token": token, "password": "new password 123"}
-                       ).status_code == 302
+    assert (
+        client.post(
+            f"/admin/users/{target.id}/password",
+            data={"csrf_token": token, "password": "new password 123"},
+        ).status_code
+        == 302
+    )
     assert victim.get("/cases").status_code == 302  # the old session has ended
-    revoked = client.post(f"/admin/users/{target.id}/revoke-tokens", data={"csrf_token": token}, follow_redirects=True)
+    revoked = client.post(
+        f"/admin/users/{target.id}/revoke-tokens", data={"csrf_token": token}, follow_redirects=True
+    )
     assert "1 API token revoked" in revoked.get_data(as_text=True)
     client.post(f"/admin/users/{target.id}/role", data={"csrf_token": token, "role": "manager"})
     assert db.session.get(User, target.id).role == "manager"
@@ -89,6 +134,8 @@ def test_the_admin_page_lists_the_loaded_workflow_versions(world, as_user: Clien
     assert "cp-conference-dissent version 1" in html
 
 
-@pytest.mark.parametrize("path", ["/assets/fonts/", "/static/govuk/../../package.json", "/static/govuk/other.js"])
+@pytest.mark.parametrize(
+    "path", ["/assets/fonts/", "/static/govuk/../../package.json", "/static/govuk/other.js"]
+)
 def test_only_the_frontend_files_are_served(client, path: str) -> None:  # noqa: ANN001
     assert client.get(path).status_code == 404

@@ -40,7 +40,12 @@ def case(world, now):  # noqa: ANN001, ANN201
     ],
 )
 def test_each_page_renders_for_its_users_with_one_title_one_h1_and_labelled_fields(
-    world, case, as_user: Client, who: str, path: str, heading: str  # noqa: ANN001
+    world,
+    case,
+    as_user: Client,
+    who: str,
+    path: str,
+    heading: str,  # noqa: ANN001
 ) -> None:
     response = as_user(world[who]).get(path.format(id=case.id))
     assert response.status_code == 200
@@ -52,8 +57,14 @@ def test_each_page_renders_for_its_users_with_one_title_one_h1_and_labelled_fiel
 
 def test_every_page_title_is_different(world, case, as_user: Client) -> None:  # noqa: ANN001
     client = as_user(world["csc_practitioner"])
-    paths = ["/cases", f"/cases/{case.id}", f"/cases/{case.id}/records/new", f"/cases/{case.id}/timescale",
-             f"/cases/{case.id}/actions/escalate", "/raise/risk"]
+    paths = [
+        "/cases",
+        f"/cases/{case.id}",
+        f"/cases/{case.id}/records/new",
+        f"/cases/{case.id}/timescale",
+        f"/cases/{case.id}/actions/escalate",
+        "/raise/risk",
+    ]
     titles = [check_page(client.get(p).get_data(as_text=True)) for p in paths]
     assert len(set(titles)) == len(titles)
 
@@ -77,10 +88,16 @@ def test_pages_of_other_roles_are_forbidden(world, as_user: Client, who: str, pa
     assert "You cannot do this" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("who", ["police_practitioner", "csc_practitioner2", "police_manager", "admin"])
+@pytest.mark.parametrize(
+    "who", ["police_practitioner", "csc_practitioner2", "police_manager", "admin"]
+)
 def test_a_case_the_user_may_not_see_is_not_found(world, case, as_user: Client, who: str) -> None:  # noqa: ANN001
     client = as_user(world[who])
-    for path in (f"/cases/{case.id}", f"/cases/{case.id}/records/new", f"/cases/{case.id}/actions/escalate"):
+    for path in (
+        f"/cases/{case.id}",
+        f"/cases/{case.id}/records/new",
+        f"/cases/{case.id}/actions/escalate",
+    ):
         response = client.get(path)
         assert response.status_code in (403, 404) if who == "admin" else response.status_code == 404
         assert case.reference not in response.get_data(as_text=True)
