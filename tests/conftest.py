@@ -31,7 +31,9 @@ MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if ON_POSTGRES:
+    if os.environ.get("RESOLUTION_TEST_DATABASE_URL"):  # a server someone else runs
+        yield os.environ["RESOLUTION_TEST_DATABASE_URL"]
+    elif ON_POSTGRES:
         from .support.pgserver import PostgresServer
 
         server = PostgresServer().start()
@@ -59,15 +61,25 @@ def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with app.app_context():
         ensure_database()
     yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 def empty_tables(app: Flask) -> None:
     """Delete every row and restore the chain's head row."""
+    from flask import has_app_context
+
+    if has_app_context():
+        db.session.remove()  # end this context's transaction, or PostgreSQL's TRUNCATE waits for it
     with app.app_context():
         db.session.rollback()
         with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(t.name for t in db.metadata.sorted_tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(db.metadata.sorted_tables):
+                    conn.execute(table.delete())
             conn.execute(text("INSERT INTO audit_head (id, seq, digest) VALUES (1, 0, :g)"), {"g": "0" * 64})
         db.session.remove()
 

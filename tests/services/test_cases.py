@@ -36,12 +36,12 @@ def test_raising_a_case_opens_level_one_with_a_five_working_day_clock(world, now
 
 
 def test_raising_tells_the_other_party_and_the_agencies_leads_but_not_the_raiser(world, now) -> None:
-    factories.make_case(world, now)
+    case = factories.make_case(world, now)
     to = {o.to_email for o in db.session.scalars(select(Outbox))}
     assert to == {world[n].email for n in ("health_practitioner", "csc_lead", "health_lead")}
     for message in db.session.scalars(select(Outbox)):
         assert "CS-123456" not in message.body and "threshold" not in message.body
-        assert "http://resolution.test/cases/1" in message.body
+        assert f"http://resolution.test/cases/{case.id}" in message.body
 
 
 def test_the_urgent_route_starts_at_the_leads_on_a_24_hour_clock(world, now) -> None:
