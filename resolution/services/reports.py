@@ -1,0 +1,257 @@
+"""The outcome log: one row per closed case, for auditors and the partnership.
+
+Rows are built from table fields only (never the free text), so they read the
+same before and after the retention rule redacts a case's words. An export
+carries the audit chain's head (event count and digest) at the time it was
+made, so `flask --app wsgi audit verify --since-export FILE` can later prove
+that the events it was built from are unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from ..domain import rules
+from ..domain.calendar import working_days_between
+from ..domain.machines import Workflows
+from ..models import Agency, Case, CaseAgency, CaseTheme, Step, User
+from .errors import Forbidden, Invalid
+from .queries import visible_cases
+
+LONDON = ZoneInfo("Europe/London")
+READERS = ("auditor", "partnership")
+
+COLUMNS = (
+    "reference",
+    "workflow",
+    "agencies",
+    "raising_agency",
+    "category",
+    "level",
+    "level_number",
+    "outcome",
+    "opened",
+    "closed",
+    "days_open",
+    "working_days_open",
+    "steps_overdue",
+    "urgent",
+    "themes",
+)
+
+HEAD_LINE = "# audit chain head: seq={seq} digest={digest}"
+HEAD_RE = re.compile(r"^#\s*audit chain head:\s*seq=(\d+)\s+digest=([0-9a-f]{64})\s*$", re.MULTILINE)
+
+
+def require_reader(user: User) -> None:
+    """Refuse anyone but an active auditor or partnership user."""
+    if not user.active or user.role not in READERS:
+        raise Forbidden("only auditors and the partnership read the outcome log and its figures")
+
+
+def local_bounds(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
+    """Return the UTC instants that start `date_from` and end `date_to` in London (end exclusive)."""
+    if date_from and date_to and date_from > date_to:
+        raise Invalid.field("date_from", "must be on or before date_to")
+    start = datetime.combine(date_from, time(0), tzinfo=LONDON).astimezone(UTC) if date_from else None
+    end = (
+        datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=LONDON).astimezone(UTC)
+        if date_to
+        else None
+    )
+    return start, end
+
+
+def went_overdue(step: Step) -> bool:
+    """Say whether a step went past its deadline (flagged by the sweep or ended late)."""
+    return bool(
+        step.went_overdue
+        or step.overdue_at is not None
+        or (step.ended_at is not None and step.ended_at > step.due_at)
+    )
+
+
+def ordered_agencies(case: Case) -> list[str]:
+    """Return a case's agency codes, the raising agency first."""
+    raising = [ca.agency.code for ca in case.agencies if ca.raising]
+    others = [ca.agency.code for ca in case.agencies if not ca.raising]
+    return raising + others
+
+
+def _workflows(workflows: Workflows | None) -> Workflows:
+    if workflows is not None:
+        return workflows
+    from flask import current_app  # a door that forgot to pass them: use the app's own
+
+    return current_app.extensions["workflows"]  # type: ignore[no-any-return]
+
+
+def closed_cases(
+    session: Session,
+    user: User,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    agency: str | None = None,
+    category: str | None = None,
+    level: str | None = None,
+    outcome: str | None = None,
+    theme: str | None = None,
+) -> list[Case]:
+    """Return the closed cases the reader may see, filtered, by closing time then reference."""
+    require_reader(user)
+    if category and category not in rules.CATEGORIES:
+        raise Invalid.field("category", f"must be one of {', '.join(rules.CATEGORIES)}")
+    if outcome and outcome not in rules.OUTCOME_KINDS:
+        raise Invalid.field("outcome", f"must be one of {', '.join(rules.OUTCOME_KINDS)}")
+    if theme and theme not in rules.THEMES:
+        raise Invalid.field("theme", f"must be one of {', '.join(rules.THEMES)}")
+    start, end = local_bounds(date_from, date_to)
+    query = visible_cases(user).where(Case.closed.is_(True))
+    if start is not None:
+        query = query.where(Case.closed_at >= start)
+    if end is not None:
+        query = query.where(Case.closed_at < end)
+    if agency:
+        query = query.where(
+            exists().where(
+                CaseAgency.case_id == Case.id,
+                CaseAgency.agency_id == Agency.id,
+                func.upper(Agency.code) == agency.strip().upper(),
+            )
+        )
+    if category:
+        query = query.where(Case.category == category)
+    if level:
+        query = query.where(Case.outcome_level == level)
+    if outcome:
+        query = query.where(Case.outcome_kind == outcome)
+    if theme:
+        query = query.where(exists().where(CaseTheme.case_id == Case.id, CaseTheme.theme == theme))
+    return list(session.scalars(query.order_by(Case.closed_at, Case.reference)))
+
+
+def outcome_row(case: Case, workflows: Workflows) -> dict[str, Any]:
+    """Return one closed case as a row of the outcome log (table fields only)."""
+    definition = workflows.definition(case.workflow_key, case.workflow_version)
+    closed_at = case.closed_at
+    if closed_at is None:
+        raise ValueError(f"case {case.reference} is not closed")
+    level = case.outcome_level or ""
+    return {
+        "reference": case.reference,
+        "workflow": f"{case.workflow_key} v{case.workflow_version}",
+        "agencies": ordered_agencies(case),
+        "raising_agency": next((ca.agency.code for ca in case.agencies if ca.raising), ""),
+        "category": case.category,
+        "level": level,
+        "level_number": definition.level_number(level) if level in definition.level_index else None,
+        "outcome": case.outcome_kind or "",
+        "opened": case.raised_at,
+        "closed": closed_at,
+        "days_open": (closed_at.astimezone(LONDON).date() - case.raised_at.astimezone(LONDON).date()).days,
+        "working_days_open": working_days_between(case.raised_at, closed_at, definition.calendar),
+        "steps_overdue": sum(1 for step in case.steps if went_overdue(step)),
+        "urgent": bool(case.urgent),
+        "themes": [t.theme for t in case.themes],
+    }
+
+
+def outcome_log(
+    session: Session,
+    user: User,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    agency: str | None = None,
+    category: str | None = None,
+    level: str | None = None,
+    outcome: str | None = None,
+    theme: str | None = None,
+    workflows: Workflows | None = None,
+) -> list[dict[str, Any]]:
+    """Return one row per closed case the user may see, oldest closure first."""
+    found = closed_cases(
+        session, user, date_from=date_from, date_to=date_to, agency=agency,
+        category=category, level=level, outcome=outcome, theme=theme,
+    )
+    registry = _workflows(workflows)
+    return [outcome_row(case, registry) for case in found]
+
+
+def _cell(value: Any) -> Any:
+    """Return a value as CSV text, defusing text a spreadsheet would run as a formula."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        value = ";".join(str(v) for v in value)
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def head_lines(head: tuple[int, str]) -> list[str]:
+    """Return the trailing comment lines that carry the chain's head at export time."""
+    seq, digest = head
+    return [
+        HEAD_LINE.format(seq=seq, digest=digest),
+        "# check it later with: flask --app wsgi audit verify --since-export THIS_FILE",
+    ]
+
+
+def table_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], head: tuple[int, str] | None) -> str:
+    """Return rows as CSV with a header row, and the chain's head as trailing comment lines."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    if head is not None:
+        for line in head_lines(head):
+            buffer.write(line + "\r\n")
+    return buffer.getvalue()
+
+
+def outcome_csv(rows: Iterable[Mapping[str, Any]], head: tuple[int, str]) -> str:
+    """Return the outcome log as CSV, ending with the chain's head at export time."""
+    return table_csv(COLUMNS, rows, head)
+
+
+def head_json(head: tuple[int, str]) -> dict[str, Any]:
+    """Return the chain's head as the `audit_head` member of a JSON export."""
+    return {"seq": head[0], "digest": head[1]}
+
+
+def read_export_head(text: str) -> tuple[int, str]:
+    """Return the chain head (seq, digest) an export was made at: CSV trailer or JSON `audit_head`."""
+    match = HEAD_RE.search(text)
+    if match:
+        return int(match.group(1)), match.group(2)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for holder in (data, data.get("meta")):
+            found = holder.get("audit_head") if isinstance(holder, dict) else None
+            if isinstance(found, dict):
+                seq, digest = found.get("seq"), found.get("digest")
+                if isinstance(seq, int) and isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest):
+                    return seq, digest
+    raise ValueError("the file carries no audit chain head (a '# audit chain head:' line or a JSON 'audit_head')")
