@@ -9,13 +9,13 @@ from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from ..domain import rules
 from ..extensions import db
 from ..models import AccessLog, Agency, Case
 from ..services import history, queries
+from ..services.core import head
 from .cases import _level_words
 from .helpers import me, roles_required, web_ctx
-from .outcomes import rows as outcome_rows
-from .outcomes import to_csv
 
 bp = Blueprint("oversight", __name__)
 SORTS = {"due": "Due date", "reference": "Reference", "level": "Level"}
@@ -120,6 +120,8 @@ def _day(value: str | None) -> date | None:
 @roles_required("auditor", "partnership")
 def outcomes() -> ResponseReturnValue:
     """Show the outcome log with filters, a CSV link and whether the history's chain is intact."""
+    from ..services import reports  # the reporting helper's module
+
     ctx, args = web_ctx(), request.args
     errors: dict[str, str] = {}
     start, end = _day(args.get("from")), _day(args.get("to"))
@@ -128,7 +130,12 @@ def outcomes() -> ResponseReturnValue:
     if args.get("to") and end is None:
         errors["to"] = "Enter the end date as year-month-day, for example 2026-03-31"
     agency = (args.get("agency") or "").strip().upper() or None
-    log = outcome_rows(ctx, me(), start, end, agency)
+    log = _decorated(
+        reports.outcome_log(
+            db.session, me(), date_from=start, date_to=end, agency=agency, workflows=ctx.workflows
+        ),
+        ctx,
+    )
     verdict = history.verify_chain(db.session)
     agencies = [("", "Any agency")] + [
         (a.code, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))
@@ -148,10 +155,20 @@ def outcomes() -> ResponseReturnValue:
 @bp.get("/outcomes.csv")
 @roles_required("auditor", "partnership")
 def outcomes_csv() -> ResponseReturnValue:
-    """Download the outcome log, filtered as on the page, as CSV."""
+    """Download the outcome log, filtered as on the page, as CSV ending with the chain's head."""
+    from ..services import reports
+
     ctx, args, user = web_ctx(), request.args, me()
     agency = (args.get("agency") or "").strip().upper() or None
-    text = to_csv(outcome_rows(ctx, user, _day(args.get("from")), _day(args.get("to")), agency))
+    rows = reports.outcome_log(
+        db.session,
+        user,
+        date_from=_day(args.get("from")),
+        date_to=_day(args.get("to")),
+        agency=agency,
+        workflows=ctx.workflows,
+    )
+    text = reports.outcome_csv(rows, head(db.session))
     db.session.add(
         AccessLog(
             at=ctx.now,
@@ -167,3 +184,22 @@ def outcomes_csv() -> ResponseReturnValue:
     return Response(
         text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+def _decorated(rows: list[dict[str, Any]], ctx: Any) -> list[dict[str, Any]]:
+    """Add the words the page shows beside each outcome row's codes."""
+    out = []
+    for row in rows:
+        key, version = row["workflow"].rsplit(" v", 1)
+        definition = ctx.workflows.definition(key, int(version))
+        level = row["level"]
+        words = _level_words(definition, level) if level in definition.level_index else level
+        out.append(
+            {
+                **row,
+                "level_words": words,
+                "category_words": rules.CATEGORIES.get(row["category"], row["category"]),
+                "theme_words": [rules.THEMES.get(t, t) for t in row["themes"]],
+            }
+        )
+    return out[::-1]  # newest closure first on the page
