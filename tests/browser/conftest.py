@@ -23,15 +23,12 @@ SHOTS = ROOT / "test-artifacts" / "screenshots"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skip the browser tests, saying why, when the set-up has not installed what they need."""
+@pytest.fixture(scope="session", autouse=True)
+def _browser_parts_installed() -> None:
+    """Fail, saying why, when the set-up has not installed what the browser tests need."""
     missing = [str(p) for p in (CHROMIUM, AXE, FRONTEND) if not p.exists()]
-    if not missing:
-        return
-    skip = pytest.mark.skip(reason=f"run scripts/setup first: missing {', '.join(missing)}")
-    for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(skip)
+    if missing:
+        pytest.fail(f"run scripts/setup first: missing {', '.join(missing)}")
 
 
 @pytest.fixture(scope="session")
