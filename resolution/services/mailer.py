@@ -1,0 +1,197 @@
+"""The outbox sender: deliver queued notifications over SMTP, retrying with backoff.
+
+A sender first claims the rows that are due with one conditional `UPDATE`
+(setting `claimed_until`, a lease) and commits, so two senders never take the
+same row. It then sends each over one SMTP connection and marks it sent at
+once, row by row. A row that fails is released with its attempt counted, the
+error kept and its next attempt pushed back exponentially (capped), so nothing
+is lost while the mail server is down. A row is sent twice only if the sender
+dies between the server accepting it and `sent_at` being committed; a row whose
+sender died before that is taken again when its lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..models import Outbox
+
+log = logging.getLogger(__name__)
+
+_OUTBOX = Outbox.__table__
+BATCH = 200
+LEASE = timedelta(minutes=5)
+FIRST_RETRY = timedelta(seconds=60)
+LONGEST_RETRY = timedelta(hours=1)
+TLS_MODES = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to hand e-mail over: from SMTP_* and MAIL_FROM in the configuration."""
+
+    host: str
+    port: int
+    tls: str = "none"
+    user: str | None = None
+    password: str | None = None
+    sender: str = "resolution@localhost"
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.tls not in TLS_MODES:
+            raise ValueError(f"SMTP_TLS must be one of {', '.join(TLS_MODES)}, not '{self.tls}'")
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SmtpSettings:
+        """Return the settings held in an app's configuration."""
+        return cls(
+            host=config["SMTP_HOST"],
+            port=int(config["SMTP_PORT"]),
+            tls=(config.get("SMTP_TLS") or "none").lower(),
+            user=config.get("SMTP_USER") or None,
+            password=config.get("SMTP_PASSWORD") or None,
+            sender=config.get("MAIL_FROM") or "resolution@localhost",
+        )
+
+
+def backoff(attempts: int) -> timedelta:
+    """Return how long to wait after the `attempts`-th failure: doubling, capped at an hour."""
+    if attempts < 1:
+        return timedelta(0)
+    return min(FIRST_RETRY * 2 ** min(attempts - 1, 20), LONGEST_RETRY)
+
+
+def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> list[Any]:
+    """Take up to `batch` due rows for this sender and commit; return them."""
+    free = and_(
+        _OUTBOX.c.sent_at.is_(None),
+        or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until < now),
+    )
+    due = (
+        select(_OUTBOX.c.id)
+        .where(free, _OUTBOX.c.next_attempt_at <= now)
+        .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)  # PostgreSQL: senders pass each other by
+    )
+    rows = session.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_(due.scalar_subquery()), free)
+        .values(claimed_until=now + lease)
+        .returning(
+            _OUTBOX.c.id, _OUTBOX.c.to_email, _OUTBOX.c.subject, _OUTBOX.c.body, _OUTBOX.c.attempts
+        )
+    ).all()
+    session.commit()
+    return sorted(rows, key=lambda r: r.id)
+
+
+def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
+    """Open a connection with the configured TLS and credentials."""
+    if smtp.tls == "ssl":
+        conn: smtplib.SMTP = smtplib.SMTP_SSL(
+            smtp.host, smtp.port, timeout=smtp.timeout, context=ssl.create_default_context()
+        )
+    else:
+        conn = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        if smtp.tls == "starttls":
+            conn.starttls(context=ssl.create_default_context())
+    try:
+        if smtp.user:
+            conn.login(smtp.user, smtp.password or "")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _email(row: Any, smtp: SmtpSettings, now: datetime) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = smtp.sender
+    message["To"] = row.to_email
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(idstring=f"outbox-{row.id}")
+    message.set_content(row.body)
+    return message
+
+
+def _mark_sent(session: Session, row_id: int, now: datetime) -> None:
+    session.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == row_id)
+        .values(sent_at=now, claimed_until=None, last_error=None)
+    )
+    session.commit()
+
+
+def _mark_failed(session: Session, rows: list[Any], now: datetime, error: str) -> None:
+    for row in rows:
+        attempts = row.attempts + 1
+        session.execute(
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id == row.id, _OUTBOX.c.sent_at.is_(None))
+            .values(
+                attempts=attempts,
+                next_attempt_at=now + backoff(attempts),
+                claimed_until=None,
+                last_error=error[:1000],
+            )
+        )
+    session.commit()
+
+
+def send_pending(
+    session: Session,
+    now: datetime,
+    smtp: SmtpSettings,
+    *,
+    batch: int = BATCH,
+    lease: timedelta = LEASE,
+) -> tuple[int, int]:
+    """Send the outbox rows due at `now`; return (sent, failed)."""
+    if session.in_transaction():
+        session.commit()
+    sent = failed = 0
+    while True:
+        rows = _claim(session, now, batch, lease)
+        if not rows:
+            return sent, failed
+        try:
+            conn = _connect(smtp)
+        except (OSError, smtplib.SMTPException) as exc:
+            _mark_failed(session, rows, now, f"cannot reach the mail server: {exc!r}")
+            log.warning("outbox: mail server unreachable, %d messages wait: %s", len(rows), exc)
+            return sent, failed + len(rows)
+        try:
+            for index, row in enumerate(rows):
+                try:
+                    conn.send_message(_email(row, smtp, now))
+                except smtplib.SMTPServerDisconnected as exc:
+                    _mark_failed(session, rows[index:], now, f"connection lost: {exc!r}")
+                    return sent, failed + len(rows) - index
+                except (OSError, smtplib.SMTPException) as exc:
+                    _mark_failed(session, [row], now, repr(exc))
+                    failed += 1
+                    continue
+                _mark_sent(session, row.id, now)
+                sent += 1
+        finally:
+            try:
+                conn.quit()
+            except (OSError, smtplib.SMTPException):
+                conn.close()
+        if len(rows) < batch:
+            return sent, failed

@@ -1,0 +1,460 @@
+"""The sweep: flag what has passed its deadline, warn of what is due soon, tell people.
+
+Each kind of flag is set by one conditional `UPDATE ... RETURNING` on a partial
+index that holds only the open, unflagged rows, so a sweep costs in proportion
+to what it flags, not to the number of cases. A row that is already flagged no
+longer matches, so running the sweep twice, from two processes at once, or
+again after a crash flags each item once: the unit of work's lock on the audit
+head serialises the sweeps, and the `WHERE ... IS NULL` makes the second one
+find nothing. The flags, their history events and their e-mails are written in
+the same transaction, a chunk of items at a time, so memory stays flat however
+much is overdue.
+
+Warnings for agreed actions are worked out at sweep time (no column stores
+them): the sweep reads the open actions whose deadline falls within the
+longest lead time any definition allows, and warns those whose warning time,
+from `calendar.warning_time`, has passed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Row, and_, select, update
+from sqlalchemy.orm import Session
+
+from ..domain.calendar import HOURS, WORKING_DAYS, warning_time
+from ..domain.definitions import Definition
+from ..extensions import db
+from ..models import Case, CaseAgency, CaseParty, Record, Step, User
+from . import notify
+from .core import Context, Message, UnitOfWork, unit_of_work
+
+ACTOR = "scheduler"
+CHUNK = 2000
+# An agreed action may be set at most this far ahead (cases.MAX_AHEAD): it bounds a
+# warning given as a share of the time allowed.
+_LONGEST_ACTION = timedelta(days=366)
+
+_STEP = Step.__table__
+_RECORD = Record.__table__
+_CASE = Case.__table__
+_PARTY = CaseParty.__table__
+_AGENCY = CaseAgency.__table__
+_USER = User.__table__
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep flagged; `flagged` counts every flag it set."""
+
+    flagged_overdue: int = 0
+    warned_due_soon: int = 0
+    actions_overdue: int = 0
+    actions_due_soon: int = 0
+    messages: int = 0
+    chunks: int = 0
+
+    @property
+    def flagged(self) -> int:
+        """Return the number of flags set: overdue steps and actions, and warnings."""
+        return (
+            self.flagged_overdue
+            + self.warned_due_soon
+            + self.actions_overdue
+            + self.actions_due_soon
+        )
+
+
+@dataclass(frozen=True)
+class _Person:
+    id: int
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class _CaseFacts:
+    """What the sweep needs to know of a case to record and tell: no ORM objects."""
+
+    id: int
+    reference: str
+    state: str
+    definition: Definition
+    raiser: _Person | None
+    parties: tuple[_Person, ...]
+    agency_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _Flag:
+    """One item flagged: which case, what to record and what to say."""
+
+    case_id: int
+    action: str  # the history event: step_overdue, step_due_soon, action_overdue, action_due_soon
+    event: str  # the definition's notification rule: overdue or due_soon
+    payload: dict[str, object]
+    due_at: datetime
+    step_level: str | None = None
+
+
+def sweep(ctx: Context, *, chunk: int = CHUNK) -> SweepResult:
+    """Flag overdue steps and actions and warn of due-soon ones, as of `ctx.now`."""
+    totals = {"step_overdue": 0, "step_due_soon": 0, "action_overdue": 0, "action_due_soon": 0}
+    messages = chunks = 0
+    # Overdue first, so an item whose warning and deadline both passed while no
+    # sweep ran is flagged overdue only.
+    for kind in ("step_overdue", "action_overdue", "step_due_soon", "action_due_soon"):
+        while True:
+            with unit_of_work(ctx.now) as uow:
+                flags = _FLAGGERS[kind](uow.session, ctx, chunk)
+                if flags:
+                    messages += _record_and_queue(ctx, uow, flags)
+            chunks += 1
+            totals[kind] += len(flags)
+            if len(flags) < chunk:
+                break
+    if messages or any(totals.values()):
+        # The flags were set by Core statements: drop any stale copies this session holds.
+        db.session().expire_all()
+    return SweepResult(
+        flagged_overdue=totals["step_overdue"],
+        warned_due_soon=totals["step_due_soon"],
+        actions_overdue=totals["action_overdue"],
+        actions_due_soon=totals["action_due_soon"],
+        messages=messages,
+        chunks=chunks,
+    )
+
+
+def _flag_steps_overdue(session: Session, ctx: Context, chunk: int) -> list[_Flag]:
+    open_unflagged = and_(_STEP.c.ended_at.is_(None), _STEP.c.overdue_at.is_(None))
+    due = (
+        select(_STEP.c.id)
+        .where(open_unflagged, _STEP.c.due_at <= ctx.now)
+        .order_by(_STEP.c.due_at)
+        .limit(chunk)
+    )
+    rows = session.execute(
+        update(_STEP)
+        .where(_STEP.c.id.in_(due.scalar_subquery()), open_unflagged)
+        .values(overdue_at=ctx.now, went_overdue=True)
+        .returning(_STEP.c.case_id, _STEP.c.number, _STEP.c.level, _STEP.c.due_at)
+    ).all()
+    return [
+        _Flag(
+            r.case_id,
+            "step_overdue",
+            "overdue",
+            {"step": r.number, "level": r.level, "due_at": r.due_at.isoformat()},
+            r.due_at,
+            r.level,
+        )
+        for r in rows
+    ]
+
+
+def _flag_steps_due_soon(session: Session, ctx: Context, chunk: int) -> list[_Flag]:
+    unwarned = and_(
+        _STEP.c.ended_at.is_(None), _STEP.c.due_soon_at.is_(None), _STEP.c.overdue_at.is_(None)
+    )
+    due = (
+        select(_STEP.c.id)
+        .where(unwarned, _STEP.c.warn_at <= ctx.now, _STEP.c.due_at > ctx.now)
+        .order_by(_STEP.c.warn_at)
+        .limit(chunk)
+    )
+    rows = session.execute(
+        update(_STEP)
+        .where(_STEP.c.id.in_(due.scalar_subquery()), unwarned)
+        .values(due_soon_at=ctx.now)
+        .returning(_STEP.c.case_id, _STEP.c.number, _STEP.c.level, _STEP.c.due_at)
+    ).all()
+    return [
+        _Flag(
+            r.case_id,
+            "step_due_soon",
+            "due_soon",
+            {"step": r.number, "level": r.level, "due_at": r.due_at.isoformat()},
+            r.due_at,
+            r.level,
+        )
+        for r in rows
+    ]
+
+
+def _open_actions(*, joined: bool = False) -> ColumnElement[bool]:
+    """Return the condition the action queries share: open, unflagged, on an open case."""
+    unflagged = and_(
+        _RECORD.c.kind == "action",
+        _RECORD.c.action_due_at.is_not(None),
+        _RECORD.c.action_done_at.is_(None),
+        _RECORD.c.overdue_at.is_(None),
+    )
+    if joined:  # the query already joins the case
+        return and_(unflagged, _CASE.c.closed.is_(False))
+    on_open_case = (
+        select(_CASE.c.id)
+        .where(_CASE.c.id == _RECORD.c.case_id, _CASE.c.closed.is_(False))
+        .exists()
+    )
+    return and_(unflagged, on_open_case)
+
+
+def _flag_actions_overdue(session: Session, ctx: Context, chunk: int) -> list[_Flag]:
+    is_open = _open_actions()
+    due = (
+        select(_RECORD.c.id)
+        .where(is_open, _RECORD.c.action_due_at <= ctx.now)
+        .order_by(_RECORD.c.action_due_at)
+        .limit(chunk)
+    )
+    rows = session.execute(
+        update(_RECORD)
+        .where(_RECORD.c.id.in_(due.scalar_subquery()), is_open)
+        .values(overdue_at=ctx.now)
+        .returning(_RECORD.c.id, _RECORD.c.case_id, _RECORD.c.action_due_at)
+    ).all()
+    return [_action_flag(r, "action_overdue", "overdue") for r in rows]
+
+
+def _flag_actions_due_soon(session: Session, ctx: Context, chunk: int) -> list[_Flag]:
+    horizon = ctx.now + _longest_lead(ctx.workflows.registry.all())
+    candidates = session.execute(
+        select(
+            _RECORD.c.id,
+            _RECORD.c.at,
+            _RECORD.c.action_due_at,
+            _CASE.c.workflow_key,
+            _CASE.c.workflow_version,
+        )
+        .join(_CASE, _CASE.c.id == _RECORD.c.case_id)
+        .where(
+            _open_actions(joined=True),
+            _RECORD.c.due_soon_at.is_(None),
+            _RECORD.c.action_due_at > ctx.now,
+            _RECORD.c.action_due_at <= horizon,
+        )
+        .order_by(_RECORD.c.action_due_at)
+    )
+    ready: list[int] = []
+    for row in candidates:
+        definition = ctx.workflows.definition(row.workflow_key, row.workflow_version)
+        if (
+            warning_time(row.at, row.action_due_at, definition.warn_before, definition.calendar)
+            <= ctx.now
+        ):
+            ready.append(row.id)
+            if len(ready) == chunk:
+                break
+    if not ready:
+        return []
+    rows = session.execute(
+        update(_RECORD)
+        .where(_RECORD.c.id.in_(ready), _RECORD.c.due_soon_at.is_(None), _open_actions())
+        .values(due_soon_at=ctx.now)
+        .returning(_RECORD.c.id, _RECORD.c.case_id, _RECORD.c.action_due_at)
+    ).all()
+    return [_action_flag(r, "action_due_soon", "due_soon") for r in rows]
+
+
+def _action_flag(row: Row, action: str, event: str) -> _Flag:  # type: ignore[type-arg]
+    payload: dict[str, object] = {"record": row.id, "due_at": row.action_due_at.isoformat()}
+    return _Flag(row.case_id, action, event, payload, row.action_due_at)
+
+
+def _longest_lead(definitions: Iterable[Definition]) -> timedelta:
+    """Return how far before its deadline any definition could warn of an action."""
+    longest = timedelta(0)
+    for definition in definitions:
+        lead = definition.warn_before
+        if lead.kind == HOURS:
+            span = timedelta(hours=lead.amount)
+        elif lead.kind == WORKING_DAYS:
+            # Generous: weekends, a run of bank holidays and closures, and an hour change.
+            span = timedelta(days=2 * lead.amount + 14)
+        else:
+            span = _LONGEST_ACTION * lead.amount
+        longest = max(longest, span)
+    return longest + timedelta(hours=1)
+
+
+_FLAGGERS = {
+    "step_overdue": _flag_steps_overdue,
+    "step_due_soon": _flag_steps_due_soon,
+    "action_overdue": _flag_actions_overdue,
+    "action_due_soon": _flag_actions_due_soon,
+}
+
+
+def _load_cases(session: Session, ctx: Context, case_ids: Sequence[int]) -> dict[int, _CaseFacts]:
+    """Return the flagged cases with their parties and agencies: four queries per chunk."""
+    cases = session.execute(
+        select(
+            _CASE.c.id,
+            _CASE.c.reference,
+            _CASE.c.state,
+            _CASE.c.workflow_key,
+            _CASE.c.workflow_version,
+            _CASE.c.raised_by_id,
+        ).where(_CASE.c.id.in_(case_ids))
+    ).all()
+    parties: dict[int, list[_Person]] = defaultdict(list)
+    for r in session.execute(
+        select(_PARTY.c.case_id, _USER.c.id, _USER.c.email, _USER.c.name)
+        .join(_USER, _USER.c.id == _PARTY.c.user_id)
+        .where(_PARTY.c.case_id.in_(case_ids), _USER.c.active.is_(True))
+        .order_by(_PARTY.c.id)
+    ):
+        parties[r.case_id].append(_Person(r.id, r.email, r.name))
+    agencies: dict[int, list[int]] = defaultdict(list)
+    for r in session.execute(
+        select(_AGENCY.c.case_id, _AGENCY.c.agency_id).where(_AGENCY.c.case_id.in_(case_ids))
+    ):
+        agencies[r.case_id].append(r.agency_id)
+    raiser_ids = {c.raised_by_id for c in cases}
+    raisers = {
+        r.id: _Person(r.id, r.email, r.name)
+        for r in session.execute(
+            select(_USER.c.id, _USER.c.email, _USER.c.name).where(
+                _USER.c.id.in_(raiser_ids), _USER.c.active.is_(True)
+            )
+        )
+    }
+    return {
+        c.id: _CaseFacts(
+            id=c.id,
+            reference=c.reference,
+            state=c.state,
+            definition=ctx.workflows.definition(c.workflow_key, c.workflow_version),
+            raiser=raisers.get(c.raised_by_id),
+            parties=tuple(parties[c.id]),
+            agency_ids=tuple(agencies[c.id]),
+        )
+        for c in cases
+    }
+
+
+class _Audiences:
+    """The staff the notification rules can name, read once per chunk."""
+
+    def __init__(self, session: Session, cases: Iterable[_CaseFacts], events: set[str]) -> None:
+        wanted: set[str] = set()
+        agency_ids: set[int] = set()
+        for case in cases:
+            for event in events:
+                wanted.update(case.definition.notify.get(event, ()))
+            agency_ids.update(case.agency_ids)
+        roles = [r.removesuffix("s") for r in ("managers", "leads") if r in wanted]
+        self.by_agency_role: dict[tuple[int, str], list[_Person]] = defaultdict(list)
+        if roles and agency_ids:
+            for r in session.execute(
+                select(
+                    _USER.c.id, _USER.c.email, _USER.c.name, _USER.c.agency_id, _USER.c.role
+                ).where(
+                    _USER.c.agency_id.in_(agency_ids),
+                    _USER.c.role.in_(roles),
+                    _USER.c.active.is_(True),
+                )
+            ):
+                self.by_agency_role[(r.agency_id, r.role)].append(_Person(r.id, r.email, r.name))
+        self.partnership: list[_Person] = []
+        if "partnership" in wanted:
+            self.partnership = [
+                _Person(r.id, r.email, r.name)
+                for r in session.execute(
+                    select(_USER.c.id, _USER.c.email, _USER.c.name).where(
+                        _USER.c.role == "partnership", _USER.c.active.is_(True)
+                    )
+                )
+            ]
+
+    def recipients(self, case: _CaseFacts, event: str) -> list[_Person]:
+        """Return who the case's definition says is told of `event`, each once, by id."""
+        audiences = case.definition.notify.get(event, ())
+        found: dict[int, _Person] = {}
+        if "parties" in audiences:
+            found.update((p.id, p) for p in case.parties)
+        if "raiser" in audiences and case.raiser is not None:
+            found[case.raiser.id] = case.raiser
+        for audience in ("managers", "leads"):
+            if audience in audiences:
+                role = audience.removesuffix("s")
+                for agency_id in case.agency_ids:
+                    found.update((p.id, p) for p in self.by_agency_role.get((agency_id, role), ()))
+        if "partnership" in audiences:
+            found.update((p.id, p) for p in self.partnership)
+        return [found[k] for k in sorted(found)]
+
+
+def _record_and_queue(ctx: Context, uow: UnitOfWork, flags: Sequence[_Flag]) -> int:
+    """Write one history event per flag and queue its e-mails; return how many."""
+    cases = _load_cases(uow.session, ctx, sorted({f.case_id for f in flags}))
+    audiences = _Audiences(uow.session, cases.values(), {f.event for f in flags})
+    queued: list[Message] = []
+    for flag in flags:
+        case = cases[flag.case_id]
+        uow.record_event(
+            actor=ACTOR,
+            action=flag.action,
+            case_ref=case.reference,
+            from_state=case.state,
+            to_state=case.state,
+            payload=flag.payload,
+        )
+        queued.extend(_messages(ctx, case, flag, audiences.recipients(case, flag.event)))
+    return uow.queue(queued)
+
+
+def _messages(
+    ctx: Context, case: _CaseFacts, flag: _Flag, people: Sequence[_Person]
+) -> list[Message]:
+    """Return one e-mail per person: the reference, what happened, what is expected, a link."""
+    if not people:
+        return []
+    definition = case.definition
+    by = notify.when(flag.due_at, definition)
+    if flag.step_level is not None:
+        level = definition.level(flag.step_level)
+        stage = f"{definition.level_word} {definition.level_number(flag.step_level)}"
+        acting = f"those acting at this {definition.level_word}"
+        new_time = ""
+        if definition.agreed_between_parties:
+            new_time = " or agree a new timescale between the parties"
+        if flag.event == "overdue":
+            subject = f"overdue at {stage}"
+            happened = (
+                f"Case {case.reference} has passed its timescale at {stage} ({level.title}): "
+                f"a decision was due {by}."
+            )
+            expected = f"{acting} decide now and record it{new_time}."
+        else:
+            subject = f"decision due soon at {stage}"
+            happened = (
+                f"Case {case.reference} is due for a decision at {stage} ({level.title}) by {by}."
+            )
+            expected = f"{acting} decide and record it by {by}{new_time}."
+        kind = flag.event
+    elif flag.event == "overdue":
+        subject, kind = "an agreed action is overdue", "action_overdue"
+        happened = (
+            f"An action agreed on case {case.reference} was due {by} and is not recorded as done."
+        )
+        expected = "the person who agreed to it completes it now and records it on the case."
+    else:
+        subject, kind = "an agreed action is due soon", "action_due_soon"
+        happened = f"An action agreed on case {case.reference} is due {by}."
+        expected = f"the person who agreed to it completes it and records it on the case by {by}."
+    link = ctx.case_url(case.id)
+    # The same shape as notify.messages, built from plain rows rather than ORM objects.
+    text = (
+        f"{happened}\n\nWhat is expected: {expected}\n\nOpen the case: {link}\n\n"
+        "This message names the case by its reference only. Sign in to read the record.\n"
+    )
+    full_subject = f"{case.reference}: {subject}"
+    return [
+        Message(p.email, full_subject, f"Dear {p.name},\n\n{text}", kind, case.id) for p in people
+    ]
