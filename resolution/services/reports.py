@@ -163,7 +163,7 @@ def outcome_row(case: Case, workflows: Workflows) -> dict[str, Any]:
         "working_days_open": working_days_between(case.raised_at, closed_at, definition.calendar),
         "steps_overdue": sum(1 for step in case.steps if went_overdue(step)),
         "urgent": bool(case.urgent),
-        "themes": [t.theme for t in case.themes],
+        "themes": sorted(t.theme for t in case.themes),
     }
 
 

@@ -1,0 +1,124 @@
+"""The outcome log: one row per closed case, filtered, and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+
+from resolution.extensions import db
+from resolution.services import reports
+from resolution.services.core import head
+from resolution.services.errors import Forbidden, Invalid
+
+from .conftest import Fixture, at
+
+
+def log(fx: Fixture, app, **filters):  # noqa: ANN001, ANN201
+    return reports.outcome_log(db.session, fx.world["auditor"], workflows=app.extensions["workflows"], **filters)
+
+
+def test_each_closed_case_is_one_row_in_closing_order_with_hand_counted_days(app, closed_cases: Fixture) -> None:
+    fx = closed_cases
+    rows = log(fx, app)
+    by_ref = {r["reference"]: r for r in rows}
+    name = {v: k for k, v in fx.refs.items()}
+    assert [name[r["reference"]] for r in rows] == ["A", "C", "D", "B", "E"]  # C and D close together: by reference
+    expected = {
+        # case: (agencies, category, level, number, outcome, days, working days, steps overdue, urgent, themes)
+        "A": (["CSC", "HEALTH"], "threshold", "practitioners", 1, "resolved", 2, 2, 0, False, ["neglect", "supervision"]),
+        "B": (["CSC", "HEALTH", "POLICE"], "information_sharing", "managers", 2, "resolved", 10, 8, 1, False,
+              ["information_sharing"]),
+        "C": (["HEALTH", "CSC"], "roles", "practitioners", 1, "withdrawn", 3, 3, 0, False, []),
+        "D": (["POLICE", "CSC"], "cp_medical", "leads", 3, "referred", 2, 2, 1, True, ["neglect"]),
+        "E": (["CSC", "HEALTH"], "threshold", "partnership", 4, "resolved", 14, 10, 1, False,
+              ["multi_agency_working", "neglect"]),
+    }
+    for key, want in expected.items():
+        row = by_ref[fx.refs[key]]
+        got = (row["agencies"], row["category"], row["level"], row["level_number"], row["outcome"], row["days_open"],
+               row["working_days_open"], row["steps_overdue"], row["urgent"], row["themes"])
+        assert got == want, key
+    assert by_ref[fx.refs["B"]]["opened"] == at(2, 10) and by_ref[fx.refs["B"]]["closed"] == at(12, 10)
+    assert fx.refs["F"] not in by_ref  # still open
+
+
+@pytest.mark.parametrize(
+    ("filters", "cases"),
+    [
+        ({"date_from": date(2026, 3, 6), "date_to": date(2026, 3, 12)}, ["C", "D", "B"]),
+        ({"date_to": date(2026, 3, 5)}, ["A"]),
+        ({"agency": "police"}, ["D", "B"]),
+        ({"category": "threshold"}, ["A", "E"]),
+        ({"level": "managers"}, ["B"]),
+        ({"outcome": "withdrawn"}, ["C"]),
+        ({"outcome": "referred"}, ["D"]),
+        ({"theme": "neglect"}, ["A", "D", "E"]),
+        ({"agency": "HEALTH", "outcome": "resolved", "theme": "neglect"}, ["A", "E"]),
+    ],
+)
+def test_filters_narrow_the_log(app, closed_cases: Fixture, filters: dict, cases: list[str]) -> None:
+    names = {v: k for k, v in closed_cases.refs.items()}
+    assert [names[r["reference"]] for r in log(closed_cases, app, **filters)] == cases
+
+
+def test_dates_are_london_days_in_summer_time(app, world) -> None:
+    from resolution.context import service_context
+    from resolution.services import cases
+    from tests import factories
+
+    raised = factories.make_case(world, at(30))
+    # 23:30 UTC on 31 March is 00:30 on 1 April in London (BST).
+    late = at(31, 23).replace(minute=30)
+    cases.take_action(service_context(late), world["csc_practitioner"].id, raised.id, "resolve",
+                      record="agreed", expected_version=None, outcome={"text": "agreed"})
+    auditor = world["auditor"]
+    flows = app.extensions["workflows"]
+    assert reports.outcome_log(db.session, auditor, date_to=date(2026, 3, 31), workflows=flows) == []
+    rows = reports.outcome_log(db.session, auditor, date_from=date(2026, 4, 1), workflows=flows)
+    assert [r["days_open"] for r in rows] == [2]  # Monday 30 March to Wednesday 1 April, London dates
+
+
+def test_only_auditors_and_the_partnership_read_the_log(app, closed_cases: Fixture) -> None:
+    flows = app.extensions["workflows"]
+    for name in ("csc_practitioner", "health_manager", "csc_lead", "admin"):
+        with pytest.raises(Forbidden):
+            reports.outcome_log(db.session, closed_cases.world[name], workflows=flows)
+    assert len(reports.outcome_log(db.session, closed_cases.world["partnership"], workflows=flows)) == 5
+
+
+def test_unknown_filter_values_are_refused_by_name(app, closed_cases: Fixture) -> None:
+    with pytest.raises(Invalid) as refused:
+        log(closed_cases, app, outcome="lost")
+    assert "outcome" in refused.value.fields
+    with pytest.raises(Invalid) as refused:
+        log(closed_cases, app, date_from=date(2026, 4, 2), date_to=date(2026, 4, 1))
+    assert "date_from" in refused.value.fields
+
+
+def test_csv_has_a_header_every_row_and_the_chain_head(app, closed_cases: Fixture) -> None:
+    rows = log(closed_cases, app)
+    chain_head = head(db.session)
+    text = reports.outcome_csv(rows, chain_head)
+    lines = text.splitlines()
+    table = list(csv.DictReader(io.StringIO("\n".join(line for line in lines if not line.startswith("#")))))
+    assert list(table[0]) == list(reports.COLUMNS)
+    assert [r["reference"] for r in table] == [r["reference"] for r in rows]
+    b = next(r for r in table if r["reference"] == closed_cases.refs["B"])
+    assert b["agencies"] == "CSC;HEALTH;POLICE" and b["working_days_open"] == "8" and b["urgent"] == "no"
+    assert b["opened"] == "2026-03-02T10:00:00+00:00"
+    assert reports.read_export_head(text) == chain_head and chain_head[0] > 0
+
+
+def test_a_json_export_head_is_read_too() -> None:
+    digest = "ab" * 32
+    assert reports.read_export_head('{"items": [], "audit_head": {"seq": 7, "digest": "%s"}}' % digest) == (7, digest)
+    with pytest.raises(ValueError, match="no audit chain head"):
+        reports.read_export_head("reference,workflow\n")
+
+
+def test_a_cell_that_starts_like_a_formula_is_defused() -> None:
+    text = reports.table_csv(("a",), [{"a": "=HYPERLINK(1)"}], None)
+    assert text.splitlines()[1] == "'=HYPERLINK(1)"
