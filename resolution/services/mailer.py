@@ -18,6 +18,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -35,6 +36,8 @@ LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=60)
 LONGEST_RETRY = timedelta(hours=1)
 TLS_MODES = ("none", "starttls", "ssl")
+# CRLF line ends; headers folded only past SMTP's own limit, so subjects read cleanly.
+_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
 
 
 def _email(row: Any, smtp: SmtpSettings, now: datetime) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = smtp.sender
     message["To"] = row.to_email
     message["Subject"] = row.subject

@@ -6,8 +6,8 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -29,7 +29,7 @@ class Delivered:
     to: str
     subject: str
     body: str
-    message: Message
+    message: EmailMessage
 
 
 @dataclass
@@ -40,8 +40,11 @@ class Mailbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
-        parsed = message_from_bytes(envelope.original_content or envelope.content)
-        body = parsed.get_payload(decode=True).decode()
+        parsed = message_from_bytes(
+            envelope.original_content or envelope.content, policy=policy.default
+        )
+        assert isinstance(parsed, EmailMessage)
+        body = str(parsed.get_content())
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.items.append(Delivered(rcpt, str(parsed["Subject"]), body, parsed))
