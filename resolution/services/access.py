@@ -1,0 +1,102 @@
+"""Who looked at what: every case view, export and sign-in, readable by auditors.
+
+Reading is not a change, so these rows stay out of the cases' hash chain. They
+are append-only all the same: this module only ever inserts, and each row is
+written in its own short transaction on its own connection, so it is kept even
+when the request that caused it later fails, and it never commits the caller's
+pending work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from ..models import AccessLog, User
+from .errors import Forbidden, Invalid
+
+DOORS = ("web", "api", "cli")
+# The usual kinds; a door may add its own (up to 40 characters).
+CASE_VIEWED = "case_viewed"
+EXPORTED = "exported"
+SIGNED_IN = "signed_in"
+SIGN_IN_FAILED = "sign_in_failed"
+FIGURES_VIEWED = "figures_viewed"
+OUTCOMES_VIEWED = "outcomes_viewed"
+ACCESS_VIEWED = "access_log_viewed"
+MAX_LIMIT = 1000
+
+
+def record_access(
+    session: Session,
+    user: User | str | None,
+    what: str,
+    target: str | None,
+    door: str,
+    now: datetime,
+) -> int:
+    """Append one row to the access log in its own transaction; return its id.
+
+    `user` is the signed-in user, or the e-mail typed at a failed sign-in, or None.
+    """
+    if door not in DOORS:
+        raise Invalid.field("door", f"must be one of {', '.join(DOORS)}")
+    if not what or len(what) > 40:
+        raise Invalid.field("what", "give a kind of access of 1 to 40 characters")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    row = {
+        "at": now,
+        "user_id": user.id if isinstance(user, User) else None,
+        "actor": (user.email if isinstance(user, User) else user)[:254] if user else None,
+        "what": what,
+        "target": target[:200] if target else None,
+        "door": door,
+    }
+    with session.get_bind().connect() as connection:
+        result = connection.execute(insert(AccessLog.__table__).returning(AccessLog.__table__.c.id), row)
+        new_id = int(result.scalar_one())
+        connection.commit()
+    return new_id
+
+
+def access_events(
+    session: Session,
+    user: User,
+    after_id: int = 0,
+    limit: int = 100,
+    *,
+    what: str | None = None,
+    target: str | None = None,
+    actor: str | None = None,
+) -> list[dict[str, Any]]:
+    """Return up to `limit` access rows after `after_id`, oldest first: auditors only."""
+    if not user.active or user.role != "auditor":
+        raise Forbidden("only auditors read the access log")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid.field("limit", f"must be 1 to {MAX_LIMIT}")
+    if after_id < 0:
+        raise Invalid.field("after_id", "must be 0 or more")
+    query = select(AccessLog).where(AccessLog.id > after_id)
+    if what:
+        query = query.where(AccessLog.what == what)
+    if target:
+        query = query.where(AccessLog.target == target)
+    if actor:
+        query = query.where(AccessLog.actor == actor.strip().lower())
+    rows = session.scalars(query.order_by(AccessLog.id).limit(limit))
+    return [
+        {
+            "id": row.id,
+            "at": row.at,
+            "user_id": row.user_id,
+            "actor": row.actor,
+            "what": row.what,
+            "target": row.target,
+            "door": row.door,
+        }
+        for row in rows
+    ]
