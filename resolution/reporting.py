@@ -175,7 +175,7 @@ def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
     click.echo(f"{len(plan)} closed case(s) past the retention rule at {now.isoformat()}:")
     for item in plan:
         click.echo(
-            f"  {item.reference}  closed {item.closed_at.date().isoformat()}, kept {item.keep_days} days: "
+            f"  {item.reference}  closed {item.closed_at.astimezone(reports.LONDON).date().isoformat()}, kept {item.keep_days} days: "
             f"{item.records} record(s), {item.events} history event(s)"
         )
     db.session.commit()  # end the read before asking: the redaction takes the writers' lock
