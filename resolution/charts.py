@@ -17,6 +17,7 @@ BAR_HEIGHT = 28
 GAP = 10
 TOP = 40
 VALUE_ROOM = 70
+INK = "#0b0c0c"
 
 
 def _number(value: float) -> str:
@@ -26,19 +27,25 @@ def _number(value: float) -> str:
 def bar_chart_svg(title: str, rows: Sequence[tuple[str, float]]) -> str:
     """Return a horizontal bar chart of (label, value) rows as an accessible SVG element."""
     ident = "chart-" + hashlib.sha256(title.encode()).hexdigest()[:10]
-    listing = "; ".join(f"{label}: {_number(value)}" for label, value in rows) or "no data for this period"
+    listing = (
+        "; ".join(f"{label}: {_number(value)}" for label, value in rows)
+        or "no data for this period"
+    )
     height = TOP + max(len(rows), 1) * (BAR_HEIGHT + GAP) + GAP
     biggest = max((float(v) for _, v in rows), default=0.0) or 1.0
     room = WIDTH - LABEL_WIDTH - VALUE_ROOM
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart" role="img" '
-        f'viewBox="0 0 {WIDTH} {height}" width="100%" aria-labelledby="{ident}-title {ident}-desc">',
+        f'viewBox="0 0 {WIDTH} {height}" width="100%" '
+        f'aria-labelledby="{ident}-title {ident}-desc">',
         f'<title id="{ident}-title">{escape(title)}</title>',
         f'<desc id="{ident}-desc">{escape(listing)}</desc>',
-        f'<text x="0" y="24" font-size="18" font-weight="bold" fill="#0b0c0c">{escape(title)}</text>',
+        f'<text x="0" y="24" font-size="18" font-weight="bold" fill="{INK}">{escape(title)}</text>',
     ]
     if not rows:
-        parts.append(f'<text x="0" y="{TOP + 20}" font-size="16" fill="#0b0c0c">No data for this period</text>')
+        parts.append(
+            f'<text x="0" y="{TOP + 20}" font-size="16" fill="{INK}">No data for this period</text>'
+        )
     for i, (label, value) in enumerate(rows):
         y = TOP + i * (BAR_HEIGHT + GAP)
         width = max(0.0, float(value)) / biggest * room

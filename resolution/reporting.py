@@ -65,7 +65,9 @@ def _verify_since_export(export_file: Path) -> None:
         return
     newest, _ = head(db.session)
     if seq > newest:
-        click.echo(f"reason: the export names event {seq} but the log ends at event {newest}", err=True)
+        click.echo(
+            f"reason: the export names event {seq} but the log ends at event {newest}", err=True
+        )
         click.echo(f"export not verified: events from {newest + 1} are missing")
         sys.exit(1)
     verdict = history.verify_chain(db.session, upto=seq)
@@ -78,7 +80,9 @@ def _verify_since_export(export_file: Path) -> None:
         click.echo(f"export not verified: audit log broken at event {seq}")
         sys.exit(1)
     later = newest - seq
-    click.echo(f"export verified: events 1 to {seq} unchanged since the export ({later} added since)")
+    click.echo(
+        f"export verified: events 1 to {seq} unchanged since the export ({later} added since)"
+    )
 
 
 outcomes_cli = AppGroup("outcomes", help="The outcome log of closed cases.")
@@ -100,7 +104,9 @@ def _date(value: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"cannot read '{value}': use a date like 2026-04-01", param_hint=name) from None
+        raise click.BadParameter(
+            f"cannot read '{value}': use a date like 2026-04-01", param_hint=name
+        ) from None
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -121,16 +127,31 @@ def _write(text: str, out: Path | None) -> None:
 @click.option("--outcome", default=None)
 @click.option("--theme", default=None)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def outcomes_export(email: str, date_from: str | None, date_to: str | None, agency: str | None,
-                    category: str | None, level: str | None, outcome: str | None,
-                    theme: str | None, out: Path | None) -> None:
+def outcomes_export(
+    email: str,
+    date_from: str | None,
+    date_to: str | None,
+    agency: str | None,
+    category: str | None,
+    level: str | None,
+    outcome: str | None,
+    theme: str | None,
+    out: Path | None,
+) -> None:
     """Write the outcome log as CSV, ending with the audit chain's head."""
     user = _reader(email)
     chain_head = head(db.session)
     try:
         rows = reports.outcome_log(
-            db.session, user, date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
-            agency=agency, category=category, level=level, outcome=outcome, theme=theme,
+            db.session,
+            user,
+            date_from=_date(date_from, "--from"),
+            date_to=_date(date_to, "--to"),
+            agency=agency,
+            category=category,
+            level=level,
+            outcome=outcome,
+            theme=theme,
             workflows=workflows(),
         )
     except ServiceError as exc:
@@ -145,12 +166,16 @@ def outcomes_export(email: str, date_from: str | None, date_to: str | None, agen
 @click.option("--from", "date_from", default=None, help="first day of the period, e.g. 2025-04-01")
 @click.option("--to", "date_to", default=None, help="last day of the period (inclusive)")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def figures_export(email: str, date_from: str | None, date_to: str | None, out: Path | None) -> None:
+def figures_export(
+    email: str, date_from: str | None, date_to: str | None, out: Path | None
+) -> None:
     """Write the annual-report figures as CSV, ending with the audit chain's head."""
     user = _reader(email)
     chain_head = head(db.session)
     try:
-        figs = figures.figures(db.session, user, workflows(), _date(date_from, "--from"), _date(date_to, "--to"))
+        figs = figures.figures(
+            db.session, user, workflows(), _date(date_from, "--from"), _date(date_to, "--to")
+        )
     except ServiceError as exc:
         _fail(exc.message)
         return
@@ -159,8 +184,12 @@ def figures_export(email: str, date_from: str | None, date_to: str | None, out: 
 
 
 @retention_cli.command("apply")
-@click.option("--now", "now_text", default=None, help="the time to apply the rule at (ISO 8601 with offset)")
-@click.option("--days", type=int, default=None, help="override every definition's keeping time (days)")
+@click.option(
+    "--now", "now_text", default=None, help="the time to apply the rule at (ISO 8601 with offset)"
+)
+@click.option(
+    "--days", type=int, default=None, help="override every definition's keeping time (days)"
+)
 @click.option("--yes", is_flag=True, help="apply without asking")
 def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
     """Show the cases whose free text is past keeping, then redact it."""
@@ -175,7 +204,8 @@ def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
     click.echo(f"{len(plan)} closed case(s) past the retention rule at {now.isoformat()}:")
     for item in plan:
         click.echo(
-            f"  {item.reference}  closed {item.closed_at.astimezone(reports.LONDON).date().isoformat()}, kept {item.keep_days} days: "
+            f"  {item.reference}  closed {item.closed_at.astimezone(reports.LONDON).date()}, "
+            f"kept {item.keep_days} days: "
             f"{item.records} record(s), {item.events} history event(s)"
         )
     db.session.commit()  # end the read before asking: the redaction takes the writers' lock
@@ -183,7 +213,10 @@ def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
         click.echo("nothing redacted")
         sys.exit(1)
     result = retention.apply_retention(ctx, keep_days=days, only={item.reference for item in plan})
-    click.echo(f"redacted {result.cases} case(s): {result.records} record(s), {result.events} history event(s)")
+    click.echo(
+        f"redacted {result.cases} case(s): {result.records} record(s), "
+        f"{result.events} history event(s)"
+    )
 
 
 def init_app(app: Flask) -> None:

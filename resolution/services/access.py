@@ -57,7 +57,9 @@ def record_access(
         "door": door,
     }
     with session.get_bind().connect() as connection:
-        result = connection.execute(insert(AccessLog.__table__).returning(AccessLog.__table__.c.id), row)
+        result = connection.execute(
+            insert(AccessLog.__table__).returning(AccessLog.__table__.c.id), row
+        )
         new_id = int(result.scalar_one())
         connection.commit()
     return new_id

@@ -62,12 +62,20 @@ def _between(column: Any, start: datetime | None, end: datetime | None) -> list[
     return conditions
 
 
-def _share(counts: Mapping[Any, list[int]], key_name: str, keys: Iterable[Any]) -> list[dict[str, Any]]:
+def _share(
+    counts: Mapping[Any, list[int]], key_name: str, keys: Iterable[Any]
+) -> list[dict[str, Any]]:
     out = []
     for key in keys:
         steps, overdue = counts[key]
-        out.append({key_name: key, "steps": steps, "overdue": overdue,
-                    "share": round(overdue / steps, 4) if steps else None})
+        out.append(
+            {
+                key_name: key,
+                "steps": steps,
+                "overdue": overdue,
+                "share": round(overdue / steps, 4) if steps else None,
+            }
+        )
     return out
 
 
@@ -77,13 +85,19 @@ def figures(
     """Return the annual-report figures for a period (either end may be open)."""
     require_reader(user)
     start, end = local_bounds(date_from, date_to)
-    raised = list(session.scalars(select(Case).where(*_between(Case.raised_at, start, end)).order_by(Case.id)))
+    raised = list(
+        session.scalars(select(Case).where(*_between(Case.raised_at, start, end)).order_by(Case.id))
+    )
     closed = list(
         session.scalars(
-            select(Case).where(Case.closed.is_(True), *_between(Case.closed_at, start, end)).order_by(Case.id)
+            select(Case)
+            .where(Case.closed.is_(True), *_between(Case.closed_at, start, end))
+            .order_by(Case.id)
         )
     )
-    steps = list(session.scalars(select(Step).where(*_between(Step.ended_at, start, end)).order_by(Step.id)))
+    steps = list(
+        session.scalars(select(Step).where(*_between(Step.ended_at, start, end)).order_by(Step.id))
+    )
 
     pairs: Counter[tuple[str, str]] = Counter()
     for case in raised:
@@ -123,12 +137,20 @@ def figures(
         "period": {"from": date_from, "to": date_to},
         "raised": len(raised),
         "urgent": sum(1 for case in raised if case.urgent),
-        "pairs": [{"from": a, "to": b, "count": n} for (a, b), n in sorted(pairs.items(), key=lambda i: (-i[1], i[0]))],
-        "categories": [{"category": c, "count": categories[c]} for c in rules.CATEGORIES if categories[c]],
+        "pairs": [
+            {"from": a, "to": b, "count": n}
+            for (a, b), n in sorted(pairs.items(), key=lambda i: (-i[1], i[0]))
+        ],
+        "categories": [
+            {"category": c, "count": categories[c]} for c in rules.CATEGORIES if categories[c]
+        ],
         "closed": len(closed),
         "outcomes_by_level": [
-            {"level": level, **{kind: by_level[level][kind] for kind in rules.OUTCOME_KINDS},
-             "total": sum(by_level[level].values())}
+            {
+                "level": level,
+                **{kind: by_level[level][kind] for kind in rules.OUTCOME_KINDS},
+                "total": sum(by_level[level].values()),
+            }
             for level in sorted(by_level)
         ],
         "time_to_resolution": {
@@ -137,7 +159,9 @@ def figures(
         },
         "overdue_by_level": _share(step_levels, "level", sorted(step_levels)),
         "overdue_by_agency": _share(step_agencies, "agency", sorted(step_agencies)),
-        "themes": [{"theme": t, "count": n} for t, n in sorted(themes.items(), key=lambda i: (-i[1], i[0]))],
+        "themes": [
+            {"theme": t, "count": n} for t, n in sorted(themes.items(), key=lambda i: (-i[1], i[0]))
+        ],
     }
 
 
@@ -185,14 +209,34 @@ def chart_series(figs: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, flo
     """Return (title, rows) for each chart of the figures page; each also makes its table."""
     level_words = {i["level"]: f"Level {i['level']}" for i in figs["outcomes_by_level"]}
     return [
-        ("Disagreements by category", [(rules.CATEGORIES.get(i["category"], i["category"]), i["count"])
-                                       for i in figs["categories"]]),
-        ("Disagreements between pairs of agencies", [(f"{p['from']} to {p['to']}", p["count"])
-                                                     for p in figs["pairs"]]),
-        ("Cases closed at each level", [(level_words[i["level"]], i["total"]) for i in figs["outcomes_by_level"]]),
-        ("Median days to resolution by level", [(f"Level {i['level']}", i["median_days"] or 0)
-                                                for i in figs["time_to_resolution"]["by_level"]]),
-        ("Share of steps that went overdue by agency (%)", [(i["agency"], round(100 * (i["share"] or 0), 1))
-                                                            for i in figs["overdue_by_agency"]]),
-        ("Learning themes", [(rules.THEMES.get(i["theme"], i["theme"]), i["count"]) for i in figs["themes"]]),
+        (
+            "Disagreements by category",
+            [
+                (rules.CATEGORIES.get(i["category"], i["category"]), i["count"])
+                for i in figs["categories"]
+            ],
+        ),
+        (
+            "Disagreements between pairs of agencies",
+            [(f"{p['from']} to {p['to']}", p["count"]) for p in figs["pairs"]],
+        ),
+        (
+            "Cases closed at each level",
+            [(level_words[i["level"]], i["total"]) for i in figs["outcomes_by_level"]],
+        ),
+        (
+            "Median days to resolution by level",
+            [
+                (f"Level {i['level']}", i["median_days"] or 0)
+                for i in figs["time_to_resolution"]["by_level"]
+            ],
+        ),
+        (
+            "Share of steps that went overdue by agency (%)",
+            [(i["agency"], round(100 * (i["share"] or 0), 1)) for i in figs["overdue_by_agency"]],
+        ),
+        (
+            "Learning themes",
+            [(rules.THEMES.get(i["theme"], i["theme"]), i["count"]) for i in figs["themes"]],
+        ),
     ]

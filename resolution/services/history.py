@@ -50,7 +50,9 @@ def _all_events(session: Session, upto: int | None = None) -> Iterator[audit.Sto
         session.expunge_all()
 
 
-def _watch_redactions(events: Iterator[audit.StoredEvent], unexplained: dict[str | None, int]) -> Iterator[audit.StoredEvent]:
+def _watch_redactions(
+    events: Iterator[audit.StoredEvent], unexplained: dict[str | None, int]
+) -> Iterator[audit.StoredEvent]:
     """Pass events through, noting cases whose text was removed with no later "redacted" event."""
     for event in events:
         case = event.content.case
@@ -75,20 +77,40 @@ def verify_chain(session: Session, upto: int | None = None) -> audit.Verdict:
         seq, digest = head(session) if upto is None else (upto, verdict.head_digest)
         if verdict.events != seq or verdict.head_digest != digest:
             missing = verdict.events + 1
-            return audit.Verdict(False, verdict.events, missing, f"the chain's head is event {seq}: events from {missing} are missing")
+            return audit.Verdict(
+                False,
+                verdict.events,
+                missing,
+                f"the chain's head is event {seq}: events from {missing} are missing",
+            )
     if upto is not None and unexplained:
         later = session.scalars(
-            select(AuditEvent.case_ref).where(AuditEvent.seq > upto, AuditEvent.action == "redacted",
-                                              AuditEvent.case_ref.in_([c for c in unexplained if c]))
+            select(AuditEvent.case_ref).where(
+                AuditEvent.seq > upto,
+                AuditEvent.action == "redacted",
+                AuditEvent.case_ref.in_([c for c in unexplained if c]),
+            )
         )
         for case in later:
             unexplained.pop(case, None)
     first = min(unexplained.values(), default=None)
     if first is not None and (verdict.ok or (verdict.broken_at or 0) > first):
-        return audit.Verdict(False, verdict.events, first, "its payload was removed but its case has no later redaction event")
+        return audit.Verdict(
+            False,
+            verdict.events,
+            first,
+            "its payload was removed but its case has no later redaction event",
+        )
     return verdict
 
 
 def events_after(session: Session, after_seq: int, limit: int) -> list[AuditEvent]:
     """Return up to `limit` events after a sequence number, in order."""
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq).limit(limit)))
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.seq > after_seq)
+            .order_by(AuditEvent.seq)
+            .limit(limit)
+        )
+    )

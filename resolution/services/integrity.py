@@ -40,9 +40,15 @@ def _check_case(case: Case, events: list[AuditEvent], records: list[Record]) -> 
         return Mismatch(0, ref, f"case {ref} has no history")
     last = moves[-1]
     if last.to_state != case.state:
-        return Mismatch(last.seq, ref, f"case {ref} is at '{case.state}' but its history says '{last.to_state}'")
+        return Mismatch(
+            last.seq, ref, f"case {ref} is at '{case.state}' but its history says '{last.to_state}'"
+        )
     if case.closed and case.outcome_kind != last.to_state:
-        return Mismatch(last.seq, ref, f"case {ref} records outcome '{case.outcome_kind}', its history '{last.to_state}'")
+        return Mismatch(
+            last.seq,
+            ref,
+            f"case {ref} records outcome '{case.outcome_kind}', its history '{last.to_state}'",
+        )
     if case.redacted_at is not None:
         redaction = next((e for e in reversed(events) if e.action == "redacted"), last)
         words = [case.summary, case.outcome_text, case.learning_text, *(r.text for r in records)]
@@ -50,8 +56,13 @@ def _check_case(case: Case, events: list[AuditEvent], records: list[Record]) -> 
             return Mismatch(redaction.seq, ref, f"case {ref} was redacted but carries text again")
         return None
     raised = events[0]
-    if raised.payload is not None and _text_of(raised.payload, "summary") not in (None, case.summary):
-        return Mismatch(raised.seq, ref, f"case {ref}'s summary differs from the one it was raised with")
+    if raised.payload is not None and _text_of(raised.payload, "summary") not in (
+        None,
+        case.summary,
+    ):
+        return Mismatch(
+            raised.seq, ref, f"case {ref}'s summary differs from the one it was raised with"
+        )
     by_record: dict[int, AuditEvent] = {}
     by_time: dict[Any, list[AuditEvent]] = defaultdict(list)
     for event in events:
@@ -65,7 +76,9 @@ def _check_case(case: Case, events: list[AuditEvent], records: list[Record]) -> 
         if record.id in by_record:
             writer = by_record[record.id]
             if _text_of(writer.payload, "text") != record.text:
-                return Mismatch(writer.seq, ref, f"record {record.id} of case {ref} differs from its history")
+                return Mismatch(
+                    writer.seq, ref, f"record {record.id} of case {ref} differs from its history"
+                )
             continue
         candidates = by_time.get(record.at, [])
         if not any(_text_of(e.payload, "record") == record.text for e in candidates):
@@ -78,7 +91,9 @@ def check_cases(session: Session) -> Mismatch | None:
     """Return the first case whose rows disagree with its history, or None."""
     after = 0
     while True:
-        cases = list(session.scalars(select(Case).where(Case.id > after).order_by(Case.id).limit(BATCH)))
+        cases = list(
+            session.scalars(select(Case).where(Case.id > after).order_by(Case.id).limit(BATCH))
+        )
         if not cases:
             return None
         refs = [c.reference for c in cases]

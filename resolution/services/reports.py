@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func
 from sqlalchemy.orm import Session
 
 from ..domain import rules
@@ -50,7 +50,9 @@ COLUMNS = (
 )
 
 HEAD_LINE = "# audit chain head: seq={seq} digest={digest}"
-HEAD_RE = re.compile(r"^#\s*audit chain head:\s*seq=(\d+)\s+digest=([0-9a-f]{64})\s*$", re.MULTILINE)
+HEAD_RE = re.compile(
+    r"^#\s*audit chain head:\s*seq=(\d+)\s+digest=([0-9a-f]{64})\s*$", re.MULTILINE
+)
 
 
 def require_reader(user: User) -> None:
@@ -59,11 +61,15 @@ def require_reader(user: User) -> None:
         raise Forbidden("only auditors and the partnership read the outcome log and its figures")
 
 
-def local_bounds(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
-    """Return the UTC instants that start `date_from` and end `date_to` in London (end exclusive)."""
+def local_bounds(
+    date_from: date | None, date_to: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """Return the UTC instants that start `date_from` and end `date_to` (excluded) in London."""
     if date_from and date_to and date_from > date_to:
         raise Invalid.field("date_from", "must be on or before date_to")
-    start = datetime.combine(date_from, time(0), tzinfo=LONDON).astimezone(UTC) if date_from else None
+    start = (
+        datetime.combine(date_from, time(0), tzinfo=LONDON).astimezone(UTC) if date_from else None
+    )
     end = (
         datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=LONDON).astimezone(UTC)
         if date_to
@@ -159,7 +165,9 @@ def outcome_row(case: Case, workflows: Workflows) -> dict[str, Any]:
         "outcome": case.outcome_kind or "",
         "opened": case.raised_at,
         "closed": closed_at,
-        "days_open": (closed_at.astimezone(LONDON).date() - case.raised_at.astimezone(LONDON).date()).days,
+        "days_open": (
+            closed_at.astimezone(LONDON).date() - case.raised_at.astimezone(LONDON).date()
+        ).days,
         "working_days_open": working_days_between(case.raised_at, closed_at, definition.calendar),
         "steps_overdue": sum(1 for step in case.steps if went_overdue(step)),
         "urgent": bool(case.urgent),
@@ -182,8 +190,15 @@ def outcome_log(
 ) -> list[dict[str, Any]]:
     """Return one row per closed case the user may see, oldest closure first."""
     found = closed_cases(
-        session, user, date_from=date_from, date_to=date_to, agency=agency,
-        category=category, level=level, outcome=outcome, theme=theme,
+        session,
+        user,
+        date_from=date_from,
+        date_to=date_to,
+        agency=agency,
+        category=category,
+        level=level,
+        outcome=outcome,
+        theme=theme,
     )
     registry = _workflows(workflows)
     return [outcome_row(case, registry) for case in found]
@@ -215,7 +230,9 @@ def head_lines(head: tuple[int, str]) -> list[str]:
     ]
 
 
-def table_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], head: tuple[int, str] | None) -> str:
+def table_csv(
+    columns: Sequence[str], rows: Iterable[Mapping[str, Any]], head: tuple[int, str] | None
+) -> str:
     """Return rows as CSV with a header row, and the chain's head as trailing comment lines."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -239,7 +256,7 @@ def head_json(head: tuple[int, str]) -> dict[str, Any]:
 
 
 def read_export_head(text: str) -> tuple[int, str]:
-    """Return the chain head (seq, digest) an export was made at: CSV trailer or JSON `audit_head`."""
+    """Return the chain head (seq, digest) of an export: its CSV trailer or JSON `audit_head`."""
     match = HEAD_RE.search(text)
     if match:
         return int(match.group(1)), match.group(2)
@@ -252,6 +269,12 @@ def read_export_head(text: str) -> tuple[int, str]:
             found = holder.get("audit_head") if isinstance(holder, dict) else None
             if isinstance(found, dict):
                 seq, digest = found.get("seq"), found.get("digest")
-                if isinstance(seq, int) and isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest):
+                if (
+                    isinstance(seq, int)
+                    and isinstance(digest, str)
+                    and re.fullmatch(r"[0-9a-f]{64}", digest)
+                ):
                     return seq, digest
-    raise ValueError("the file carries no audit chain head (a '# audit chain head:' line or a JSON 'audit_head')")
+    raise ValueError(
+        "the file carries no audit chain head (a '# audit chain head:' line or a JSON 'audit_head')"
+    )

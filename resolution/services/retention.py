@@ -71,7 +71,9 @@ def plan_retention(
     for case in candidates:
         days = keep_days
         if days is None:
-            days = workflows.definition(case.workflow_key, case.workflow_version).text_retention_days
+            days = workflows.definition(
+                case.workflow_key, case.workflow_version
+            ).text_retention_days
         if days is None or case.closed_at is None or case.closed_at + timedelta(days=days) > now:
             continue
         due.append((case, days))
@@ -81,7 +83,9 @@ def plan_retention(
     refs = [case.reference for case, _ in due]
     records = dict(
         session.execute(
-            select(Record.case_id, func.count()).where(Record.case_id.in_(ids)).group_by(Record.case_id)
+            select(Record.case_id, func.count())
+            .where(Record.case_id.in_(ids))
+            .group_by(Record.case_id)
         ).all()
     )
     events = dict(

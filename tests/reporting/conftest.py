@@ -2,14 +2,15 @@
 
 All times are March 2026 in London (GMT, before the clocks change on the 29th):
 
-| case | raised (agencies)            | path                                  | closed            | themes                  |
-|------|------------------------------|---------------------------------------|-------------------|-------------------------|
-| A  1 | Mon 2 09:00 CSC > HEALTH      | resolved at level 1                   | Wed 4 09:00       | neglect, supervision    |
-| B  2 | Mon 2 10:00 CSC > HEALTH, POL | escalated Tue 10 (late), resolved L2  | Thu 12 10:00      | information_sharing     |
-| C  3 | Tue 3 09:00 HEALTH > CSC      | withdrawn at level 1 by the raiser    | Fri 6 09:00       |                         |
-| D  4 | Wed 4 09:00 POLICE > CSC      | urgent: starts at level 3, referred   | Fri 6 09:00 (late)| neglect                 |
-| E  5 | Thu 5 09:00 CSC > HEALTH      | up every level, resolved at L4 (late) | Thu 19 09:00      | multi_agency_working, neglect |
-| F  6 | Mon 9 09:00 CSC > POLICE      | still open at level 1                 |                   |                         |
+- A: Mon 2 09:00, CSC with HEALTH; resolved at level 1 on Wed 4 09:00; neglect, supervision.
+- B: Mon 2 10:00, CSC with HEALTH and POLICE; escalated late on Tue 10 10:00, resolved at
+  level 2 on Thu 12 10:00; information_sharing.
+- C: Tue 3 09:00, HEALTH with CSC; withdrawn at level 1 by the raiser on Fri 6 09:00.
+- D: Wed 4 09:00, POLICE with CSC, urgent: starts at level 3 (24 hours), referred late on
+  Fri 6 09:00; neglect.
+- E: Thu 5 09:00, CSC with HEALTH; up every level (Fri 6, Mon 9, Tue 10), resolved late at
+  level 4 on Thu 19 09:00; multi_agency_working, neglect.
+- F: Mon 9 09:00, CSC with POLICE; still open at level 1.
 """
 
 from __future__ import annotations
@@ -37,12 +38,21 @@ class Fixture:
     ids: dict[str, int]
 
 
-def act(world: factories.World, who: str, case: Case | int, action: str, when: datetime, **extra: object) -> None:
+def act(
+    world: factories.World, who: str, case: Case | int, action: str, when: datetime, **extra: object
+) -> None:
     case_id = case if isinstance(case, int) else case.id
-    outcome = extra.pop("outcome", {"text": f"{action} at {when:%d %b}"} if action != "escalate" else None)
+    outcome = extra.pop(
+        "outcome", {"text": f"{action} at {when:%d %b}"} if action != "escalate" else None
+    )
     cases.take_action(
-        service_context(when), world[who].id, case_id, action,
-        record=f"{who} records why: {action}", expected_version=None, outcome=outcome,  # type: ignore[arg-type]
+        service_context(when),
+        world[who].id,
+        case_id,
+        action,
+        record=f"{who} records why: {action}",
+        expected_version=None,
+        outcome=outcome,  # type: ignore[arg-type]
         learning=extra.pop("learning", None),  # type: ignore[arg-type]
     )
 
@@ -52,29 +62,78 @@ def closed_cases(world: factories.World) -> Fixture:
     """Build cases A to F of the table above."""
     make = factories.make_case
     a = make(world, at(2), category="threshold")
-    b = make(world, at(2, 10), category="information_sharing", with_agencies=("HEALTH", "POLICE"),
-             with_people=("health_practitioner", "police_practitioner"))
-    c = make(world, at(3), by="health_practitioner", with_agencies=("CSC",), with_people=("csc_practitioner",),
-             category="roles")
-    d = make(world, at(4), by="police_practitioner", with_agencies=("CSC",), with_people=("csc_practitioner",),
-             category="cp_medical",
-             immediate_risk=cases.ImmediateRisk(True, "Children's social work front door", at(4)))
+    b = make(
+        world,
+        at(2, 10),
+        category="information_sharing",
+        with_agencies=("HEALTH", "POLICE"),
+        with_people=("health_practitioner", "police_practitioner"),
+    )
+    c = make(
+        world,
+        at(3),
+        by="health_practitioner",
+        with_agencies=("CSC",),
+        with_people=("csc_practitioner",),
+        category="roles",
+    )
+    d = make(
+        world,
+        at(4),
+        by="police_practitioner",
+        with_agencies=("CSC",),
+        with_people=("csc_practitioner",),
+        category="cp_medical",
+        immediate_risk=cases.ImmediateRisk(True, "Children's social work front door", at(4)),
+    )
     e = make(world, at(5), category="threshold")
-    f = make(world, at(9), category="meetings", with_agencies=("POLICE",), with_people=("police_practitioner",))
+    f = make(
+        world,
+        at(9),
+        category="meetings",
+        with_agencies=("POLICE",),
+        with_people=("police_practitioner",),
+    )
 
-    act(world, "csc_practitioner", a.id, "resolve", at(4),
-        learning={"text": "Curiosity about the home", "themes": ["neglect", "supervision"]})
+    act(
+        world,
+        "csc_practitioner",
+        a.id,
+        "resolve",
+        at(4),
+        learning={"text": "Curiosity about the home", "themes": ["neglect", "supervision"]},
+    )
     act(world, "csc_practitioner", b.id, "escalate", at(10, 10))
-    act(world, "csc_manager", b.id, "resolve", at(12, 10),
-        learning={"text": "Share the chronology", "themes": ["information_sharing"]})
+    act(
+        world,
+        "csc_manager",
+        b.id,
+        "resolve",
+        at(12, 10),
+        learning={"text": "Share the chronology", "themes": ["information_sharing"]},
+    )
     act(world, "health_practitioner", c.id, "withdraw", at(6))
-    act(world, "police_lead", d.id, "refer", at(6),
+    act(
+        world,
+        "police_lead",
+        d.id,
+        "refer",
+        at(6),
         outcome={"text": "Refer to a strategy discussion", "referred_to": "strategy discussion"},
-        learning={"text": "Medicals", "themes": ["neglect"]})
+        learning={"text": "Medicals", "themes": ["neglect"]},
+    )
     act(world, "csc_practitioner", e.id, "escalate", at(6))
     act(world, "csc_manager", e.id, "escalate", at(9))
     act(world, "csc_lead", e.id, "escalate", at(10))
-    act(world, "partnership", e.id, "resolve", at(19),
-        learning={"text": "Panel", "themes": ["neglect", "multi_agency_working"]})
+    act(
+        world,
+        "partnership",
+        e.id,
+        "resolve",
+        at(19),
+        learning={"text": "Panel", "themes": ["neglect", "multi_agency_working"]},
+    )
     made = {"A": a, "B": b, "C": c, "D": d, "E": e, "F": f}
-    return Fixture(world, {k: v.reference for k, v in made.items()}, {k: v.id for k, v in made.items()})
+    return Fixture(
+        world, {k: v.reference for k, v in made.items()}, {k: v.id for k, v in made.items()}
+    )

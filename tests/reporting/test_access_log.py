@@ -15,17 +15,25 @@ from resolution.services.errors import Forbidden, Invalid
 from .conftest import Fixture, at
 
 
-def test_an_export_from_the_command_line_is_logged_and_auditors_read_it(runner, closed_cases: Fixture,
-                                                                        tmp_path: Path) -> None:
+def test_an_export_from_the_command_line_is_logged_and_auditors_read_it(
+    runner, closed_cases: Fixture, tmp_path: Path
+) -> None:
     chain_before = db.session.scalar(select(func.count()).select_from(AuditEvent))
     out = tmp_path / "o.csv"
-    assert runner.invoke(args=["outcomes", "export", "--as", "partnership@example.org", "--out", str(out)]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["outcomes", "export", "--as", "partnership@example.org", "--out", str(out)]
+        ).exit_code
+        == 0
+    )
     rows = access.access_events(db.session, closed_cases.world["auditor"])
     assert [(r["actor"], r["what"], r["target"], r["door"]) for r in rows] == [
         ("partnership@example.org", "exported", "outcomes.csv", "cli")
     ]
     assert rows[0]["at"].tzinfo is not None
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == chain_before  # not in the chain
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent)) == chain_before
+    )  # not in the chain
 
 
 def test_only_auditors_read_the_access_log(app, closed_cases: Fixture) -> None:
@@ -39,10 +47,15 @@ def test_views_and_sign_ins_are_paged_oldest_first(app, world) -> None:
     lead = world["csc_lead"]
     first = access.record_access(db.session, lead, access.SIGNED_IN, None, "web", at(2))
     access.record_access(db.session, lead, access.CASE_VIEWED, "RC-000001", "web", at(2, 10))
-    access.record_access(db.session, "Someone@Example.org", access.SIGN_IN_FAILED, None, "web", at(2, 11))
+    access.record_access(
+        db.session, "Someone@Example.org", access.SIGN_IN_FAILED, None, "web", at(2, 11)
+    )
     access.record_access(db.session, lead, access.CASE_VIEWED, "RC-000002", "api", at(2, 12))
     page = access.access_events(db.session, auditor, after_id=first, limit=2)
-    assert [(r["what"], r["target"]) for r in page] == [("case_viewed", "RC-000001"), ("sign_in_failed", None)]
+    assert [(r["what"], r["target"]) for r in page] == [
+        ("case_viewed", "RC-000001"),
+        ("sign_in_failed", None),
+    ]
     assert page[1]["user_id"] is None and page[1]["actor"] == "Someone@Example.org"
     viewed = access.access_events(db.session, auditor, target="RC-000002")
     assert [(r["actor"], r["door"]) for r in viewed] == [("csc_lead@example.org", "api")]
@@ -52,10 +65,14 @@ def test_views_and_sign_ins_are_paged_oldest_first(app, world) -> None:
         access.record_access(db.session, lead, access.CASE_VIEWED, "RC-1", "fax", at(3))
 
 
-def test_a_logged_view_stays_when_the_request_that_made_it_rolls_back(app, closed_cases: Fixture) -> None:
+def test_a_logged_view_stays_when_the_request_that_made_it_rolls_back(
+    app, closed_cases: Fixture
+) -> None:
     case = db.session.scalar(select(Case).where(Case.reference == closed_cases.refs["A"]))
     case.summary = "an unsaved change"
-    access.record_access(db.session, closed_cases.world["auditor"], access.CASE_VIEWED, case.reference, "web", at(20))
+    access.record_access(
+        db.session, closed_cases.world["auditor"], access.CASE_VIEWED, case.reference, "web", at(20)
+    )
     db.session.rollback()
     assert db.session.scalar(select(Case.summary).where(Case.id == case.id)) != "an unsaved change"
     assert db.session.scalar(select(func.count()).select_from(AccessLog)) == 1

@@ -22,7 +22,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture
 def march(app, closed_cases: Fixture) -> dict:
-    return figures.figures(db.session, closed_cases.world["auditor"], app.extensions["workflows"], *MARCH)
+    return figures.figures(
+        db.session, closed_cases.world["auditor"], app.extensions["workflows"], *MARCH
+    )
 
 
 def test_raised_pairs_categories_and_the_urgent_route(march: dict) -> None:
@@ -58,7 +60,12 @@ def test_median_and_nearest_rank_90th_percentile_of_days_to_resolution(march: di
     spans = march["time_to_resolution"]
     assert spans["overall"] == {"cases": 5, "median_days": 3.0, "p90_days": 14.0}
     assert spans["by_level"] == [
-        {"level": 1, "cases": 2, "median_days": 2.5, "p90_days": 3.0},  # even count: mean of the middle two
+        {
+            "level": 1,
+            "cases": 2,
+            "median_days": 2.5,
+            "p90_days": 3.0,
+        },  # even count: mean of the middle two
         {"level": 2, "cases": 1, "median_days": 10.0, "p90_days": 10.0},
         {"level": 3, "cases": 1, "median_days": 2.0, "p90_days": 2.0},
         {"level": 4, "cases": 1, "median_days": 14.0, "p90_days": 14.0},
@@ -98,16 +105,29 @@ def test_learning_themes_with_counts(march: dict) -> None:
 
 
 def test_a_shorter_period_counts_only_what_fell_in_it(app, closed_cases: Fixture) -> None:
-    first_week = figures.figures(db.session, closed_cases.world["partnership"], app.extensions["workflows"],
-                                 date(2026, 3, 2), date(2026, 3, 6))
-    assert first_week["raised"] == 5 and first_week["closed"] == 3  # F raised on the 9th; A, C, D closed
+    first_week = figures.figures(
+        db.session,
+        closed_cases.world["partnership"],
+        app.extensions["workflows"],
+        date(2026, 3, 2),
+        date(2026, 3, 6),
+    )
+    assert (
+        first_week["raised"] == 5 and first_week["closed"] == 3
+    )  # F raised on the 9th; A, C, D closed
     assert [i["level"] for i in first_week["outcomes_by_level"]] == [1, 3]
-    assert first_week["time_to_resolution"]["overall"] == {"cases": 3, "median_days": 2.0, "p90_days": 3.0}
+    assert first_week["time_to_resolution"]["overall"] == {
+        "cases": 3,
+        "median_days": 2.0,
+        "p90_days": 3.0,
+    }
 
 
 def test_only_readers_get_figures(app, closed_cases: Fixture) -> None:
     with pytest.raises(Forbidden):
-        figures.figures(db.session, closed_cases.world["csc_lead"], app.extensions["workflows"], *MARCH)
+        figures.figures(
+            db.session, closed_cases.world["csc_lead"], app.extensions["workflows"], *MARCH
+        )
 
 
 def test_figures_csv_has_one_row_per_figure_and_the_chain_head(march: dict) -> None:
@@ -128,7 +148,7 @@ def test_every_chart_is_an_image_with_title_description_and_written_values(march
     series = figures.chart_series(march)
     assert {title for title, _ in series} >= {"Disagreements by category", "Learning themes"}
     for title, rows in series:
-        svg = ET.fromstring(bar_chart_svg(title, rows))
+        svg = ET.fromstring(bar_chart_svg(title, rows))  # noqa: S314 - our own output
         assert svg.get("role") == "img"
         assert svg.find(f"{SVG}title").text == title
         desc = svg.find(f"{SVG}desc").text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 
 import pytest
@@ -17,31 +18,84 @@ from .conftest import Fixture, at
 
 
 def log(fx: Fixture, app, **filters):  # noqa: ANN001, ANN201
-    return reports.outcome_log(db.session, fx.world["auditor"], workflows=app.extensions["workflows"], **filters)
+    return reports.outcome_log(
+        db.session, fx.world["auditor"], workflows=app.extensions["workflows"], **filters
+    )
 
 
-def test_each_closed_case_is_one_row_in_closing_order_with_hand_counted_days(app, closed_cases: Fixture) -> None:
+def test_each_closed_case_is_one_row_in_closing_order_with_hand_counted_days(
+    app, closed_cases: Fixture
+) -> None:
     fx = closed_cases
     rows = log(fx, app)
     by_ref = {r["reference"]: r for r in rows}
     name = {v: k for k, v in fx.refs.items()}
-    assert [name[r["reference"]] for r in rows] == ["A", "C", "D", "B", "E"]  # C and D close together: by reference
+    assert [name[r["reference"]] for r in rows] == [
+        "A",
+        "C",
+        "D",
+        "B",
+        "E",
+    ]  # C and D close together: by reference
     expected = {
-        # case: (agencies, category, level, number, outcome, days, working days, steps overdue, urgent, themes)
-        "A": (["CSC", "HEALTH"], "threshold", "practitioners", 1, "resolved", 2, 2, 0, False, ["neglect", "supervision"]),
-        "B": (["CSC", "HEALTH", "POLICE"], "information_sharing", "managers", 2, "resolved", 10, 8, 1, False,
-              ["information_sharing"]),
+        # agencies, category, level, number, outcome, days, working days, overdue, urgent, themes
+        "A": (
+            ["CSC", "HEALTH"],
+            "threshold",
+            "practitioners",
+            1,
+            "resolved",
+            2,
+            2,
+            0,
+            False,
+            ["neglect", "supervision"],
+        ),
+        "B": (
+            ["CSC", "HEALTH", "POLICE"],
+            "information_sharing",
+            "managers",
+            2,
+            "resolved",
+            10,
+            8,
+            1,
+            False,
+            ["information_sharing"],
+        ),
         "C": (["HEALTH", "CSC"], "roles", "practitioners", 1, "withdrawn", 3, 3, 0, False, []),
         "D": (["POLICE", "CSC"], "cp_medical", "leads", 3, "referred", 2, 2, 1, True, ["neglect"]),
-        "E": (["CSC", "HEALTH"], "threshold", "partnership", 4, "resolved", 14, 10, 1, False,
-              ["multi_agency_working", "neglect"]),
+        "E": (
+            ["CSC", "HEALTH"],
+            "threshold",
+            "partnership",
+            4,
+            "resolved",
+            14,
+            10,
+            1,
+            False,
+            ["multi_agency_working", "neglect"],
+        ),
     }
     for key, want in expected.items():
         row = by_ref[fx.refs[key]]
-        got = (row["agencies"], row["category"], row["level"], row["level_number"], row["outcome"], row["days_open"],
-               row["working_days_open"], row["steps_overdue"], row["urgent"], row["themes"])
+        got = (
+            row["agencies"],
+            row["category"],
+            row["level"],
+            row["level_number"],
+            row["outcome"],
+            row["days_open"],
+            row["working_days_open"],
+            row["steps_overdue"],
+            row["urgent"],
+            row["themes"],
+        )
         assert got == want, key
-    assert by_ref[fx.refs["B"]]["opened"] == at(2, 10) and by_ref[fx.refs["B"]]["closed"] == at(12, 10)
+    assert by_ref[fx.refs["B"]]["opened"] == at(2, 10) and by_ref[fx.refs["B"]]["closed"] == at(
+        12, 10
+    )
     assert fx.refs["F"] not in by_ref  # still open
 
 
@@ -59,7 +113,9 @@ def test_each_closed_case_is_one_row_in_closing_order_with_hand_counted_days(app
         ({"agency": "HEALTH", "outcome": "resolved", "theme": "neglect"}, ["A", "E"]),
     ],
 )
-def test_filters_narrow_the_log(app, closed_cases: Fixture, filters: dict, cases: list[str]) -> None:
+def test_filters_narrow_the_log(
+    app, closed_cases: Fixture, filters: dict, cases: list[str]
+) -> None:
     names = {v: k for k, v in closed_cases.refs.items()}
     assert [names[r["reference"]] for r in log(closed_cases, app, **filters)] == cases
 
@@ -72,13 +128,24 @@ def test_dates_are_london_days_in_summer_time(app, world) -> None:
     raised = factories.make_case(world, at(30))
     # 23:30 UTC on 31 March is 00:30 on 1 April in London (BST).
     late = at(31, 23).replace(minute=30)
-    cases.take_action(service_context(late), world["csc_practitioner"].id, raised.id, "resolve",
-                      record="agreed", expected_version=None, outcome={"text": "agreed"})
+    cases.take_action(
+        service_context(late),
+        world["csc_practitioner"].id,
+        raised.id,
+        "resolve",
+        record="agreed",
+        expected_version=None,
+        outcome={"text": "agreed"},
+    )
     auditor = world["auditor"]
     flows = app.extensions["workflows"]
-    assert reports.outcome_log(db.session, auditor, date_to=date(2026, 3, 31), workflows=flows) == []
+    assert (
+        reports.outcome_log(db.session, auditor, date_to=date(2026, 3, 31), workflows=flows) == []
+    )
     rows = reports.outcome_log(db.session, auditor, date_from=date(2026, 4, 1), workflows=flows)
-    assert [r["days_open"] for r in rows] == [2]  # Monday 30 March to Wednesday 1 April, London dates
+    assert [r["days_open"] for r in rows] == [
+        2
+    ]  # Monday 30 March to Wednesday 1 April, London dates
 
 
 def test_only_auditors_and_the_partnership_read_the_log(app, closed_cases: Fixture) -> None:
@@ -86,7 +153,10 @@ def test_only_auditors_and_the_partnership_read_the_log(app, closed_cases: Fixtu
     for name in ("csc_practitioner", "health_manager", "csc_lead", "admin"):
         with pytest.raises(Forbidden):
             reports.outcome_log(db.session, closed_cases.world[name], workflows=flows)
-    assert len(reports.outcome_log(db.session, closed_cases.world["partnership"], workflows=flows)) == 5
+    assert (
+        len(reports.outcome_log(db.session, closed_cases.world["partnership"], workflows=flows))
+        == 5
+    )
 
 
 def test_unknown_filter_values_are_refused_by_name(app, closed_cases: Fixture) -> None:
@@ -103,18 +173,26 @@ def test_csv_has_a_header_every_row_and_the_chain_head(app, closed_cases: Fixtur
     chain_head = head(db.session)
     text = reports.outcome_csv(rows, chain_head)
     lines = text.splitlines()
-    table = list(csv.DictReader(io.StringIO("\n".join(line for line in lines if not line.startswith("#")))))
+    table = list(
+        csv.DictReader(io.StringIO("\n".join(line for line in lines if not line.startswith("#"))))
+    )
     assert list(table[0]) == list(reports.COLUMNS)
     assert [r["reference"] for r in table] == [r["reference"] for r in rows]
     b = next(r for r in table if r["reference"] == closed_cases.refs["B"])
-    assert b["agencies"] == "CSC;HEALTH;POLICE" and b["working_days_open"] == "8" and b["urgent"] == "no"
+    assert (
+        b["agencies"] == "CSC;HEALTH;POLICE"
+        and b["working_days_open"] == "8"
+        and b["urgent"] == "no"
+    )
     assert b["opened"] == "2026-03-02T10:00:00+00:00"
     assert reports.read_export_head(text) == chain_head and chain_head[0] > 0
 
 
 def test_a_json_export_head_is_read_too() -> None:
     digest = "ab" * 32
-    assert reports.read_export_head('{"items": [], "audit_head": {"seq": 7, "digest": "%s"}}' % digest) == (7, digest)
+    assert reports.read_export_head(
+        json.dumps({"items": [], "audit_head": {"seq": 7, "digest": digest}})
+    ) == (7, digest)
     with pytest.raises(ValueError, match="no audit chain head"):
         reports.read_export_head("reference,workflow\n")
 

@@ -31,28 +31,47 @@ def events() -> int:
 
 def test_it_lists_what_it_would_redact_and_asks_first(runner, closed_cases: Fixture) -> None:
     before = events()
-    result = runner.invoke(args=["retention", "apply", "--now", "2026-03-20T09:00:00+00:00", "--days", "10"],
-                           input="n\n")
+    result = runner.invoke(
+        args=["retention", "apply", "--now", "2026-03-20T09:00:00+00:00", "--days", "10"],
+        input="n\n",
+    )
     refs = closed_cases.refs
     assert result.exit_code == 1, result.output
     assert "3 closed case(s) past the retention rule" in result.output
     for key in ("A", "C", "D"):
         assert refs[key] in result.output
-    assert refs["B"] not in result.output and refs["E"] not in result.output  # closed less than 10 days ago
-    assert f"{refs['A']}  closed 2026-03-04, kept 10 days: 1 record(s), 2 history event(s)" in result.output
+    assert (
+        refs["B"] not in result.output and refs["E"] not in result.output
+    )  # closed less than 10 days ago
+    assert (
+        f"{refs['A']}  closed 2026-03-04, kept 10 days: 1 record(s), 2 history event(s)"
+        in result.output
+    )
     assert result.output.strip().endswith("nothing redacted")
-    assert events() == before and db.session.scalar(select(func.count()).where(Case.redacted_at.is_not(None))) == 0
+    assert (
+        events() == before
+        and db.session.scalar(select(func.count()).where(Case.redacted_at.is_not(None))) == 0
+    )
 
 
-def test_the_definitions_rule_redacts_text_and_keeps_figures_and_the_chain(runner, app, closed_cases: Fixture,
-                                                                           tmp_path: Path) -> None:
+def test_the_definitions_rule_redacts_text_and_keeps_figures_and_the_chain(
+    runner, app, closed_cases: Fixture, tmp_path: Path
+) -> None:
     refs = closed_cases.refs
     kept_before = snapshot(app, closed_cases)
     out = tmp_path / "outcomes.csv"
-    assert runner.invoke(args=["outcomes", "export", "--as", "auditor@example.org", "--out", str(out)]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["outcomes", "export", "--as", "auditor@example.org", "--out", str(out)]
+        ).exit_code
+        == 0
+    )
     before = events()
     too_soon = (at(4) + timedelta(days=KEEP) - timedelta(minutes=1)).isoformat()
-    assert runner.invoke(args=["retention", "apply", "--now", too_soon, "--yes"]).output == "nothing to redact\n"
+    assert (
+        runner.invoke(args=["retention", "apply", "--now", too_soon, "--yes"]).output
+        == "nothing to redact\n"
+    )
 
     when = at(19) + timedelta(days=KEEP)  # the last closure (E) plus seven years
     result = runner.invoke(args=["retention", "apply", "--now", when.isoformat(), "--yes"])
@@ -72,11 +91,16 @@ def test_the_definitions_rule_redacts_text_and_keeps_figures_and_the_chain(runne
         texts = db.session.scalars(select(Record.text).where(Record.case_id == case.id)).all()
         assert texts and set(texts) == {retention.MARKER}
         history = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.case_ref == case.reference).order_by(AuditEvent.seq)).all()
+            select(AuditEvent).where(AuditEvent.case_ref == case.reference).order_by(AuditEvent.seq)
+        ).all()
         assert all(e.payload is None and e.redacted for e in history[:-1])
         assert history[-1].action == "redacted" and history[-1].payload["records"] == len(texts)
-    assert db.session.scalar(select(Case.learning_text).where(Case.reference == refs["C"])) is None  # none written
-    reasons = db.session.scalars(select(Step.agreed_reason).where(Step.agreed_reason.is_not(None))).all()
+    assert (
+        db.session.scalar(select(Case.learning_text).where(Case.reference == refs["C"])) is None
+    )  # none written
+    reasons = db.session.scalars(
+        select(Step.agreed_reason).where(Step.agreed_reason.is_not(None))
+    ).all()
     assert set(reasons) <= {retention.MARKER}
     open_case = db.session.scalar(select(Case).where(Case.reference == refs["F"]))
     assert open_case.redacted_at is None and open_case.summary != retention.MARKER
