@@ -1,7 +1,16 @@
-"""Placeholder until the api door lands."""
+"""The JSON API door, contract v1, at /api/v1: bearer tokens, marshmallow schemas, OpenAPI 3."""
+
+from __future__ import annotations
 
 from flask import Flask
 
+from ..extensions import csrf
+from . import errors
+from .views import bp
+
 
 def init_app(app: Flask) -> None:
-    """Register nothing yet."""
+    """Register the blueprint (exempt from CSRF: it takes no cookies) and its JSON error handlers."""
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    errors.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from datetime import datetime, timedelta
 
@@ -231,4 +232,41 @@ def test_two_sweeps_racing_flag_each_item_once(
     queued = db.session.scalars(select(Outbox).where(Outbox.kind == "overdue")).all()
     assert len(queued) == 6 * 4
     assert db.session.scalar(select(func.count()).select_from(Outbox)) == before + 24
+    assert history.verify_chain(db.session()).ok
+
+
+def _sweep_in_process(url: str, at: str, barrier, results) -> None:  # noqa: ANN001
+    """Run one sweep in a process of its own, starting together with the other."""
+    from resolution import create_app
+
+    other = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "TESTING": True})
+    with other.app_context():
+        ctx = service_context(datetime.fromisoformat(at))
+        barrier.wait(timeout=60)
+        results.put(sweep(ctx, chunk=1).flagged)
+        db.engine.dispose()
+
+
+def test_two_sweeps_racing_from_two_processes_flag_each_item_once(
+    app: Flask, world: factories.World, now: datetime
+) -> None:
+    made = [factories.make_case(world, now, child_ref=f"CS-{i:06d}") for i in range(8)]
+    late = _step(made[0].id).due_at + timedelta(minutes=1)
+    db.session.remove()
+    spawn = multiprocessing.get_context("spawn")
+    barrier, results = spawn.Barrier(2), spawn.Queue()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    workers = [
+        spawn.Process(target=_sweep_in_process, args=(url, late.isoformat(), barrier, results))
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    flagged = [results.get(timeout=5) for _ in workers]
+    assert sum(flagged) == 8
+    assert sorted(e.case_ref for e in _events("step_overdue")) == sorted(c.reference for c in made)
+    assert len(db.session.scalars(select(Outbox).where(Outbox.kind == "overdue")).all()) == 8 * 4
     assert history.verify_chain(db.session()).ok
