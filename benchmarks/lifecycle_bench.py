@@ -46,8 +46,14 @@ def seed(now: datetime) -> dict[str, int]:
     for code in ("CSC", "HEALTH"):
         accounts.create_agency(code, code.title(), now=now)
         for role in ("practitioner", "manager", "lead"):
-            user = accounts.create_user(email=f"{code}.{role}@bench.example".lower(), name=f"{code} {role}",
-                                        agency=code, role=role, password=None, now=now)
+            user = accounts.create_user(
+                email=f"{code}.{role}@bench.example".lower(),
+                name=f"{code} {role}",
+                agency=code,
+                role=role,
+                password=None,
+                now=now,
+            )
             ids[f"{code}.{role}"] = user.id
     return ids
 
@@ -64,15 +70,43 @@ def run_services(app, n: int) -> float:  # noqa: ANN001
         for i in range(n):
             now = START + timedelta(minutes=i)
             ctx = service_context(now)
-            case = cases.raise_case(ctx, ids["CSC.practitioner"], child_ref=f"CS-{i:06d}", category="threshold",
-                                    summary="Threshold disagreement", with_agencies=["HEALTH"], with_people=[health])
-            cases.add_record(ctx, ids["HEALTH.practitioner"], case.id, kind="discussion", text="We talked.")
-            case = cases.take_action(ctx, ids["CSC.practitioner"], case.id, "escalate", record="Up to managers.",
-                                     expected_version=case.version)
-            case = cases.take_action(ctx, ids["CSC.manager"], case.id, "escalate", record="Up to leads.",
-                                     expected_version=case.version)
-            cases.take_action(ctx, ids["HEALTH.lead"], case.id, "resolve", record="Agreed.",
-                              expected_version=case.version, outcome={"text": "Assessment to start."})
+            case = cases.raise_case(
+                ctx,
+                ids["CSC.practitioner"],
+                child_ref=f"CS-{i:06d}",
+                category="threshold",
+                summary="Threshold disagreement",
+                with_agencies=["HEALTH"],
+                with_people=[health],
+            )
+            cases.add_record(
+                ctx, ids["HEALTH.practitioner"], case.id, kind="discussion", text="We talked."
+            )
+            case = cases.take_action(
+                ctx,
+                ids["CSC.practitioner"],
+                case.id,
+                "escalate",
+                record="Up to managers.",
+                expected_version=case.version,
+            )
+            case = cases.take_action(
+                ctx,
+                ids["CSC.manager"],
+                case.id,
+                "escalate",
+                record="Up to leads.",
+                expected_version=case.version,
+            )
+            cases.take_action(
+                ctx,
+                ids["HEALTH.lead"],
+                case.id,
+                "resolve",
+                record="Agreed.",
+                expected_version=case.version,
+                outcome={"text": "Assessment to start."},
+            )
         return time.perf_counter() - began
 
 
@@ -105,7 +139,9 @@ def run_bare(path: Path, n: int) -> float:
     def mail(ts: str, case_id: int, to: str) -> None:
         cur.execute(
             "INSERT INTO outbox (created_at, kind, case_id, to_email, subject, body, attempts, next_attempt_at)"
-            " VALUES (?,?,?,?,?,?,0,?)", (ts, "k", case_id, to, "subject", "body", ts))
+            " VALUES (?,?,?,?,?,?,0,?)",
+            (ts, "k", case_id, to, "subject", "body", ts),
+        )
 
     began = time.perf_counter()
     for i in range(n):
@@ -117,38 +153,76 @@ def run_bare(path: Path, n: int) -> float:
             "INSERT INTO case_file (reference, workflow_key, workflow_version, state, closed, child_ref, category,"
             " summary, raised_by_id, raised_agency_id, raised_at, urgent, version) VALUES"
             " (?,?,?,?,0,?,?,?,?,?,?,0,1)",
-            (ref, "leeds-pcrp", 1, "practitioners", f"CS-{i:06d}", "threshold", "Threshold disagreement", p,
-             agencies["CSC"], ts))
+            (
+                ref,
+                "leeds-pcrp",
+                1,
+                "practitioners",
+                f"CS-{i:06d}",
+                "threshold",
+                "Threshold disagreement",
+                p,
+                agencies["CSC"],
+                ts,
+            ),
+        )
         case_id = cur.lastrowid
-        cur.execute("INSERT INTO case_agency (case_id, agency_id, raising) VALUES (?,?,1)", (case_id, agencies["CSC"]))
-        cur.execute("INSERT INTO case_agency (case_id, agency_id, raising) VALUES (?,?,0)", (case_id, agencies["HEALTH"]))
-        cur.execute("INSERT INTO case_party (case_id, user_id, joined_at, how) VALUES (?,?,?,?)", (case_id, p, ts, "raised"))
-        cur.execute("INSERT INTO case_party (case_id, user_id, joined_at, how) VALUES (?,?,?,?)", (case_id, hp, ts, "named"))
+        cur.execute(
+            "INSERT INTO case_agency (case_id, agency_id, raising) VALUES (?,?,1)",
+            (case_id, agencies["CSC"]),
+        )
+        cur.execute(
+            "INSERT INTO case_agency (case_id, agency_id, raising) VALUES (?,?,0)",
+            (case_id, agencies["HEALTH"]),
+        )
+        cur.execute(
+            "INSERT INTO case_party (case_id, user_id, joined_at, how) VALUES (?,?,?,?)",
+            (case_id, p, ts, "raised"),
+        )
+        cur.execute(
+            "INSERT INTO case_party (case_id, user_id, joined_at, how) VALUES (?,?,?,?)",
+            (case_id, hp, ts, "named"),
+        )
         cur.execute(
             "INSERT INTO step (case_id, number, level, started_at, due_at, warn_at, timescale_status, went_overdue)"
-            " VALUES (?,?,?,?,?,?,'default',0)", (case_id, 1, "practitioners", ts, due, due))
+            " VALUES (?,?,?,?,?,?,'default',0)",
+            (case_id, 1, "practitioners", ts, due, due),
+        )
         event(ts, ref, "raised", None, "practitioners")
         for to in ("a", "b", "c"):
             mail(ts, case_id, to)
         cur.execute("COMMIT")
 
         cur.execute("BEGIN")
-        cur.execute("INSERT INTO record (case_id, step_number, kind, text, author_id, at) VALUES (?,?,?,?,?,?)",
-                    (case_id, 1, "discussion", "We talked.", hp, ts))
+        cur.execute(
+            "INSERT INTO record (case_id, step_number, kind, text, author_id, at) VALUES (?,?,?,?,?,?)",
+            (case_id, 1, "discussion", "We talked.", hp, ts),
+        )
         cur.execute("UPDATE case_file SET version = version + 1 WHERE id = ?", (case_id,))
         event(ts, ref, "record_added", "practitioners", "practitioners")
         mail(ts, case_id, "a")
         cur.execute("COMMIT")
 
-        for number, (frm, to, actor) in enumerate((("practitioners", "managers", p), ("managers", "leads", m)), 1):
+        for number, (frm, to, actor) in enumerate(
+            (("practitioners", "managers", p), ("managers", "leads", m)), 1
+        ):
             cur.execute("BEGIN")
-            cur.execute("UPDATE step SET ended_at = ? WHERE case_id = ? AND number = ?", (ts, case_id, number))
-            cur.execute("INSERT INTO record (case_id, step_number, kind, text, author_id, at) VALUES (?,?,?,?,?,?)",
-                        (case_id, number, "decision", "Up.", actor, ts))
+            cur.execute(
+                "UPDATE step SET ended_at = ? WHERE case_id = ? AND number = ?",
+                (ts, case_id, number),
+            )
+            cur.execute(
+                "INSERT INTO record (case_id, step_number, kind, text, author_id, at) VALUES (?,?,?,?,?,?)",
+                (case_id, number, "decision", "Up.", actor, ts),
+            )
             cur.execute(
                 "INSERT INTO step (case_id, number, level, started_at, due_at, warn_at, timescale_status,"
-                " went_overdue) VALUES (?,?,?,?,?,?,'default',0)", (case_id, number + 1, to, ts, due, due))
-            cur.execute("UPDATE case_file SET state = ?, version = version + 1 WHERE id = ?", (to, case_id))
+                " went_overdue) VALUES (?,?,?,?,?,?,'default',0)",
+                (case_id, number + 1, to, ts, due, due),
+            )
+            cur.execute(
+                "UPDATE case_file SET state = ?, version = version + 1 WHERE id = ?", (to, case_id)
+            )
             event(ts, ref, "escalate", frm, to)
             for rcpt in ("a", "b", "c", "d"):
                 mail(ts, case_id, rcpt)
@@ -156,12 +230,15 @@ def run_bare(path: Path, n: int) -> float:
 
         cur.execute("BEGIN")
         cur.execute("UPDATE step SET ended_at = ? WHERE case_id = ? AND number = 3", (ts, case_id))
-        cur.execute("INSERT INTO record (case_id, step_number, kind, text, author_id, at) VALUES (?,?,?,?,?,?)",
-                    (case_id, 3, "decision", "Agreed.", hl, ts))
+        cur.execute(
+            "INSERT INTO record (case_id, step_number, kind, text, author_id, at) VALUES (?,?,?,?,?,?)",
+            (case_id, 3, "decision", "Agreed.", hl, ts),
+        )
         cur.execute(
             "UPDATE case_file SET state = 'resolved', closed = 1, closed_at = ?, outcome_kind = 'resolved',"
             " outcome_level = 'leads', outcome_text = ?, outcome_by_id = ?, version = version + 1 WHERE id = ?",
-            (ts, "Assessment to start.", hl, case_id))
+            (ts, "Assessment to start.", hl, case_id),
+        )
         event(ts, ref, "resolve", "leads", "resolved")
         for rcpt in ("a", "b", "c", "d"):
             mail(ts, case_id, rcpt)
@@ -175,7 +252,9 @@ def run_bare(path: Path, n: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000)
-    parser.add_argument("--profile", action="store_true", help="print the service path's top functions")
+    parser.add_argument(
+        "--profile", action="store_true", help="print the service path's top functions"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         services_db = Path(tmp) / "services.sqlite"

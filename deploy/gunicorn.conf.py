@@ -6,7 +6,9 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 worker_class = "sync"
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "20"))  # SIGTERM: finish requests in flight
+graceful_timeout = int(
+    os.environ.get("WEB_GRACEFUL_TIMEOUT", "20")
+)  # SIGTERM: finish requests in flight
 keepalive = 5
 max_requests = 2000  # recycle workers now and then
 max_requests_jitter = 200

@@ -30,7 +30,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the application."""
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(Path(__file__).parent.parent / "templates"))
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(Path(__file__).parent.parent / "templates"),
+    )
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(from_environment(instance))

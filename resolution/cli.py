@@ -24,7 +24,9 @@ def _now_option(value: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"cannot read '{value}': use ISO 8601, e.g. 2026-12-01T09:00:00+00:00") from None
+        raise click.BadParameter(
+            f"cannot read '{value}': use ISO 8601, e.g. 2026-12-01T09:00:00+00:00"
+        ) from None
     if moment.tzinfo is None:
         raise click.BadParameter("give the time with its offset, e.g. +00:00")
     return moment
@@ -74,17 +76,29 @@ users_cli = AppGroup("users", help="Manage users and their API tokens.")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--agency", required=True, help="the agency's code")
-@click.option("--role", required=True, type=click.Choice(["practitioner", "manager", "lead", "partnership", "auditor", "admin"]))
-@click.option("--password", default=None, help="omit to be asked (or for a token-only user, pass none with --no-password)")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["practitioner", "manager", "lead", "partnership", "auditor", "admin"]),
+)
+@click.option(
+    "--password",
+    default=None,
+    help="omit to be asked (or for a token-only user, pass none with --no-password)",
+)
 @click.option("--no-password", is_flag=True, help="create a user who signs in with API tokens only")
-def users_create(email: str, name: str, agency: str, role: str, password: str | None, no_password: bool) -> None:
+def users_create(
+    email: str, name: str, agency: str, role: str, password: str | None, no_password: bool
+) -> None:
     """Add a user."""
     if password is None and not no_password:
         if not sys.stdin.isatty():
             raise click.UsageError("give --password or --no-password when not at a terminal")
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = accounts.create_user(email=email, name=name, agency=agency, role=role, password=password, now=real_now())
+        user = accounts.create_user(
+            email=email, name=name, agency=agency, role=role, password=password, now=real_now()
+        )
     except ServiceError as exc:
         _fail(exc)
     click.echo(user.email)
@@ -92,11 +106,15 @@ def users_create(email: str, name: str, agency: str, role: str, password: str | 
 
 @users_cli.command("token")
 @click.option("--email", required=True)
-@click.option("--days", default=None, type=int, help="how long it lasts (default from RESOLUTION_TOKEN_DAYS)")
+@click.option(
+    "--days", default=None, type=int, help="how long it lasts (default from RESOLUTION_TOKEN_DAYS)"
+)
 def users_token(email: str, days: int | None) -> None:
     """Issue an API token for a user (shown once, stored hashed)."""
     try:
-        token = accounts.issue_token(email, now=real_now(), days=days or current_app.config["TOKEN_DAYS"])
+        token = accounts.issue_token(
+            email, now=real_now(), days=days or current_app.config["TOKEN_DAYS"]
+        )
     except ServiceError as exc:
         _fail(exc)
     click.echo(token)
@@ -178,18 +196,24 @@ def workflows_show(key: str, version: int | None) -> None:
     try:
         d = registry.get(key, version) if version else registry.latest(key)
     except KeyError:
-        click.echo(f"error: no workflow '{key}'" + (f" version {version}" if version else ""), err=True)
+        click.echo(
+            f"error: no workflow '{key}'" + (f" version {version}" if version else ""), err=True
+        )
         sys.exit(1)
     click.echo(f"{d.title} ({d.key} version {d.version})")
     for i, level in enumerate(d.levels, start=1):
         final = ", final" if level.final else ""
-        click.echo(f"  {d.level_word} {i}  {level.key}: {level.title} [{', '.join(level.acts)}; {level.timescale}{final}]")
+        click.echo(
+            f"  {d.level_word} {i}  {level.key}: {level.title} [{', '.join(level.acts)}; {level.timescale}{final}]"
+        )
     if d.urgent:
         click.echo(f"  urgent route: starts at {d.urgent.start}, clock {d.urgent.timescale}")
     click.echo("actions:")
     for a in d.actions:
         target = f"closes: {a.closes}" if a.closes else f"to: {a.to}"
-        click.echo(f"  {a.key}: {a.title} [from {', '.join(a.sources)}; {target}; roles {', '.join(a.roles)}]")
+        click.echo(
+            f"  {a.key}: {a.title} [from {', '.join(a.sources)}; {target}; roles {', '.join(a.roles)}]"
+        )
 
 
 @click.command("demo")
@@ -207,5 +231,12 @@ def demo_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (init_db_command, demo_command, agencies_cli, users_cli, audit_cli, workflows_cli):
+    for command in (
+        init_db_command,
+        demo_command,
+        agencies_cli,
+        users_cli,
+        audit_cli,
+        workflows_cli,
+    ):
         app.cli.add_command(command)

@@ -32,7 +32,9 @@ def secret_key(instance_path: Path) -> str:
 
 def from_environment(instance_path: Path) -> dict[str, Any]:
     """Return the configuration read from the environment."""
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'resolution.sqlite'}"
+    database_url = (
+        os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'resolution.sqlite'}"
+    )
     if database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
     elif database_url.startswith("postgresql://"):

@@ -22,4 +22,6 @@ def workflows() -> Workflows:
 
 def service_context(now: datetime | None = None) -> Context:
     """Return a service context for this app at `now` (default: the real time)."""
-    return Context(workflows=workflows(), now=now or real_now(), base_url=current_app.config["BASE_URL"])
+    return Context(
+        workflows=workflows(), now=now or real_now(), base_url=current_app.config["BASE_URL"]
+    )

@@ -7,7 +7,7 @@ history, the deadlines and the overdue flags are what real use would give.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -63,7 +63,13 @@ def load_demo(ctx: Context) -> dict[str, str]:
         for email, name, agency, role in USERS:
             passwords[email] = _password()
             accounts.create_user(
-                email=email, name=name, agency=agency, role=role, password=passwords[email], now=now, actor="demo"
+                email=email,
+                name=name,
+                agency=agency,
+                role=role,
+                password=passwords[email],
+                now=now,
+                actor="demo",
             )
         _cases(ctx)
     else:
@@ -88,12 +94,29 @@ def _cases(ctx: Context) -> None:
     start = ctx.now - timedelta(days=40)
 
     def at(days: float) -> Context:
-        return Context(workflows=ctx.workflows, now=start + timedelta(days=days), base_url=ctx.base_url)
+        return Context(
+            workflows=ctx.workflows, now=start + timedelta(days=days), base_url=ctx.base_url
+        )
 
-    def raise_(days: float, by: int, category: str, agencies: list[str], people: list[str], ref: str,
-               **extra: object) -> int:
-        case = cases.raise_case(at(days), by, child_ref=ref, category=category, summary=SUMMARIES[category],
-                                with_agencies=agencies, with_people=people, **extra)  # type: ignore[arg-type]
+    def raise_(
+        days: float,
+        by: int,
+        category: str,
+        agencies: list[str],
+        people: list[str],
+        ref: str,
+        **extra: object,
+    ) -> int:
+        case = cases.raise_case(
+            at(days),
+            by,
+            child_ref=ref,
+            category=category,
+            summary=SUMMARIES[category],
+            with_agencies=agencies,
+            with_people=people,
+            **extra,
+        )  # type: ignore[arg-type]
         return case.id
 
     def version(case_id: int) -> int:
@@ -107,58 +130,146 @@ def _cases(ctx: Context) -> None:
 
     # 1. Resolved at level 1 after an agreed timescale.
     c1 = raise_(0, sam, "threshold", ["HEALTH"], [priya_email], "CS-204518")
-    cases.add_record(at(0.1), priya, c1, kind="discussion",
-                     text="Spoke by phone. Health will send the health visitor's chronology.")
+    cases.add_record(
+        at(0.1),
+        priya,
+        c1,
+        kind="discussion",
+        text="Spoke by phone. Health will send the health visitor's chronology.",
+    )
     cases.propose_timescale(at(0.2), sam, c1, due_at=at(6).now, reason="Waiting for the chronology")
     cases.accept_timescale(at(0.3), priya, c1)
-    cases.take_action(at(3), sam, c1, "resolve", record="Chronology read; assessment agreed.",
-                      expected_version=version(c1),
-                      outcome={"text": "CSC will open a child and family assessment."},
-                      learning={"text": "Share chronologies at the point of referral.",
-                                "themes": ["information_sharing", "thresholds"]})
+    cases.take_action(
+        at(3),
+        sam,
+        c1,
+        "resolve",
+        record="Chronology read; assessment agreed.",
+        expected_version=version(c1),
+        outcome={"text": "CSC will open a child and family assessment."},
+        learning={
+            "text": "Share chronologies at the point of referral.",
+            "themes": ["information_sharing", "thresholds"],
+        },
+    )
 
     # 2. Escalated to managers, then resolved there.
     c2 = raise_(2, priya, "cp_medical", ["CSC"], [USERS[0][0]], "CS-311204")
-    cases.add_record(at(2.2), sam, c2, kind="discussion", text="Discussed; CSC do not think a medical is needed.")
-    cases.take_action(at(4), priya, c2, "escalate", record="Still disagree: escalating to managers.",
-                      expected_version=version(c2))
-    cases.take_action(at(6), gareth, c2, "resolve", record="Managers agreed a medical within 24 hours.",
-                      expected_version=version(c2), outcome={"text": "Medical arranged."},
-                      learning={"text": "Consult the paediatrician early.", "themes": ["professional_curiosity"]})
+    cases.add_record(
+        at(2.2), sam, c2, kind="discussion", text="Discussed; CSC do not think a medical is needed."
+    )
+    cases.take_action(
+        at(4),
+        priya,
+        c2,
+        "escalate",
+        record="Still disagree: escalating to managers.",
+        expected_version=version(c2),
+    )
+    cases.take_action(
+        at(6),
+        gareth,
+        c2,
+        "resolve",
+        record="Managers agreed a medical within 24 hours.",
+        expected_version=version(c2),
+        outcome={"text": "Medical arranged."},
+        learning={"text": "Consult the paediatrician early.", "themes": ["professional_curiosity"]},
+    )
 
     # 3. Withdrawn by the raiser.
     c3 = raise_(5, tom, "meetings", ["POLICE"], [], "ED-88213")
-    cases.take_action(at(6), tom, c3, "withdraw", record="Invitation has now arrived.", expected_version=version(c3),
-                      outcome={"text": "Police were invited after all."})
+    cases.take_action(
+        at(6),
+        tom,
+        c3,
+        "withdraw",
+        record="Invitation has now arrived.",
+        expected_version=version(c3),
+        outcome={"text": "Police were invited after all."},
+    )
 
     # 4. At the designated leads, overdue.
     c4 = raise_(10, sam, "services_plan", ["HEALTH"], [priya_email], "CS-402117")
-    cases.add_record(at(10.5), priya, c4, kind="action", text="Health to check the meeting notes.",
-                     action_due=at(13).now)
-    cases.take_action(at(14), sam, c4, "escalate", record="No agreement at level 1.", expected_version=version(c4))
-    cases.take_action(at(18), maria, c4, "escalate", record="Managers could not agree.", expected_version=version(c4))
+    cases.add_record(
+        at(10.5),
+        priya,
+        c4,
+        kind="action",
+        text="Health to check the meeting notes.",
+        action_due=at(13).now,
+    )
+    cases.take_action(
+        at(14), sam, c4, "escalate", record="No agreement at level 1.", expected_version=version(c4)
+    )
+    cases.take_action(
+        at(18),
+        maria,
+        c4,
+        "escalate",
+        record="Managers could not agree.",
+        expected_version=version(c4),
+    )
 
     # 5. With the partnership.
     c5 = raise_(12, priya, "roles", ["CSC", "SCHOOLS"], [USERS[0][0], tom_email], "CS-509981")
-    cases.take_action(at(13), priya, c5, "escalate", record="Escalating.", expected_version=version(c5))
-    cases.take_action(at(15), gareth, c5, "escalate", record="Escalating to leads.", expected_version=version(c5))
-    cases.take_action(at(20), david, c5, "escalate", record="Leads could not agree: to the partnership.",
-                      expected_version=version(c5))
+    cases.take_action(
+        at(13), priya, c5, "escalate", record="Escalating.", expected_version=version(c5)
+    )
+    cases.take_action(
+        at(15), gareth, c5, "escalate", record="Escalating to leads.", expected_version=version(c5)
+    )
+    cases.take_action(
+        at(20),
+        david,
+        c5,
+        "escalate",
+        record="Leads could not agree: to the partnership.",
+        expected_version=version(c5),
+    )
 
     # 6. Urgent route, started at the leads on a 24-hour clock, referred on.
-    c6 = raise_(25, sam, "threshold", ["POLICE"], [], "CS-611002",
-                immediate_risk=cases.ImmediateRisk(referral_made=True, referred_to="Emergency Duty Team",
-                                                   at=at(24.9).now))
-    cases.take_action(at(25.5), aisha, c6, "refer", record="Referred to the partnership's rapid review.",
-                      expected_version=version(c6), outcome={"text": "Rapid review", "referred_to": "Rapid review panel"})
+    c6 = raise_(
+        25,
+        sam,
+        "threshold",
+        ["POLICE"],
+        [],
+        "CS-611002",
+        immediate_risk=cases.ImmediateRisk(
+            referral_made=True, referred_to="Emergency Duty Team", at=at(24.9).now
+        ),
+    )
+    cases.take_action(
+        at(25.5),
+        aisha,
+        c6,
+        "refer",
+        record="Referred to the partnership's rapid review.",
+        expected_version=version(c6),
+        outcome={"text": "Rapid review", "referred_to": "Rapid review panel"},
+    )
 
     # 7. Open at level 1 with a proposed timescale waiting for the other agency.
     c7 = raise_(39, sam, "information_sharing", ["SCHOOLS"], [tom_email], "CS-700345")
-    cases.propose_timescale(at(39.1), sam, c7, due_at=ctx.now + timedelta(days=5), reason="School is closed until Monday")
+    cases.propose_timescale(
+        at(39.1),
+        sam,
+        c7,
+        due_at=ctx.now + timedelta(days=5),
+        reason="School is closed until Monday",
+    )
 
     # 8. Open at managers, due soon.
     c8 = raise_(33, priya, "threshold", ["CSC"], [USERS[0][0]], "CS-801276")
-    cases.take_action(at(39.5), priya, c8, "escalate", record="Escalating to managers.", expected_version=version(c8))
+    cases.take_action(
+        at(39.5),
+        priya,
+        c8,
+        "escalate",
+        record="Escalating to managers.",
+        expected_version=version(c8),
+    )
     cases.add_record(at(39.6), maria, c8, kind="note", text="I will call Gareth tomorrow morning.")
 
     # 9. Dissent about a conference decision.

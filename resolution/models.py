@@ -22,6 +22,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+)
+from sqlalchemy import (
     text as sql,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -154,16 +156,25 @@ class Case(db.Model):
 
     raised_by: Mapped[User] = relationship(foreign_keys=[raised_by_id], lazy="joined")
     agencies: Mapped[list[CaseAgency]] = relationship(
-        back_populates="case", cascade="all, delete-orphan", lazy="selectin", order_by="CaseAgency.id"
+        back_populates="case",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="CaseAgency.id",
     )
     parties: Mapped[list[CaseParty]] = relationship(
-        back_populates="case", cascade="all, delete-orphan", lazy="selectin", order_by="CaseParty.id"
+        back_populates="case",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="CaseParty.id",
     )
     steps: Mapped[list[Step]] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="selectin", order_by="Step.number"
     )
     themes: Mapped[list[CaseTheme]] = relationship(
-        back_populates="case", cascade="all, delete-orphan", lazy="selectin", order_by="CaseTheme.theme"
+        back_populates="case",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="CaseTheme.theme",
     )
 
     __table_args__ = (Index("ix_case_open_state", "closed", "state"),)
@@ -301,7 +312,9 @@ class Record(db.Model):
         Index(
             "ix_record_action_due",
             "action_due_at",
-            sqlite_where=sql("action_due_at IS NOT NULL AND action_done_at IS NULL AND overdue_at IS NULL"),
+            sqlite_where=sql(
+                "action_due_at IS NOT NULL AND action_done_at IS NULL AND overdue_at IS NULL"
+            ),
             postgresql_where=sql(
                 "action_due_at IS NOT NULL AND action_done_at IS NULL AND overdue_at IS NULL"
             ),

@@ -51,7 +51,11 @@ def configure_logging(json_lines: bool) -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler._resolution = True  # type: ignore[attr-defined]
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 

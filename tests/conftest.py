@@ -80,7 +80,9 @@ def empty_tables(app: Flask) -> None:
             else:
                 for table in reversed(db.metadata.sorted_tables):
                     conn.execute(table.delete())
-            conn.execute(text("INSERT INTO audit_head (id, seq, digest) VALUES (1, 0, :g)"), {"g": "0" * 64})
+            conn.execute(
+                text("INSERT INTO audit_head (id, seq, digest) VALUES (1, 0, :g)"), {"g": "0" * 64}
+            )
         db.session.remove()
 
 

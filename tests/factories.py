@@ -28,11 +28,17 @@ class World:
         return self.users[name]
 
 
-def make_user(name: str, agency: str, role: str, now: datetime, password: str | None = None) -> User:
+def make_user(
+    name: str, agency: str, role: str, now: datetime, password: str | None = None
+) -> User:
     """Make a user; without a password (hashing is slow on purpose) unless one is given."""
     return accounts.create_user(
-        email=f"{name}@example.org", name=name.replace("_", " ").title(), agency=agency, role=role,
-        password=password, now=now,
+        email=f"{name}@example.org",
+        name=name.replace("_", " ").title(),
+        agency=agency,
+        role=role,
+        password=password,
+        now=now,
     )
 
 

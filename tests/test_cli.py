@@ -25,9 +25,26 @@ def test_init_db_is_safe_to_run_again(runner) -> None:
 
 
 def test_agencies_and_users_are_added_and_a_token_is_printed_alone(runner) -> None:
-    assert runner.invoke(args=["agencies", "add", "CSC", "Children's Social Care"]).output.strip() == "CSC"
-    result = runner.invoke(args=["users", "create", "--email", "Sam@Example.org", "--name", "Sam", "--agency", "CSC",
-                                 "--role", "practitioner", "--password", "a long enough password"])
+    assert (
+        runner.invoke(args=["agencies", "add", "CSC", "Children's Social Care"]).output.strip()
+        == "CSC"
+    )
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Sam@Example.org",
+            "--name",
+            "Sam",
+            "--agency",
+            "CSC",
+            "--role",
+            "practitioner",
+            "--password",
+            "a long enough password",
+        ]
+    )
     assert result.exit_code == 0 and result.output.strip() == "sam@example.org"
     result = runner.invoke(args=["users", "token", "--email", "sam@example.org"])
     token = result.output.strip()
@@ -42,22 +59,57 @@ def test_bad_input_on_the_command_line_says_what_is_wrong(runner) -> None:
     result = runner.invoke(args=["agencies", "add", "c s c", "Name"])
     assert result.exit_code == 1 and "code" in result.output
     runner.invoke(args=["agencies", "add", "CSC", "Children's Social Care"])
-    result = runner.invoke(args=["users", "create", "--email", "x@example.org", "--name", "X", "--agency", "NOPE",
-                                 "--role", "practitioner", "--password", "a long enough password"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "x@example.org",
+            "--name",
+            "X",
+            "--agency",
+            "NOPE",
+            "--role",
+            "practitioner",
+            "--password",
+            "a long enough password",
+        ]
+    )
     assert result.exit_code == 1 and "unknown agency 'NOPE'" in result.output
-    result = runner.invoke(args=["users", "create", "--email", "x@example.org", "--name", "X", "--agency", "CSC",
-                                 "--role", "practitioner", "--password", "short"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "x@example.org",
+            "--name",
+            "X",
+            "--agency",
+            "CSC",
+            "--role",
+            "practitioner",
+            "--password",
+            "short",
+        ]
+    )
     assert result.exit_code == 1 and "at least 12 characters" in result.output
     result = runner.invoke(args=["users", "token", "--email", "nobody@example.org"])
     assert result.exit_code == 1 and "no active user" in result.output
 
 
-def test_workflows_check_gives_the_verdict_and_show_prints_levels(runner, tmp_path: Path, repo_root: Path) -> None:
-    good = runner.invoke(args=["workflows", "check", str(repo_root / "workflows" / "leeds-pcrp.v1.toml")])
+def test_workflows_check_gives_the_verdict_and_show_prints_levels(
+    runner, tmp_path: Path, repo_root: Path
+) -> None:
+    good = runner.invoke(
+        args=["workflows", "check", str(repo_root / "workflows" / "leeds-pcrp.v1.toml")]
+    )
     assert good.exit_code == 0 and good.output.startswith("valid: leeds-pcrp version 1, 4 levels")
     bad_file = tmp_path / "bad.toml"
-    bad_file.write_text((repo_root / "workflows" / "leeds-pcrp.v1.toml").read_text().replace(
-        'acts = ["manager"]', 'acts = ["boss"]'))
+    bad_file.write_text(
+        (repo_root / "workflows" / "leeds-pcrp.v1.toml")
+        .read_text()
+        .replace('acts = ["manager"]', 'acts = ["boss"]')
+    )
     bad = runner.invoke(args=["workflows", "check", str(bad_file)])
     assert bad.exit_code == 1 and "unknown role 'boss'" in bad.output and "bad.toml" in bad.output
     shown = runner.invoke(args=["workflows", "show", "hours-escalation"])
@@ -71,7 +123,15 @@ def test_demo_fills_every_state_and_the_chain_verifies(runner) -> None:
     assert result.output.strip().splitlines()[-1] == "http://resolution.test"
     assert "olu.auditor@partnership.example" in result.output
     states = {c.state for c in db.session.scalars(select(Case))}
-    assert {"practitioners", "managers", "leads", "partnership", "resolved", "withdrawn", "referred"} <= states
+    assert {
+        "practitioners",
+        "managers",
+        "leads",
+        "partnership",
+        "resolved",
+        "withdrawn",
+        "referred",
+    } <= states
     verdict = runner.invoke(args=["audit", "verify"])
     assert verdict.exit_code == 0 and verdict.output.startswith("audit log intact: ")
     cases = len(db.session.scalars(select(Case.id)).all())

@@ -17,7 +17,9 @@ def test_health_answers_ok_when_the_database_answers(client) -> None:
 
 def test_health_answers_503_when_the_database_is_gone(tmp_path) -> None:
     gone = tmp_path / "no-such-folder" / "resolution.sqlite"
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{gone}", "SECRET_KEY": "t"})
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{gone}", "SECRET_KEY": "t"}
+    )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     body = response.get_json()

@@ -57,11 +57,20 @@ def is_api_request() -> bool:
 
 
 def error_response(
-    status: int, message: str, fields: Mapping[str, list[str]] | None = None,
-    headers: Mapping[str, str] | None = None, code: str | None = None,
+    status: int,
+    message: str,
+    fields: Mapping[str, list[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    code: str | None = None,
 ) -> ResponseReturnValue:
     """Return the JSON error body and status."""
-    body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "fields": dict(fields or {})}}
+    body = {
+        "error": {
+            "code": code or CODES.get(status, "error"),
+            "message": message,
+            "fields": dict(fields or {}),
+        }
+    }
     response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -74,7 +83,11 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
         for key, value in messages.items():
-            name = "body" if key == "_schema" and not prefix else (f"{prefix}.{key}" if prefix else str(key))
+            name = (
+                "body"
+                if key == "_schema" and not prefix
+                else (f"{prefix}.{key}" if prefix else str(key))
+            )
             for inner, texts in flatten(value, name).items():
                 out.setdefault(inner, []).extend(texts)
     elif isinstance(messages, list | tuple):
@@ -92,13 +105,19 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def summary(fields: Mapping[str, list[str]]) -> str:
     """Return a one-line message naming each field and what is wrong with it."""
-    return "; ".join(f"{name}: {' '.join(texts)}" for name, texts in fields.items()) or "the request is invalid"
+    return (
+        "; ".join(f"{name}: {' '.join(texts)}" for name, texts in fields.items())
+        or "the request is invalid"
+    )
 
 
 def validation_error(exc: ValidationError, where: str = "") -> ApiError:
     """Return a 422 naming every field marshmallow refused."""
     fields = flatten(exc.messages, where)
-    fields = {k: [t.replace("Unknown field.", "unknown field: remove it") for t in v] for k, v in fields.items()}
+    fields = {
+        k: [t.replace("Unknown field.", "unknown field: remove it") for t in v]
+        for k, v in fields.items()
+    }
     return ApiError(422, summary(fields), fields)
 
 
@@ -115,7 +134,9 @@ def _http_json(exc: HTTPException) -> ResponseReturnValue:
     headers = {k: v for k, v in exc.get_headers() if k in KEPT_HEADERS}
     if status == 400:  # a body Werkzeug could not read is bad input, not a bad request line
         status = 422
-        return error_response(422, f"body: {exc.description or 'could not be read'}", {"body": ["could not be read"]})
+        return error_response(
+            422, f"body: {exc.description or 'could not be read'}", {"body": ["could not be read"]}
+        )
     if status == 413:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
         message = f"body: the request is larger than the limit of {limit} bytes"

@@ -25,7 +25,11 @@ def authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if not header:
-        raise ApiError(401, "give an API token: Authorization: Bearer TOKEN", headers={"WWW-Authenticate": CHALLENGE})
+        raise ApiError(
+            401,
+            "give an API token: Authorization: Bearer TOKEN",
+            headers={"WWW-Authenticate": CHALLENGE},
+        )
     ctx = service_context()
     user = accounts.user_for_token(token.strip(), ctx.now) if scheme.lower() == "bearer" else None
     if user is None:
@@ -104,11 +108,13 @@ def if_match(required: bool) -> int | None:
     value = request.headers.get("If-Match")
     if value is None or not value.strip():
         if required:
-            raise ApiError.field("If-Match", "give the case version you last saw, from the case's ETag")
+            raise ApiError.field(
+                "If-Match", "give the case version you last saw, from the case's ETag"
+            )
         return None
     found = IF_MATCH.match(value.strip())
     if found is None:
-        raise ApiError.field("If-Match", "must be a case version such as 3, \"3\" or W/\"3\"")
+        raise ApiError.field("If-Match", 'must be a case version such as 3, "3" or W/"3"')
     return int(found.group(2))
 
 

@@ -48,8 +48,14 @@ class ImmediateRiskIn(In):
 
 
 class RaiseCaseIn(In):
-    workflow = words(40, allow_none=True, metadata={"description": "definition key; the default if absent"})
-    child_ref = words(40, required=True, metadata={"description": "the reference the agencies already use, never a name"})
+    workflow = words(
+        40, allow_none=True, metadata={"description": "definition key; the default if absent"}
+    )
+    child_ref = words(
+        40,
+        required=True,
+        metadata={"description": "the reference the agencies already use, never a name"},
+    )
     child_initials = words(4, allow_none=True)
     category = fields.String(required=True, validate=validate.OneOf(list(rules.CATEGORIES)))
     summary = words(rules.MAX_SUMMARY, min_length=1, required=True)
@@ -61,7 +67,9 @@ class RaiseCaseIn(In):
 class RecordIn(In):
     kind = fields.String(required=True, validate=validate.OneOf(list(rules.RECORD_KINDS)))
     text = words(rules.MAX_RECORD, min_length=1, required=True)
-    action_due = fields.AwareDateTime(allow_none=True, metadata={"description": "required for an action"})
+    action_due = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "required for an action"}
+    )
 
 
 class TimescaleIn(In):
@@ -80,11 +88,17 @@ class OutcomeIn(In):
 
 class LearningIn(In):
     text = words(rules.MAX_LEARNING, allow_none=True)
-    themes = fields.List(fields.String(validate=validate.OneOf(list(rules.THEMES))), validate=validate.Length(max=20))
+    themes = fields.List(
+        fields.String(validate=validate.OneOf(list(rules.THEMES))), validate=validate.Length(max=20)
+    )
 
 
 class ActionIn(In):
-    record = words(rules.MAX_RECORD, allow_none=True, metadata={"description": "the decision, written to the record"})
+    record = words(
+        rules.MAX_RECORD,
+        allow_none=True,
+        metadata={"description": "the decision, written to the record"},
+    )
     outcome = fields.Nested(OutcomeIn, allow_none=True)
     learning = fields.Nested(LearningIn, allow_none=True)
 
@@ -99,8 +113,12 @@ class CaseQuery(In):
 
 
 class OutcomeQuery(In):
-    date_from = fields.Date(data_key="from", metadata={"description": "closed on or after (London day)"})
-    date_to = fields.Date(data_key="to", metadata={"description": "closed on or before (London day)"})
+    date_from = fields.Date(
+        data_key="from", metadata={"description": "closed on or after (London day)"}
+    )
+    date_to = fields.Date(
+        data_key="to", metadata={"description": "closed on or before (London day)"}
+    )
     agency = words(20)
     category = fields.String(validate=validate.OneOf(list(rules.CATEGORIES)))
     level = words(40)
@@ -124,12 +142,25 @@ class Out(Schema):
 class ErrorBody(Out):
     code = fields.String(
         required=True,
-        metadata={"enum": ["unauthorized", "forbidden", "not_found", "method_not_allowed", "conflict",
-                           "validation_error", "too_large", "internal_error"]},
+        metadata={
+            "enum": [
+                "unauthorized",
+                "forbidden",
+                "not_found",
+                "method_not_allowed",
+                "conflict",
+                "validation_error",
+                "too_large",
+                "internal_error",
+            ]
+        },
     )
     message = fields.String(required=True)
     fields_ = fields.Dict(
-        keys=fields.String(), values=fields.List(fields.String()), required=True, data_key="fields",
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        data_key="fields",
         attribute="fields",
     )
 
@@ -150,7 +181,9 @@ class AcknowledgementOut(PersonOut):
 
 
 class TimescaleOut(Out):
-    status = fields.String(required=True, validate=validate.OneOf(["default", "proposed", "agreed"]))
+    status = fields.String(
+        required=True, validate=validate.OneOf(["default", "proposed", "agreed"])
+    )
     default = fields.String(required=True)
     agreed_by = fields.List(fields.Nested(PersonOut), required=True)
     reason = fields.String(allow_none=True, required=True)
@@ -248,7 +281,8 @@ class CaseOut(CaseSummaryOut):
     steps = fields.List(fields.Nested(StepOut), required=True)
     records = fields.List(fields.Nested(RecordOut), required=True)
     actions = fields.List(
-        fields.Nested(AvailableActionOut), required=True,
+        fields.Nested(AvailableActionOut),
+        required=True,
         metadata={"description": "the actions the caller may take now"},
     )
 
@@ -294,7 +328,9 @@ class EventOut(Out):
     action = fields.String(required=True)
     from_state = fields.String(allow_none=True, required=True)
     to_state = fields.String(allow_none=True, required=True)
-    payload = fields.Dict(allow_none=True, required=True, metadata={"description": "null once redacted"})
+    payload = fields.Dict(
+        allow_none=True, required=True, metadata={"description": "null once redacted"}
+    )
     payload_digest = fields.String(required=True)
     redacted = fields.Boolean(required=True)
     prev_digest = fields.String(required=True)
@@ -304,7 +340,9 @@ class EventOut(Out):
 class VerifyOut(Out):
     ok = fields.Boolean(required=True)
     events = fields.Integer(required=True, metadata={"description": "events checked"})
-    broken_at = fields.Integer(allow_none=True, required=True, metadata={"description": "the first bad event"})
+    broken_at = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "the first bad event"}
+    )
     reason = fields.String(required=True)
 
 
@@ -334,4 +372,6 @@ class ChainHeadOut(Out):
 class OutcomeLogOut(Out):
     items = fields.List(fields.Nested(OutcomeRowOut), required=True)
     total = fields.Integer(required=True)
-    audit_head = fields.Nested(ChainHeadOut, required=True, metadata={"description": "the chain's head when read"})
+    audit_head = fields.Nested(
+        ChainHeadOut, required=True, metadata={"description": "the chain's head when read"}
+    )

@@ -21,10 +21,16 @@ ERRORS = {
     403: ("Forbidden", "the caller's role may not do this (code `forbidden`)"),
     404: ("NotFound", "no such thing, or a case the caller may not see (code `not_found`)"),
     405: ("MethodNotAllowed", "the path does not take this method (code `method_not_allowed`)"),
-    409: ("Conflict", "not allowed in the case's current state, or a stale version (code `conflict`)"),
+    409: (
+        "Conflict",
+        "not allowed in the case's current state, or a stale version (code `conflict`)",
+    ),
     413: ("TooLarge", "the body is larger than the limit (code `too_large`)"),
-    422: ("ValidationError", "not JSON, wrong types, missing or unknown fields, or a broken rule; "
-                            "`fields` names each field (code `validation_error`)"),
+    422: (
+        "ValidationError",
+        "not JSON, wrong types, missing or unknown fields, or a broken rule; "
+        "`fields` names each field (code `validation_error`)",
+    ),
 }
 ALWAYS = (401, 404, 405, 413, 422)
 
@@ -68,19 +74,25 @@ def _ref(name: str) -> dict[str, str]:
 
 
 def _operation_dict(op: Operation, path_params: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"summary": op.summary, "tags": list(op.tags), "parameters": list(path_params)}
+    out: dict[str, Any] = {
+        "summary": op.summary,
+        "tags": list(op.tags),
+        "parameters": list(path_params),
+    }
     if op.description:
         out["description"] = op.description
     if op.query is not None:
         out["parameters"].append({"in": "query", "schema": op.query})
     if op.if_match:
-        out["parameters"].append({
-            "in": "header",
-            "name": "If-Match",
-            "required": op.if_match == "required",
-            "description": "the case version the caller last saw: `3`, `\"3\"` or `W/\"3\"`",
-            "schema": {"type": "string", "pattern": r'^(W/)?("[0-9]{1,9}"|[0-9]{1,9})$'},
-        })
+        out["parameters"].append(
+            {
+                "in": "header",
+                "name": "If-Match",
+                "required": op.if_match == "required",
+                "description": 'the case version the caller last saw: `3`, `"3"` or `W/"3"`',
+                "schema": {"type": "string", "pattern": r'^(W/)?("[0-9]{1,9}"|[0-9]{1,9})$'},
+            }
+        )
     if op.body is not None:
         out["requestBody"] = {"required": op.body_required, "content": _content(op.body)}
     success: dict[str, Any] = {"description": op.summary}
@@ -90,9 +102,15 @@ def _operation_dict(op: Operation, path_params: list[dict[str, Any]]) -> dict[st
         if op.csv:
             success["content"]["text/csv"] = {"schema": {"type": "string"}}
     if op.etag:
-        success["headers"] = {"ETag": {"description": "the case's version", "schema": {"type": "string"}}}
+        success["headers"] = {
+            "ETag": {"description": "the case's version", "schema": {"type": "string"}}
+        }
     responses: dict[Any, Any] = {str(op.status): success}
-    codes = sorted(set(op.errors) | (set(ALWAYS) if op.auth else {404, 405}) | ({422} if op.body or op.query else set()))
+    codes = sorted(
+        set(op.errors)
+        | (set(ALWAYS) if op.auth else {404, 405})
+        | ({422} if op.body or op.query else set())
+    )
     for code in codes:
         responses[str(code)] = _ref(ERRORS[code][0])
     out["responses"] = responses
@@ -104,7 +122,9 @@ def _operation_dict(op: Operation, path_params: list[dict[str, Any]]) -> dict[st
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for converter, name in RULE_PARAM.findall(rule):
-        schema: dict[str, Any] = {"type": "integer", "minimum": 1} if converter == "int" else {"type": "string"}
+        schema: dict[str, Any] = (
+            {"type": "integer", "minimum": 1} if converter == "int" else {"type": "string"}
+        )
         params.append({"in": "path", "name": name, "required": True, "schema": schema})
     return RULE_PARAM.sub(r"{\2}", rule), params
 
@@ -116,11 +136,15 @@ def build_spec(app: Flask, blueprint_name: str) -> dict[str, Any]:
         version="1",
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "The JSON API, contract v1. Every request carries `Authorization: Bearer TOKEN` "
-                             "(`flask --app wsgi users token --email E`). Errors always have the shape "
-                             "`{\"error\": {\"code\", \"message\", \"fields\"}}`."},
+        info={
+            "description": "The JSON API, contract v1. Every request carries `Authorization: Bearer TOKEN` "
+            "(`flask --app wsgi users token --email E`). Errors always have the shape "
+            '`{"error": {"code", "message", "fields"}}`.'
+        },
     )
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "rsl_..."})
+    spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "rsl_..."}
+    )
     spec.components.schema("Error", schema=schemas.ErrorOut)
     for name, description in ERRORS.values():
         spec.components.response(name, {"description": description, "content": _content("Error")})

@@ -21,8 +21,14 @@ errors.attach(bp)
 READERS = ("auditor", "partnership")
 
 
-def reply(schema: type[Schema], data: Any, status: int = 200, *, many: bool = False,
-          headers: dict[str, str] | None = None) -> Response:
+def reply(
+    schema: type[Schema],
+    data: Any,
+    status: int = 200,
+    *,
+    many: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """Return `data` dumped through `schema` as a JSON response."""
     response = jsonify(schema(many=many).dump(data))
     response.status_code = status
@@ -30,14 +36,18 @@ def reply(schema: type[Schema], data: Any, status: int = 200, *, many: bool = Fa
     return response
 
 
-def case_answer(case_id: int, status: int = 200, *, headers: dict[str, str] | None = None) -> Response:
+def case_answer(
+    case_id: int, status: int = 200, *, headers: dict[str, str] | None = None
+) -> Response:
     """Return the caller's view of a case, freshly read, with its version as ETag."""
     db.session.expire_all()
     user, ctx = rq.caller(), rq.context()
     case = queries.get_case(db.session, user, case_id)
     view = queries.case_view(db.session, ctx.workflows, case, ctx.now)
     view["actions"] = queries.available_actions(ctx, user, case)
-    return reply(s.CaseOut, view, status, headers={"ETag": rq.etag(case.version), **(headers or {})})
+    return reply(
+        s.CaseOut, view, status, headers={"ETag": rq.etag(case.version), **(headers or {})}
+    )
 
 
 def record_answer(case_id: int, record_id: int, status: int) -> Response:
@@ -64,12 +74,22 @@ def openapi() -> Response:
 @operation("The workflow definitions, every version", s.WorkflowOut, many=True, tags=["workflows"])
 def workflows() -> Response:
     """List every loaded definition version with its stages and actions."""
-    return reply(s.WorkflowOut, [d.summary() for d in rq.context().workflows.registry.all()], many=True)
+    return reply(
+        s.WorkflowOut, [d.summary() for d in rq.context().workflows.registry.all()], many=True
+    )
 
 
 @bp.post("/cases")
-@operation("Raise a disagreement", s.CaseOut, status=201, body=s.RaiseCaseIn, errors=(403,), etag=True,
-           tags=["cases"], description="Practitioners, managers and leads.")
+@operation(
+    "Raise a disagreement",
+    s.CaseOut,
+    status=201,
+    body=s.RaiseCaseIn,
+    errors=(403,),
+    etag=True,
+    tags=["cases"],
+    description="Practitioners, managers and leads.",
+)
 def raise_case() -> Response:
     """Raise a case and answer 201 with it."""
     data = rq.body(s.RaiseCaseIn)
@@ -90,14 +110,18 @@ def raise_case() -> Response:
 
 
 @bp.get("/cases")
-@operation("The cases the caller may see, oldest first", s.CasePageOut, query=s.CaseQuery, tags=["cases"])
+@operation(
+    "The cases the caller may see, oldest first", s.CasePageOut, query=s.CaseQuery, tags=["cases"]
+)
 def list_cases() -> Response:
     """List one page of the caller's visible cases, ordered by id."""
     flt = queries.CaseFilter(**rq.query(s.CaseQuery))
     ctx = rq.context()
     items, total = queries.list_cases(db.session, rq.caller(), flt, ctx.now)
     page = {
-        "items": [queries.case_view(db.session, ctx.workflows, c, ctx.now, full=False) for c in items],
+        "items": [
+            queries.case_view(db.session, ctx.workflows, c, ctx.now, full=False) for c in items
+        ],
         "page": flt.page,
         "per_page": flt.per_page,
         "total": total,
@@ -106,19 +130,33 @@ def list_cases() -> Response:
 
 
 @bp.get("/cases/<int:case_id>")
-@operation("One case", s.CaseOut, etag=True, tags=["cases"],
-           description="Parties, their agencies' managers and leads, the partnership and auditors.")
+@operation(
+    "One case",
+    s.CaseOut,
+    etag=True,
+    tags=["cases"],
+    description="Parties, their agencies' managers and leads, the partnership and auditors.",
+)
 def get_case(case_id: int) -> Response:
     """Return a case with its version as ETag; the view is written to the access log."""
     user = rq.caller()
     case: Case = queries.get_case(db.session, user, rq.known_id(case_id, "case"))
-    access.record_access(db.session, user, access.CASE_VIEWED, case.reference, "api", rq.context().now)
+    access.record_access(
+        db.session, user, access.CASE_VIEWED, case.reference, "api", rq.context().now
+    )
     return case_answer(case.id)
 
 
 @bp.post("/cases/<int:case_id>/records")
-@operation("Add to the shared record", s.RecordOut, status=201, body=s.RecordIn, errors=(403, 409),
-           tags=["records"], description="Parties and those acting at the current level.")
+@operation(
+    "Add to the shared record",
+    s.RecordOut,
+    status=201,
+    body=s.RecordIn,
+    errors=(403, 409),
+    tags=["records"],
+    description="Parties and those acting at the current level.",
+)
 def add_record(case_id: int) -> Response:
     """Add a discussion, action, decision or note."""
     data = rq.body(s.RecordIn)
@@ -127,8 +165,15 @@ def add_record(case_id: int) -> Response:
 
 
 @bp.post("/records/<int:record_id>/acknowledge")
-@operation("Mark a record as read", s.RecordOut, body=s.EmptyIn, body_required=False, errors=(403,),
-           tags=["records"], description="Any party. No body, or `{}`.")
+@operation(
+    "Mark a record as read",
+    s.RecordOut,
+    body=s.EmptyIn,
+    body_required=False,
+    errors=(403,),
+    tags=["records"],
+    description="Any party. No body, or `{}`.",
+)
 def acknowledge(record_id: int) -> Response:
     """Record that the caller has read a record; answer the record with who has read it."""
     rq.body(s.EmptyIn, optional=True)
@@ -137,42 +182,78 @@ def acknowledge(record_id: int) -> Response:
 
 
 @bp.post("/cases/<int:case_id>/timescale")
-@operation("Propose a timescale for the current level", s.CaseOut, body=s.TimescaleIn, errors=(403, 409),
-           etag=True, if_match="optional", tags=["timescales"], description="Parties.")
+@operation(
+    "Propose a timescale for the current level",
+    s.CaseOut,
+    body=s.TimescaleIn,
+    errors=(403, 409),
+    etag=True,
+    if_match="optional",
+    tags=["timescales"],
+    description="Parties.",
+)
 def propose_timescale(case_id: int) -> Response:
     """Propose when the current level should be decided by."""
     data = rq.body(s.TimescaleIn)
     version = rq.if_match(required=False)
-    cases.propose_timescale(rq.context(), rq.caller().id, rq.known_id(case_id, "case"),
-                            due_at=data["due_at"], reason=data["reason"], expected_version=version)
+    cases.propose_timescale(
+        rq.context(),
+        rq.caller().id,
+        rq.known_id(case_id, "case"),
+        due_at=data["due_at"],
+        reason=data["reason"],
+        expected_version=version,
+    )
     return case_answer(case_id)
 
 
 @bp.post("/cases/<int:case_id>/timescale/accept")
-@operation("Accept the proposed timescale", s.CaseOut, body=s.EmptyIn, body_required=False, errors=(403, 409),
-           etag=True, if_match="optional", tags=["timescales"],
-           description="A party from another agency than the proposer's. No body, or `{}`.")
+@operation(
+    "Accept the proposed timescale",
+    s.CaseOut,
+    body=s.EmptyIn,
+    body_required=False,
+    errors=(403, 409),
+    etag=True,
+    if_match="optional",
+    tags=["timescales"],
+    description="A party from another agency than the proposer's. No body, or `{}`.",
+)
 def accept_timescale(case_id: int) -> Response:
     """Agree the proposed timescale."""
     rq.body(s.EmptyIn, optional=True)
     version = rq.if_match(required=False)
-    cases.accept_timescale(rq.context(), rq.caller().id, rq.known_id(case_id, "case"), expected_version=version)
+    cases.accept_timescale(
+        rq.context(), rq.caller().id, rq.known_id(case_id, "case"), expected_version=version
+    )
     return case_answer(case_id)
 
 
 @bp.post("/cases/<int:case_id>/actions/<action>")
-@operation("Take an action: escalate, resolve, withdraw, or one the definition adds", s.CaseOut,
-           body=s.ActionIn, errors=(403, 409), etag=True, if_match="required", tags=["actions"],
-           description="As the definition says for the current level. 409 if the action is not allowed "
-                       "now, the case is closed or If-Match is stale.")
+@operation(
+    "Take an action: escalate, resolve, withdraw, or one the definition adds",
+    s.CaseOut,
+    body=s.ActionIn,
+    errors=(403, 409),
+    etag=True,
+    if_match="required",
+    tags=["actions"],
+    description="As the definition says for the current level. 409 if the action is not allowed "
+    "now, the case is closed or If-Match is stale.",
+)
 def take_action(case_id: int, action: str) -> Response:
     """Take an action on the case at the version the caller saw."""
     data = rq.body(s.ActionIn)
     version = rq.if_match(required=True)
     cases.take_action(
-        rq.context(), rq.caller().id, rq.known_id(case_id, "case"), action,
-        record=data.get("record"), expected_version=version,
-        outcome=data.get("outcome"), learning=data.get("learning"),
+        rq.context(),
+        rq.caller().id,
+        rq.known_id(case_id, "case"),
+        action,
+        record=data.get("record"),
+        expected_version=version,
+        outcome=data.get("outcome"),
+        learning=data.get("learning"),
     )
     return case_answer(case_id)
 
@@ -186,9 +267,15 @@ def case_history(case_id: int) -> Response:
 
 
 @bp.get("/outcomes")
-@operation("The outcome log: one row per closed case", s.OutcomeLogOut, query=s.OutcomeQuery, errors=(403,),
-           csv=True, tags=["oversight"],
-           description="Auditors and the partnership. `format=csv` answers text/csv ending with the chain's head.")
+@operation(
+    "The outcome log: one row per closed case",
+    s.OutcomeLogOut,
+    query=s.OutcomeQuery,
+    errors=(403,),
+    csv=True,
+    tags=["oversight"],
+    description="Auditors and the partnership. `format=csv` answers text/csv ending with the chain's head.",
+)
 def outcomes() -> Response:
     """Return the outcome log as JSON or CSV."""
     user = rq.require_role(*READERS)
@@ -201,28 +288,51 @@ def outcomes() -> Response:
     access.record_access(db.session, user, what, "outcomes", "api", ctx.now)
     if wanted == "csv":
         return Response(reports.outcome_csv(rows, chain), mimetype="text/csv")
-    return reply(s.OutcomeLogOut, {"items": rows, "total": len(rows), "audit_head": reports.head_json(chain)})
+    return reply(
+        s.OutcomeLogOut, {"items": rows, "total": len(rows), "audit_head": reports.head_json(chain)}
+    )
 
 
 @bp.get("/audit/events")
-@operation("Audit events in order", s.EventOut, many=True, query=s.AuditQuery, errors=(403,), tags=["oversight"],
-           description="Auditors and the partnership. Page on with `after_seq` = the last `seq` read.")
+@operation(
+    "Audit events in order",
+    s.EventOut,
+    many=True,
+    query=s.AuditQuery,
+    errors=(403,),
+    tags=["oversight"],
+    description="Auditors and the partnership. Page on with `after_seq` = the last `seq` read.",
+)
 def audit_events() -> Response:
     """Return up to `limit` events after `after_seq`."""
     rq.require_role(*READERS)
     args = rq.query(s.AuditQuery)
-    return reply(s.EventOut, history.events_after(db.session, args["after_seq"], args["limit"]), many=True)
+    return reply(
+        s.EventOut, history.events_after(db.session, args["after_seq"], args["limit"]), many=True
+    )
 
 
 @bp.get("/audit/verify")
-@operation("Check the audit log's hash chain", s.VerifyOut, errors=(403,), tags=["oversight"],
-           description="Auditors and the partnership.")
+@operation(
+    "Check the audit log's hash chain",
+    s.VerifyOut,
+    errors=(403,),
+    tags=["oversight"],
+    description="Auditors and the partnership.",
+)
 def audit_verify() -> Response:
     """Verify the whole chain."""
     rq.require_role(*READERS)
     verdict = history.verify_chain(db.session)
-    return reply(s.VerifyOut, {"ok": verdict.ok, "events": verdict.events, "broken_at": verdict.broken_at,
-                               "reason": verdict.reason})
+    return reply(
+        s.VerifyOut,
+        {
+            "ok": verdict.ok,
+            "events": verdict.events,
+            "broken_at": verdict.broken_at,
+            "reason": verdict.reason,
+        },
+    )
 
 
 @bp.before_request
@@ -230,4 +340,3 @@ def _authenticate() -> None:
     """Refuse any request but the description's without a live token."""
     if request.endpoint != "api.openapi":
         rq.authenticate()
-

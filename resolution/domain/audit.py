@@ -97,7 +97,9 @@ class Verdict:
     head_digest: str = GENESIS
 
 
-def verify(events: Iterable[StoredEvent], start_seq: int = 1, start_digest: str = GENESIS) -> Verdict:
+def verify(
+    events: Iterable[StoredEvent], start_seq: int = 1, start_digest: str = GENESIS
+) -> Verdict:
     """Check a run of events in `seq` order; name the first that breaks the chain."""
     expected_seq = start_seq
     prev = start_digest
@@ -105,9 +107,13 @@ def verify(events: Iterable[StoredEvent], start_seq: int = 1, start_digest: str 
     for event in events:
         seq = event.content.seq
         if seq != expected_seq:
-            return Verdict(False, count, expected_seq, f"event {expected_seq} is missing or out of order")
+            return Verdict(
+                False, count, expected_seq, f"event {expected_seq} is missing or out of order"
+            )
         if event.prev_digest != prev:
-            return Verdict(False, count, seq, "its previous digest does not match the event before it")
+            return Verdict(
+                False, count, seq, "its previous digest does not match the event before it"
+            )
         if event.payload is not None and not event.redacted:
             if payload_digest(event.payload) != event.content.payload_digest:
                 return Verdict(False, count, seq, "its payload was changed")

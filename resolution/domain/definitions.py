@@ -140,7 +140,12 @@ class Definition:
             "version": self.version,
             "title": self.title,
             "stages": [
-                {"key": lv.key, "title": lv.title, "timescale": str(lv.timescale), "acts": list(lv.acts)}
+                {
+                    "key": lv.key,
+                    "title": lv.title,
+                    "timescale": str(lv.timescale),
+                    "acts": list(lv.acts),
+                }
                 for lv in self.levels
             ],
             "actions": [
@@ -168,7 +173,9 @@ class _Reader:
     def fail(self, where: str, message: str) -> DefinitionError:
         return DefinitionError(f"{self.source}: {where}: {message}")
 
-    def get(self, table: Mapping[str, Any], name: str, kind: type, where: str, default: Any = ...) -> Any:
+    def get(
+        self, table: Mapping[str, Any], name: str, kind: type, where: str, default: Any = ...
+    ) -> Any:
         if name not in table:
             if default is ...:
                 raise self.fail(where, f"'{name}' is required")
@@ -180,7 +187,9 @@ class _Reader:
             raise self.fail(f"{where}.{name}", f"must be {_KIND_WORDS.get(kind, kind.__name__)}")
         return value
 
-    def strings(self, table: Mapping[str, Any], name: str, where: str, default: Any = ...) -> tuple[str, ...]:
+    def strings(
+        self, table: Mapping[str, Any], name: str, where: str, default: Any = ...
+    ) -> tuple[str, ...]:
         value = table.get(name, default)
         if value is ...:
             raise self.fail(where, f"'{name}' is required")
@@ -205,11 +214,19 @@ class _Reader:
 
     def key(self, value: str, where: str) -> str:
         if not KEY_RE.match(value):
-            raise self.fail(where, f"'{value}' is not a valid key (lower case letters, digits, - and _)")
+            raise self.fail(
+                where, f"'{value}' is not a valid key (lower case letters, digits, - and _)"
+            )
         return value
 
 
-_KIND_WORDS = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a table"}
+_KIND_WORDS = {
+    str: "a string",
+    int: "a whole number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+}
 
 
 def parse_definition(text: str, source: str = "<definition>") -> Definition:
@@ -221,8 +238,20 @@ def parse_definition(text: str, source: str = "<definition>") -> Definition:
         raise DefinitionError(f"{source}: not valid TOML: {exc}") from None
     reader.unknown(
         data,
-        {"key", "version", "title", "description", "level_word", "levels", "actions", "urgent",
-         "timescales", "notify", "calendar", "retention"},
+        {
+            "key",
+            "version",
+            "title",
+            "description",
+            "level_word",
+            "levels",
+            "actions",
+            "urgent",
+            "timescales",
+            "notify",
+            "calendar",
+            "retention",
+        },
         "top level",
     )
     key = reader.key(reader.get(data, "key", str, "top level"), "key")
@@ -238,7 +267,9 @@ def parse_definition(text: str, source: str = "<definition>") -> Definition:
     actions = _parse_actions(reader, reader.get(data, "actions", list, "top level"), levels)
 
     timescales = reader.get(data, "timescales", dict, "top level", {})
-    reader.unknown(timescales, {"counted_from", "agreed_between_parties", "warn_before"}, "timescales")
+    reader.unknown(
+        timescales, {"counted_from", "agreed_between_parties", "warn_before"}, "timescales"
+    )
     counted_from = reader.get(timescales, "counted_from", str, "timescales", "level")
     if counted_from not in ("level", "case"):
         raise reader.fail("timescales.counted_from", f"'{counted_from}' must be 'level' or 'case'")
@@ -258,7 +289,9 @@ def parse_definition(text: str, source: str = "<definition>") -> Definition:
             raise reader.fail("urgent.start", f"unknown level '{start}'")
         urgent = Urgent(
             start=start,
-            timescale=reader.timescale(reader.get(table, "timescale", str, "urgent"), "urgent.timescale"),
+            timescale=reader.timescale(
+                reader.get(table, "timescale", str, "urgent"), "urgent.timescale"
+            ),
             advice=reader.get(table, "advice", str, "urgent", ""),
         )
 
@@ -273,7 +306,9 @@ def parse_definition(text: str, source: str = "<definition>") -> Definition:
         notify[event] = audiences
 
     cal_table = reader.get(data, "calendar", dict, "top level", {})
-    reader.unknown(cal_table, {"bank_holidays", "end_of_day", "closure_days", "timezone"}, "calendar")
+    reader.unknown(
+        cal_table, {"bank_holidays", "end_of_day", "closure_days", "timezone"}, "calendar"
+    )
     calendar = _parse_calendar(reader, cal_table)
 
     retention = reader.get(data, "retention", dict, "top level", {})
@@ -330,7 +365,9 @@ def _parse_levels(reader: _Reader, items: list[Any]) -> tuple[Level, ...]:
                 key=key,
                 title=reader.get(item, "title", str, where),
                 acts=acts,
-                timescale=reader.timescale(reader.get(item, "timescale", str, where), f"{where}.timescale"),
+                timescale=reader.timescale(
+                    reader.get(item, "timescale", str, where), f"{where}.timescale"
+                ),
                 final=reader.get(item, "final", bool, where, False),
                 description=reader.get(item, "description", str, where, ""),
             )
@@ -338,12 +375,24 @@ def _parse_levels(reader: _Reader, items: list[Any]) -> tuple[Level, ...]:
     return tuple(levels)
 
 
-def _parse_actions(reader: _Reader, items: list[Any], levels: tuple[Level, ...]) -> tuple[Action, ...]:
+def _parse_actions(
+    reader: _Reader, items: list[Any], levels: tuple[Level, ...]
+) -> tuple[Action, ...]:
     level_keys = [lv.key for lv in levels]
     actions: list[Action] = []
     seen: set[str] = set()
-    allowed = {"key", "title", "from", "to", "closes", "roles", "raiser_may", "requires_record",
-               "requires_outcome", "description"}
+    allowed = {
+        "key",
+        "title",
+        "from",
+        "to",
+        "closes",
+        "roles",
+        "raiser_may",
+        "requires_record",
+        "requires_outcome",
+        "description",
+    }
     for i, item in enumerate(items):
         where = f"actions[{i}]"
         if not isinstance(item, dict):
@@ -366,7 +415,9 @@ def _parse_actions(reader: _Reader, items: list[Any], levels: tuple[Level, ...])
             raise reader.fail(where, "give exactly one of 'to' (a level or 'next') or 'closes'")
         if closes is not None:
             if closes not in CLOSING_KINDS:
-                raise reader.fail(f"{where}.closes", f"'{closes}' must be one of {', '.join(CLOSING_KINDS)}")
+                raise reader.fail(
+                    f"{where}.closes", f"'{closes}' must be one of {', '.join(CLOSING_KINDS)}"
+                )
         elif not isinstance(to, str) or (to != "next" and to not in level_keys):
             raise reader.fail(f"{where}.to", f"unknown level '{to}'")
         if to == "next":
@@ -387,10 +438,17 @@ def _parse_actions(reader: _Reader, items: list[Any], levels: tuple[Level, ...])
                 roles=roles,
                 raiser_may=reader.get(item, "raiser_may", bool, where, False),
                 requires_record=reader.get(item, "requires_record", bool, where, True),
-                requires_outcome=reader.get(item, "requires_outcome", bool, where, closes is not None),
+                requires_outcome=reader.get(
+                    item, "requires_outcome", bool, where, closes is not None
+                ),
                 description=reader.get(item, "description", str, where, ""),
                 targets=tuple(
-                    (s, closes if closes else (level_keys[level_keys.index(s) + 1] if to == "next" else to))
+                    (
+                        s,
+                        closes
+                        if closes
+                        else (level_keys[level_keys.index(s) + 1] if to == "next" else to),
+                    )
                     for s in sources
                 ),
             )
@@ -406,7 +464,9 @@ def _parse_calendar(reader: _Reader, table: Mapping[str, Any]) -> Calendar:
     try:
         end_of_day = time.fromisoformat(eod_text)
     except ValueError:
-        raise reader.fail("calendar.end_of_day", f"cannot read time '{eod_text}' (write it as HH:MM)") from None
+        raise reader.fail(
+            "calendar.end_of_day", f"cannot read time '{eod_text}' (write it as HH:MM)"
+        ) from None
     closures: list[date] = []
     for i, value in enumerate(table.get("closure_days", [])):
         if isinstance(value, date):
@@ -415,11 +475,17 @@ def _parse_calendar(reader: _Reader, table: Mapping[str, Any]) -> Calendar:
         try:
             closures.append(date.fromisoformat(str(value)))
         except ValueError:
-            raise reader.fail(f"calendar.closure_days[{i}]", f"cannot read date '{value}'") from None
+            raise reader.fail(
+                f"calendar.closure_days[{i}]", f"cannot read date '{value}'"
+            ) from None
     zone = reader.get(table, "timezone", str, "calendar", "Europe/London")
     try:
         return make_calendar(
-            region=region, extra_closures=closures, end_of_day=end_of_day, timezone=zone, years=CALENDAR_YEARS
+            region=region,
+            extra_closures=closures,
+            end_of_day=end_of_day,
+            timezone=zone,
+            years=CALENDAR_YEARS,
         )
     except (KeyError, ValueError) as exc:
         raise reader.fail("calendar", str(exc)) from None
@@ -456,10 +522,14 @@ def _check_graph(reader: _Reader, d: Definition) -> None:
                 changed = True
     for level in d.levels:
         if level.key not in can_close:
-            raise reader.fail(f"level '{level.key}'", "no closing outcome can be reached from this level")
+            raise reader.fail(
+                f"level '{level.key}'", "no closing outcome can be reached from this level"
+            )
     for level in d.levels:
         if level.final and edges[level.key]:
-            raise reader.fail(f"level '{level.key}'", "a final level cannot move a case to another level")
+            raise reader.fail(
+                f"level '{level.key}'", "a final level cannot move a case to another level"
+            )
 
 
 def load_definition(path: Path) -> Definition:

@@ -23,7 +23,7 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 AGENCY_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_-]{1,19}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,40}$")
 MIN_PASSWORD = 12
-TOKEN_PREFIX = "rsl_"
+TOKEN_PREFIX = "rsl_"  # noqa: S105 - a prefix, not a secret
 
 
 def hash_token(token: str) -> str:
@@ -36,7 +36,9 @@ def create_agency(code: str, name: str, *, now: datetime, actor: str = "cli") ->
     code = code.strip().upper()
     name = name.strip()
     if not AGENCY_CODE_RE.match(code):
-        raise Invalid.field("code", "use 2 to 20 capital letters, digits, - or _, starting with a letter")
+        raise Invalid.field(
+            "code", "use 2 to 20 capital letters, digits, - or _, starting with a letter"
+        )
     if not name or len(name) > 200:
         raise Invalid.field("name", "give a name of 1 to 200 characters")
     with unit_of_work(now) as uow:
@@ -57,7 +59,14 @@ def validate_password(password: str) -> None:
 
 
 def create_user(
-    *, email: str, name: str, agency: str, role: str, password: str | None, now: datetime, actor: str = "cli"
+    *,
+    email: str,
+    name: str,
+    agency: str,
+    role: str,
+    password: str | None,
+    now: datetime,
+    actor: str = "cli",
 ) -> User:
     """Add a user; without a password they can only use API tokens."""
     email = email.strip().lower()
@@ -88,7 +97,9 @@ def create_user(
         user.agency = found
         uow.session.add(user)
         uow.record_event(
-            actor=actor, action="user_added", payload={"email": email, "agency": found.code, "role": role}
+            actor=actor,
+            action="user_added",
+            payload={"email": email, "agency": found.code, "role": role},
         )
     return user
 
@@ -142,7 +153,9 @@ def set_active(email: str, active: bool, *, now: datetime, actor: str = "cli") -
                 .values(revoked_at=now)
             )
         uow.record_event(
-            actor=actor, action="user_activated" if active else "user_deactivated", payload={"email": user.email}
+            actor=actor,
+            action="user_activated" if active else "user_deactivated",
+            payload={"email": user.email},
         )
     return user
 
@@ -158,7 +171,11 @@ def set_role(email: str, role: str, *, now: datetime, actor: str = "cli") -> Use
         old = user.role
         user.role = role
         user.session_epoch += 1
-        uow.record_event(actor=actor, action="role_changed", payload={"email": user.email, "from": old, "to": role})
+        uow.record_event(
+            actor=actor,
+            action="role_changed",
+            payload={"email": user.email, "from": old, "to": role},
+        )
     return user
 
 
@@ -180,7 +197,9 @@ def issue_token(email: str, *, now: datetime, days: int = 90, actor: str = "cli"
                 expires_at=now + timedelta(days=days),
             )
         )
-        uow.record_event(actor=actor, action="token_issued", payload={"email": user.email, "days": days})
+        uow.record_event(
+            actor=actor, action="token_issued", payload={"email": user.email, "days": days}
+        )
     return token
 
 
@@ -196,7 +215,9 @@ def revoke_tokens(email: str, *, now: datetime, actor: str = "cli") -> int:
             .values(revoked_at=now)
         )
         count = int(result.rowcount or 0)  # type: ignore[attr-defined]
-        uow.record_event(actor=actor, action="tokens_revoked", payload={"email": user.email, "count": count})
+        uow.record_event(
+            actor=actor, action="tokens_revoked", payload={"email": user.email, "count": count}
+        )
     return count
 
 

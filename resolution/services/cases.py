@@ -84,7 +84,9 @@ def _text(value: str | None, name: str, limit: int, required: bool = True) -> st
 
 def _future(value: datetime, name: str, now: datetime) -> datetime:
     if value.tzinfo is None:
-        raise Invalid.field(name, "give a time with its offset, for example 2026-12-01T17:00:00+00:00")
+        raise Invalid.field(
+            name, "give a time with its offset, for example 2026-12-01T17:00:00+00:00"
+        )
     if value <= now:
         raise Invalid.field(name, "must be in the future")
     if value > now + MAX_AHEAD:
@@ -170,9 +172,13 @@ def raise_case(
         if not risk.referred_to or not risk.referred_to.strip():
             raise Invalid.field("immediate_risk.referred_to", "say who the referral was made to")
         if len(risk.referred_to) > rules.MAX_REFERRED_TO:
-            raise Invalid.field("immediate_risk.referred_to", f"must be at most {rules.MAX_REFERRED_TO} characters")
+            raise Invalid.field(
+                "immediate_risk.referred_to", f"must be at most {rules.MAX_REFERRED_TO} characters"
+            )
         if risk.at is None or risk.at.tzinfo is None:
-            raise Invalid.field("immediate_risk.at", "give when the referral was made, with its offset")
+            raise Invalid.field(
+                "immediate_risk.at", "give when the referral was made, with its offset"
+            )
         if risk.at > now:
             raise Invalid.field("immediate_risk.at", "cannot be in the future")
 
@@ -181,7 +187,9 @@ def raise_case(
         actor = _load_actor(session, actor_id)
         if actor.role not in ("practitioner", "manager", "lead"):
             raise Forbidden("only practitioners, managers and leads raise disagreements")
-        agencies = {a.code: a for a in session.scalars(select(Agency).where(Agency.code.in_(codes)))}
+        agencies = {
+            a.code: a for a in session.scalars(select(Agency).where(Agency.code.in_(codes)))
+        }
         for code in codes:
             if code not in agencies or not agencies[code].active:
                 raise Invalid.field("with_agencies", f"unknown agency '{code}'")
@@ -189,14 +197,23 @@ def raise_case(
             raise Invalid.field("with_agencies", "name at least one agency other than your own")
         people: list[User] = []
         if emails:
-            found = {u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))}
+            found = {
+                u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))
+            }
             involved = set(codes) | {actor.agency.code}
             for email in emails:
                 user = found.get(email)
                 if user is None or not user.active:
                     raise Invalid.field("with_people", f"unknown user '{email}'")
-                if user.agency.code not in involved or user.role not in ("practitioner", "manager", "lead"):
-                    raise Invalid.field("with_people", f"'{email}' is not a practitioner, manager or lead of a named agency")
+                if user.agency.code not in involved or user.role not in (
+                    "practitioner",
+                    "manager",
+                    "lead",
+                ):
+                    raise Invalid.field(
+                        "with_people",
+                        f"'{email}' is not a practitioner, manager or lead of a named agency",
+                    )
                 people.append(user)
         urgent = bool(risk and risk.referral_made and definition.urgent is not None)
         start = definition.urgent.start if urgent and definition.urgent else definition.initial
@@ -216,15 +233,21 @@ def raise_case(
             raised_at=now,
             urgent=urgent,
             referral_made=risk.referral_made if risk else None,
-            referred_to=risk.referred_to.strip() if risk and risk.referral_made and risk.referred_to else None,
+            referred_to=risk.referred_to.strip()
+            if risk and risk.referral_made and risk.referred_to
+            else None,
             referral_at=risk.at if risk and risk.referral_made else None,
             version=1,
         )
         case.raised_by = actor
-        case.agencies.append(CaseAgency(agency_id=actor.agency_id, agency=actor.agency, raising=True))
+        case.agencies.append(
+            CaseAgency(agency_id=actor.agency_id, agency=actor.agency, raising=True)
+        )
         for code in codes:
             if code != actor.agency.code:
-                case.agencies.append(CaseAgency(agency_id=agencies[code].id, agency=agencies[code], raising=False))
+                case.agencies.append(
+                    CaseAgency(agency_id=agencies[code].id, agency=agencies[code], raising=False)
+                )
         notify.ensure_party(case, actor, now, "raised")
         for person in people:
             notify.ensure_party(case, person, now, "named")
@@ -245,7 +268,9 @@ def raise_case(
                 "parties": [p.user.email for p in case.parties],
                 "urgent": urgent,
                 "referral": (
-                    {"to": case.referred_to, "at": risk.at.isoformat()} if risk and risk.referral_made and risk.at else None
+                    {"to": case.referred_to, "at": risk.at.isoformat()}
+                    if risk and risk.referral_made and risk.at
+                    else None
                 ),
                 "due_at": step.due_at.isoformat(),
             },
@@ -364,7 +389,8 @@ def acknowledge(ctx: Context, actor_id: int, record_id: int) -> Record:
             raise NotFound(f"no record {record_id}") from None
         access = access_of(case)
         if actor.role in ("auditor", "admin") or not (
-            rules.is_party(actor_of(actor), access) or rules.can_write(actor_of(actor), access, _definition(ctx, case))
+            rules.is_party(actor_of(actor), access)
+            or rules.can_write(actor_of(actor), access, _definition(ctx, case))
         ):
             raise Forbidden("only the parties acknowledge records")
         if any(a.user_id == actor.id for a in record.acknowledgements):
@@ -385,7 +411,13 @@ def acknowledge(ctx: Context, actor_id: int, record_id: int) -> Record:
 
 
 def propose_timescale(
-    ctx: Context, actor_id: int, case_id: int, *, due_at: datetime, reason: str, expected_version: int | None = None
+    ctx: Context,
+    actor_id: int,
+    case_id: int,
+    *,
+    due_at: datetime,
+    reason: str,
+    expected_version: int | None = None,
 ) -> Case:
     """Propose when the current level should be decided by."""
     reason_text = _text(reason, "reason", rules.MAX_REASON)
@@ -399,7 +431,9 @@ def propose_timescale(
             raise Conflict(f"case {case.reference} is closed")
         _check_version(case, expected_version)
         if not definition.agreed_between_parties:
-            raise Conflict("this process sets its timescales: they are not agreed between the parties")
+            raise Conflict(
+                "this process sets its timescales: they are not agreed between the parties"
+            )
         if not rules.can_write(actor_of(actor), access_of(case), definition):
             raise Forbidden("only the parties propose a timescale")
         step = case.current_step
@@ -422,7 +456,9 @@ def propose_timescale(
     return case
 
 
-def accept_timescale(ctx: Context, actor_id: int, case_id: int, *, expected_version: int | None = None) -> Case:
+def accept_timescale(
+    ctx: Context, actor_id: int, case_id: int, *, expected_version: int | None = None
+) -> Case:
     """Accept the proposed timescale: a party of another agency than the proposer's."""
     with unit_of_work(ctx.now) as uow:
         session = uow.session
@@ -434,17 +470,25 @@ def accept_timescale(ctx: Context, actor_id: int, case_id: int, *, expected_vers
         _check_version(case, expected_version)
         step = case.current_step
         assert step is not None  # noqa: S101
-        if step.timescale_status != "proposed" or step.proposed_by is None or step.proposed_due_at is None:
+        if (
+            step.timescale_status != "proposed"
+            or step.proposed_by is None
+            or step.proposed_due_at is None
+        ):
             raise Conflict("no timescale has been proposed at this level")
         if not rules.can_write(actor_of(actor), access_of(case), definition):
             raise Forbidden("only the parties accept a timescale")
         if actor.agency_id == step.proposed_by.agency_id:
-            raise Forbidden("a timescale is agreed by a party from another agency than the proposer's")
+            raise Forbidden(
+                "a timescale is agreed by a party from another agency than the proposer's"
+            )
         if step.proposed_due_at <= ctx.now:
             raise Conflict("the proposed date has passed: propose a new one")
         proposer = step.proposed_by
         step.due_at = step.proposed_due_at
-        step.warn_at = warning_time(step.started_at, step.due_at, definition.warn_before, definition.calendar)
+        step.warn_at = warning_time(
+            step.started_at, step.due_at, definition.warn_before, definition.calendar
+        )
         step.overdue_at = None
         step.due_soon_at = None
         step.timescale_status = "agreed"
@@ -506,15 +550,23 @@ def take_action(
             )
         _check_version(case, expected_version)
         if not rules.may_take(actor_of(actor), access_of(case), definition, action):
-            raise Forbidden(f"your role cannot take '{action.title}' at this {definition.level_word}")
+            raise Forbidden(
+                f"your role cannot take '{action.title}' at this {definition.level_word}"
+            )
         record_text = _text(record, "record", rules.MAX_RECORD, required=action.requires_record)
         outcome_text = None
         referred_to = None
         if action.closes:
-            outcome_text = _text((outcome or {}).get("text"), "outcome.text", rules.MAX_OUTCOME,
-                                 required=action.requires_outcome)
+            outcome_text = _text(
+                (outcome or {}).get("text"),
+                "outcome.text",
+                rules.MAX_OUTCOME,
+                required=action.requires_outcome,
+            )
             if outcome and outcome.get("referred_to") is not None:
-                referred_to = _text(outcome.get("referred_to"), "outcome.referred_to", rules.MAX_REFERRED_TO)
+                referred_to = _text(
+                    outcome.get("referred_to"), "outcome.referred_to", rules.MAX_REFERRED_TO
+                )
         elif outcome:
             raise Invalid.field("outcome", "only an action that closes the case takes an outcome")
         themes: list[str] = []
@@ -522,7 +574,9 @@ def take_action(
         if learning:
             if not action.closes:
                 raise Invalid.field("learning", "learning is recorded with the outcome")
-            learning_text = _text(learning.get("text"), "learning.text", rules.MAX_LEARNING, required=False)
+            learning_text = _text(
+                learning.get("text"), "learning.text", rules.MAX_LEARNING, required=False
+            )
             themes = list(dict.fromkeys(learning.get("themes") or []))
             for theme in themes:
                 if theme not in rules.THEMES:
@@ -556,7 +610,9 @@ def take_action(
             case.closed_at = ctx.now
             case.outcome_kind = to_state
             case.outcome_level = from_state
-            case.outcome_text = outcome_text if not referred_to else f"{outcome_text}\nReferred to: {referred_to}"
+            case.outcome_text = (
+                outcome_text if not referred_to else f"{outcome_text}\nReferred to: {referred_to}"
+            )
             case.outcome_by_id = actor.id
             case.learning_text = learning_text
             for theme in themes:
@@ -585,8 +641,14 @@ def take_action(
 
 
 def _notify_action(
-    ctx: Context, uow: UnitOfWork, case: Case, definition: Definition, actor: User, title: str,
-    from_state: str, new_step: Step | None,
+    ctx: Context,
+    uow: UnitOfWork,
+    case: Case,
+    definition: Definition,
+    actor: User,
+    title: str,
+    from_state: str,
+    new_step: Step | None,
 ) -> None:
     who = f"{actor.name} ({actor.agency.name})"
     if new_step is not None:

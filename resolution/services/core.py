@@ -22,10 +22,16 @@ from ..domain.machines import Workflows
 from ..extensions import db
 from ..models import AuditEvent, AuditHead, Outbox, User
 
-
 _HEAD = AuditHead.__table__
-_LOCK_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.digest)
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), digest=bindparam("digest"))
+_LOCK_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq)
+    .returning(_HEAD.c.seq, _HEAD.c.digest)
+)
+_MOVE_HEAD = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), digest=bindparam("digest"))
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,8 @@ class UnitOfWork:
         row = self.session.execute(_LOCK_HEAD).first()
         if row is None:
             self.session.execute(
-                text("INSERT INTO audit_head (id, seq, digest) VALUES (1, 0, :g)"), {"g": audit.GENESIS}
+                text("INSERT INTO audit_head (id, seq, digest) VALUES (1, 0, :g)"),
+                {"g": audit.GENESIS},
             )
             row = (0, audit.GENESIS)
         self.seq, self.digest = int(row[0]), str(row[1])

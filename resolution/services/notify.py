@@ -19,7 +19,9 @@ from ..models import Case, CaseParty, User
 from .core import Context, Message
 
 
-def recipients(session: Session, case: Case, definition: Definition, event: str, exclude: Iterable[int] = ()) -> list[User]:
+def recipients(
+    session: Session, case: Case, definition: Definition, event: str, exclude: Iterable[int] = ()
+) -> list[User]:
     """Return the active users the definition says are told of `event` on this case."""
     audiences = definition.notify.get(event, ())
     skip = set(exclude)
@@ -34,11 +36,15 @@ def recipients(session: Session, case: Case, definition: Definition, event: str,
     if roles:
         role_names = [r.removesuffix("s") for r in roles]
         for user in session.scalars(
-            select(User).where(User.agency_id.in_(agency_ids), User.role.in_(role_names), User.active.is_(True))
+            select(User).where(
+                User.agency_id.in_(agency_ids), User.role.in_(role_names), User.active.is_(True)
+            )
         ):
             found[user.id] = user
     if "partnership" in audiences:
-        for user in session.scalars(select(User).where(User.role == "partnership", User.active.is_(True))):
+        for user in session.scalars(
+            select(User).where(User.role == "partnership", User.active.is_(True))
+        ):
             found[user.id] = user
     return [u for uid, u in sorted(found.items()) if uid not in skip and u.active]
 
@@ -70,7 +76,15 @@ def messages(
             f"Open the case: {link}\n\n"
             "This message names the case by its reference only. Sign in to read the record.\n"
         )
-        out.append(Message(to_email=user.email, subject=f"{case.reference}: {subject}", body=body, kind=kind, case_id=case.id))
+        out.append(
+            Message(
+                to_email=user.email,
+                subject=f"{case.reference}: {subject}",
+                body=body,
+                kind=kind,
+                case_id=case.id,
+            )
+        )
     return out
 
 

@@ -25,7 +25,9 @@ def visible_cases(user: User) -> Select[tuple[Case]]:
         return query
     is_party = exists().where(CaseParty.case_id == Case.id, CaseParty.user_id == user.id)
     if user.role in ("manager", "lead"):
-        involves = exists().where(CaseAgency.case_id == Case.id, CaseAgency.agency_id == user.agency_id)
+        involves = exists().where(
+            CaseAgency.case_id == Case.id, CaseAgency.agency_id == user.agency_id
+        )
         return query.where(or_(involves, is_party))
     if user.role == "practitioner":
         return query.where(is_party)
@@ -50,7 +52,9 @@ class CaseFilter:
     per_page: int = 20
 
 
-def list_cases(session: Session, user: User, flt: CaseFilter, now: datetime) -> tuple[list[Case], int]:
+def list_cases(
+    session: Session, user: User, flt: CaseFilter, now: datetime
+) -> tuple[list[Case], int]:
     """Return one page of the cases the user may see, oldest first, and the total."""
     if flt.state not in (None, "open", "closed"):
         raise Invalid.field("state", "must be open or closed")
@@ -70,13 +74,18 @@ def list_cases(session: Session, user: User, flt: CaseFilter, now: datetime) -> 
         query = query.where(
             exists().where(
                 CaseAgency.case_id == Case.id,
-                CaseAgency.agency_id == select(Agency.id).where(Agency.code == flt.agency.upper()).scalar_subquery(),
+                CaseAgency.agency_id
+                == select(Agency.id).where(Agency.code == flt.agency.upper()).scalar_subquery(),
             )
         )
     if flt.stage:
         query = query.where(Case.state == flt.stage)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    items = list(session.scalars(query.order_by(Case.id).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)))
+    items = list(
+        session.scalars(
+            query.order_by(Case.id).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
+        )
+    )
     return items, int(total)
 
 
@@ -103,29 +112,43 @@ def step_view(step: Step, definition: Definition, now: datetime) -> dict[str, An
             "status": step.timescale_status,
             "default": str(level.timescale),
             "agreed_by": agreed_by,
-            "reason": step.agreed_reason if step.timescale_status == "agreed" else step.proposed_reason,
+            "reason": step.agreed_reason
+            if step.timescale_status == "agreed"
+            else step.proposed_reason,
             "proposed_due_at": step.proposed_due_at,
             "proposed_by": _person(step.proposed_by) if step.proposed_by else None,
         },
         "overdue": overdue,
         "due_soon": step.ended_at is None and not overdue and step.warn_at <= now,
-        "went_overdue": bool(step.went_overdue or step.overdue_at is not None or (step.ended_at and step.ended_at > step.due_at)),
+        "went_overdue": bool(
+            step.went_overdue
+            or step.overdue_at is not None
+            or (step.ended_at and step.ended_at > step.due_at)
+        ),
     }
 
 
 def records_of(session: Session, case: Case) -> list[Record]:
     """Return a case's records, oldest first."""
-    return list(session.scalars(select(Record).where(Record.case_id == case.id).order_by(Record.id)))
+    return list(
+        session.scalars(select(Record).where(Record.case_id == case.id).order_by(Record.id))
+    )
 
 
-def case_view(session: Session, workflows: Workflows, case: Case, now: datetime, *, full: bool = True) -> dict[str, Any]:
+def case_view(
+    session: Session, workflows: Workflows, case: Case, now: datetime, *, full: bool = True
+) -> dict[str, Any]:
     """Return a case as the API contract shapes it."""
     definition = workflows.definition(case.workflow_key, case.workflow_version)
     current = case.current_step
     view: dict[str, Any] = {
         "id": case.id,
         "reference": case.reference,
-        "workflow": {"key": case.workflow_key, "version": case.workflow_version, "title": definition.title},
+        "workflow": {
+            "key": case.workflow_key,
+            "version": case.workflow_version,
+            "title": definition.title,
+        },
         "state": case.state,
         "closed": case.closed,
         "child_ref": case.child_ref,
@@ -134,7 +157,10 @@ def case_view(session: Session, workflows: Workflows, case: Case, now: datetime,
         "summary": case.summary,
         "raised_by": _person(case.raised_by),
         "raised_at": case.raised_at,
-        "agencies": [{"code": ca.agency.code, "name": ca.agency.name, "raising": ca.raising} for ca in case.agencies],
+        "agencies": [
+            {"code": ca.agency.code, "name": ca.agency.name, "raising": ca.raising}
+            for ca in case.agencies
+        ],
         "urgent": case.urgent,
         "immediate_risk": {
             "referral_made": bool(case.referral_made),
@@ -185,11 +211,22 @@ def available_actions(ctx: Context, user: User, case: Case) -> list[dict[str, An
     for key in machine.available(case.state):
         action = definition.action(key)
         if action and rules.may_take(actor, access, definition, action):
-            out.append({"key": action.key, "title": action.title, "closes": action.closes,
-                        "requires_record": action.requires_record, "requires_outcome": action.requires_outcome})
+            out.append(
+                {
+                    "key": action.key,
+                    "title": action.title,
+                    "closes": action.closes,
+                    "requires_record": action.requires_record,
+                    "requires_outcome": action.requires_outcome,
+                }
+            )
     return out
 
 
 def history(session: Session, case: Case) -> list[AuditEvent]:
     """Return a case's history events, oldest first."""
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.case_ref == case.reference).order_by(AuditEvent.seq)))
+    return list(
+        session.scalars(
+            select(AuditEvent).where(AuditEvent.case_ref == case.reference).order_by(AuditEvent.seq)
+        )
+    )

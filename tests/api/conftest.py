@@ -51,7 +51,9 @@ class Api:
             sent["Authorization"] = f"Bearer {self.tokens[who]}"
         url = path if path.startswith("/api/") else f"/api/v1{path}"
         if data is not None:
-            return self.client.open(url, method=method, data=data, headers=sent, content_type="application/json")
+            return self.client.open(
+                url, method=method, data=data, headers=sent, content_type="application/json"
+            )
         return self.client.open(url, method=method, json=json, headers=sent)
 
     def get(self, path: str, who: str | None, **kw: Any) -> TestResponse:
@@ -64,7 +66,9 @@ class Api:
 @pytest.fixture
 def tokens(world: factories.World) -> dict[str, str]:
     """A live token for every user of the world, issued at the real time."""
-    return {name: accounts.issue_token(user.email, now=real_now()) for name, user in world.users.items()}
+    return {
+        name: accounts.issue_token(user.email, now=real_now()) for name, user in world.users.items()
+    }
 
 
 @pytest.fixture
@@ -75,7 +79,10 @@ def api(client: FlaskClient, tokens: dict[str, str]) -> Api:
 def row_counts() -> dict[str, int]:
     """Count the rows of every table a change writes to."""
     db.session.rollback()
-    return {m.__tablename__: int(db.session.scalar(select(func.count()).select_from(m)) or 0) for m in COUNTED}
+    return {
+        m.__tablename__: int(db.session.scalar(select(func.count()).select_from(m)) or 0)
+        for m in COUNTED
+    }
 
 
 @contextmanager

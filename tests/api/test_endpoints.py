@@ -18,8 +18,21 @@ from .. import factories
 from .conftest import Api, error_of, new_case
 
 CASE_KEYS = {
-    "id", "reference", "workflow", "state", "closed", "child_ref", "category", "summary", "raised_by",
-    "parties", "step", "steps", "records", "outcome", "version",
+    "id",
+    "reference",
+    "workflow",
+    "state",
+    "closed",
+    "child_ref",
+    "category",
+    "summary",
+    "raised_by",
+    "parties",
+    "step",
+    "steps",
+    "records",
+    "outcome",
+    "version",
 }
 STEP_KEYS = {"stage", "title", "started_at", "due_at", "timescale", "overdue"}
 RAISE = {
@@ -36,7 +49,12 @@ def test_workflows_lists_each_definition_with_its_stages_and_actions(api: Api) -
     assert response.status_code == 200
     leeds = next(w for w in response.get_json() if w["key"] == "leeds-pcrp")
     assert leeds["version"] == 1
-    assert [s["key"] for s in leeds["stages"]] == ["practitioners", "managers", "leads", "partnership"]
+    assert [s["key"] for s in leeds["stages"]] == [
+        "practitioners",
+        "managers",
+        "leads",
+        "partnership",
+    ]
     assert all(s["timescale"] == "5 working days" for s in leeds["stages"])
     assert {"escalate", "resolve", "withdraw"} <= {a["key"] for a in leeds["actions"]}
 
@@ -45,12 +63,19 @@ def test_raising_a_case_answers_201_with_the_case_its_etag_and_location(api: Api
     response = api.post("/cases", "csc_practitioner", RAISE)
     assert response.status_code == 201, response.get_json()
     case = response.get_json()
-    assert CASE_KEYS <= set(case)
+    assert set(case) >= CASE_KEYS
     assert case["workflow"]["key"] == "leeds-pcrp" and case["workflow"]["version"] == 1
     assert case["state"] == "practitioners" and case["closed"] is False and case["outcome"] is None
-    assert STEP_KEYS <= set(case["step"])
-    assert case["step"]["timescale"] == {**case["step"]["timescale"], "status": "default", "agreed_by": []}
-    assert {p["email"] for p in case["parties"]} == {"csc_practitioner@example.org", "health_practitioner@example.org"}
+    assert set(case["step"]) >= STEP_KEYS
+    assert case["step"]["timescale"] == {
+        **case["step"]["timescale"],
+        "status": "default",
+        "agreed_by": [],
+    }
+    assert {p["email"] for p in case["parties"]} == {
+        "csc_practitioner@example.org",
+        "health_practitioner@example.org",
+    }
     assert response.headers["ETag"] == '"1"' and case["version"] == 1
     assert response.headers["Location"].endswith(f"/api/v1/cases/{case['id']}")
     assert case["step"]["due_at"].endswith("+00:00")
@@ -59,7 +84,10 @@ def test_raising_a_case_answers_201_with_the_case_its_etag_and_location(api: Api
 
 def test_raising_with_immediate_risk_starts_urgent(api: Api) -> None:
     at = (real_now() - timedelta(hours=1)).isoformat()
-    body = {**RAISE, "immediate_risk": {"referral_made": True, "referred_to": "CSWS front door", "at": at}}
+    body = {
+        **RAISE,
+        "immediate_risk": {"referral_made": True, "referred_to": "CSWS front door", "at": at},
+    }
     response = api.post("/cases", "csc_practitioner", body)
     assert response.status_code == 201, response.get_json()
     case = response.get_json()
@@ -67,13 +95,19 @@ def test_raising_with_immediate_risk_starts_urgent(api: Api) -> None:
     assert case["immediate_risk"]["referred_to"] == "CSWS front door"
 
 
-def test_listing_is_scoped_filtered_and_paged_in_a_stable_order(api: Api, world: factories.World, now) -> None:  # noqa: ANN001
+def test_listing_is_scoped_filtered_and_paged_in_a_stable_order(
+    api: Api, world: factories.World, now
+) -> None:  # noqa: ANN001
     ids = [new_case(world, now, child_ref=f"CS-10000{i}").id for i in range(3)]
     new_case(world, now, by="police_practitioner", with_agencies=("CSC",), with_people=())
     first = api.get("/cases?per_page=2", "health_practitioner").get_json()
     second = api.get("/cases?per_page=2&page=2", "health_practitioner").get_json()
     assert [c["id"] for c in first["items"]] == ids[:2] and first["total"] == 3
-    assert [c["id"] for c in second["items"]] == ids[2:] and second["page"] == 2 and second["per_page"] == 2
+    assert (
+        [c["id"] for c in second["items"]] == ids[2:]
+        and second["page"] == 2
+        and second["per_page"] == 2
+    )
     assert "records" not in first["items"][0]
     assert api.get("/cases", "csc_manager").get_json()["total"] == 4
     assert api.get("/cases?agency=police", "csc_manager").get_json()["total"] == 1
@@ -81,57 +115,91 @@ def test_listing_is_scoped_filtered_and_paged_in_a_stable_order(api: Api, world:
     assert api.get("/cases?state=open&stage=practitioners", "csc_manager").get_json()["total"] == 4
     assert api.get("/cases?overdue=true", "csc_manager").get_json()["total"] == 0
     assert api.get("/cases?overdue=false", "csc_manager").get_json()["total"] == 4
-    assert api.get("/cases", "admin").get_json() == {"items": [], "page": 1, "per_page": 20, "total": 0}
+    assert api.get("/cases", "admin").get_json() == {
+        "items": [],
+        "page": 1,
+        "per_page": 20,
+        "total": 0,
+    }
 
 
-def test_a_case_is_read_with_its_version_as_etag_and_the_view_is_logged(api: Api, world, now) -> None:  # noqa: ANN001
+def test_a_case_is_read_with_its_version_as_etag_and_the_view_is_logged(
+    api: Api, world, now
+) -> None:  # noqa: ANN001
     case = new_case(world, now)
     response = api.get(f"/cases/{case.id}", "health_lead")
     assert response.status_code == 200
     body = response.get_json()
-    assert CASE_KEYS <= set(body) and response.headers["ETag"] == f'"{body["version"]}"'
+    assert set(body) >= CASE_KEYS and response.headers["ETag"] == f'"{body["version"]}"'
     assert len(body["steps"]) == 1 and body["records"] == []
     logged = db.session.scalars(select(AccessLog).where(AccessLog.door == "api")).all()
-    assert [(a.actor, a.what, a.target) for a in logged] == [("health_lead@example.org", "case_viewed", case.reference)]
+    assert [(a.actor, a.what, a.target) for a in logged] == [
+        ("health_lead@example.org", "case_viewed", case.reference)
+    ]
 
 
-def test_a_full_journey_records_acknowledgements_timescales_and_actions(api: Api, world, now) -> None:  # noqa: ANN001
+def test_a_full_journey_records_acknowledgements_timescales_and_actions(
+    api: Api, world, now
+) -> None:  # noqa: ANN001
     case_id = new_case(world, now).id
-    record = api.post(f"/cases/{case_id}/records", "csc_practitioner", {"kind": "discussion", "text": "We spoke."})
+    record = api.post(
+        f"/cases/{case_id}/records", "csc_practitioner", {"kind": "discussion", "text": "We spoke."}
+    )
     assert record.status_code == 201, record.get_json()
     rec = record.get_json()
     assert rec["kind"] == "discussion" and rec["author"]["email"] == "csc_practitioner@example.org"
     assert rec["acknowledged_by"] == []
     due = (real_now() + timedelta(days=3)).isoformat()
-    action = api.post(f"/cases/{case_id}/records", "csc_practitioner", {"kind": "action", "text": "Send notes.", "action_due": due})
+    action = api.post(
+        f"/cases/{case_id}/records",
+        "csc_practitioner",
+        {"kind": "action", "text": "Send notes.", "action_due": due},
+    )
     assert action.status_code == 201 and action.get_json()["action_due"] is not None
 
     for _ in range(2):  # again is harmless
         ack = api.post(f"/records/{rec['id']}/acknowledge", "health_practitioner")
         assert ack.status_code == 200, ack.get_json()
-        assert [a["email"] for a in ack.get_json()["acknowledged_by"]] == ["health_practitioner@example.org"]
+        assert [a["email"] for a in ack.get_json()["acknowledged_by"]] == [
+            "health_practitioner@example.org"
+        ]
 
     version = int(api.get(f"/cases/{case_id}", "csc_practitioner").headers["ETag"].strip('"'))
     due_at = (real_now() + timedelta(days=10)).isoformat()
-    proposed = api.post(f"/cases/{case_id}/timescale", "health_practitioner", {"due_at": due_at, "reason": "Leave."},
-                        headers={"If-Match": f'"{version}"'})
+    proposed = api.post(
+        f"/cases/{case_id}/timescale",
+        "health_practitioner",
+        {"due_at": due_at, "reason": "Leave."},
+        headers={"If-Match": f'"{version}"'},
+    )
     assert proposed.status_code == 200, proposed.get_json()
     assert proposed.get_json()["step"]["timescale"]["status"] == "proposed"
     accepted = api.post(f"/cases/{case_id}/timescale/accept", "csc_practitioner", json={})
     assert accepted.status_code == 200, accepted.get_json()
     timescale = accepted.get_json()["step"]["timescale"]
     assert timescale["status"] == "agreed"
-    assert [p["email"] for p in timescale["agreed_by"]] == ["health_practitioner@example.org", "csc_practitioner@example.org"]
+    assert [p["email"] for p in timescale["agreed_by"]] == [
+        "health_practitioner@example.org",
+        "csc_practitioner@example.org",
+    ]
 
     etag = accepted.headers["ETag"]
-    escalated = api.post(f"/cases/{case_id}/actions/escalate", "csc_practitioner", {"record": "Not agreed."},
-                         headers={"If-Match": f"W/{etag}"})
+    escalated = api.post(
+        f"/cases/{case_id}/actions/escalate",
+        "csc_practitioner",
+        {"record": "Not agreed."},
+        headers={"If-Match": f"W/{etag}"},
+    )
     assert escalated.status_code == 200, escalated.get_json()
     assert escalated.get_json()["state"] == "managers" and len(escalated.get_json()["steps"]) == 2
     resolved = api.post(
-        f"/cases/{case_id}/actions/resolve", "csc_manager",
-        {"record": "Agreed an assessment.", "outcome": {"text": "Assessment starts."},
-         "learning": {"text": "Talk sooner.", "themes": ["thresholds"]}},
+        f"/cases/{case_id}/actions/resolve",
+        "csc_manager",
+        {
+            "record": "Agreed an assessment.",
+            "outcome": {"text": "Assessment starts."},
+            "learning": {"text": "Talk sooner.", "themes": ["thresholds"]},
+        },
         headers={"If-Match": escalated.headers["ETag"].strip('"')},
     )
     assert resolved.status_code == 200, resolved.get_json()
@@ -142,8 +210,14 @@ def test_a_full_journey_records_acknowledgements_timescales_and_actions(api: Api
 
     events = api.get(f"/cases/{case_id}/history", "health_practitioner").get_json()
     assert [e["action"] for e in events] == [
-        "raised", "record_added", "record_added", "record_acknowledged", "timescale_proposed",
-        "timescale_agreed", "escalate", "resolve",
+        "raised",
+        "record_added",
+        "record_added",
+        "record_acknowledged",
+        "timescale_proposed",
+        "timescale_agreed",
+        "escalate",
+        "resolve",
     ]
     assert all(e["case"] == closed["reference"] for e in events)
     assert [e["prev_digest"] for e in events[1:]] == [e["digest"] for e in events[:-1]]
@@ -152,15 +226,25 @@ def test_a_full_journey_records_acknowledgements_timescales_and_actions(api: Api
 def test_outcome_log_as_json_and_csv_for_auditors(api: Api, world, now) -> None:  # noqa: ANN001
     case = new_case(world, now)
     etag = api.get(f"/cases/{case.id}", "csc_practitioner").headers["ETag"]
-    api.post(f"/cases/{case.id}/actions/withdraw", "csc_practitioner",
-             {"record": "Sorted by phone.", "outcome": {"text": "Withdrawn."}}, headers={"If-Match": etag})
+    api.post(
+        f"/cases/{case.id}/actions/withdraw",
+        "csc_practitioner",
+        {"record": "Sorted by phone.", "outcome": {"text": "Withdrawn."}},
+        headers={"If-Match": etag},
+    )
     log = api.get("/outcomes", "auditor")
     assert log.status_code == 200, log.get_json()
     body = log.get_json()
     assert body["total"] == 1 and body["audit_head"]["seq"] > 0
     row = body["items"][0]
-    assert row["reference"] == case.reference and row["outcome"] == "withdrawn" and row["level"] == "practitioners"
-    assert row["agencies"] == ["CSC", "HEALTH"] and row["days_open"] == 0 and row["steps_overdue"] == 0
+    assert (
+        row["reference"] == case.reference
+        and row["outcome"] == "withdrawn"
+        and row["level"] == "practitioners"
+    )
+    assert (
+        row["agencies"] == ["CSC", "HEALTH"] and row["days_open"] == 0 and row["steps_overdue"] == 0
+    )
     assert api.get("/outcomes?agency=POLICE", "partnership").get_json()["total"] == 0
     exported = api.get("/outcomes?format=csv", "partnership")
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
@@ -174,11 +258,25 @@ def test_audit_events_page_in_order_and_the_chain_verifies(api: Api, world, now)
     new_case(world, now)
     everything = api.get("/audit/events?limit=1000", "auditor").get_json()
     assert [e["seq"] for e in everything] == list(range(1, len(everything) + 1))
-    assert {"seq", "at", "actor", "case", "action", "from_state", "to_state", "digest", "prev_digest"} <= set(everything[0])
+    assert {
+        "seq",
+        "at",
+        "actor",
+        "case",
+        "action",
+        "from_state",
+        "to_state",
+        "digest",
+        "prev_digest",
+    } <= set(everything[0])
     page = api.get("/audit/events?after_seq=3&limit=2", "partnership").get_json()
     assert [e["seq"] for e in page] == [4, 5]
     verdict = api.get("/audit/verify", "auditor").get_json()
-    assert verdict["ok"] is True and verdict["events"] == len(everything) and verdict["broken_at"] is None
+    assert (
+        verdict["ok"] is True
+        and verdict["events"] == len(everything)
+        and verdict["broken_at"] is None
+    )
 
 
 def test_a_tampered_chain_fails_verification_at_the_broken_event(api: Api, world, now) -> None:  # noqa: ANN001
@@ -194,14 +292,26 @@ def test_the_description_is_openapi_3_with_every_endpoint_errors_and_bearer_auth
     assert response.status_code == 200
     spec = response.get_json()
     assert spec["openapi"].startswith("3.")
-    assert spec["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "rsl_..."}
+    assert spec["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "rsl_...",
+    }
     expected = {
-        ("get", "/api/v1/workflows"), ("post", "/api/v1/cases"), ("get", "/api/v1/cases"),
-        ("get", "/api/v1/cases/{case_id}"), ("post", "/api/v1/cases/{case_id}/records"),
-        ("post", "/api/v1/records/{record_id}/acknowledge"), ("post", "/api/v1/cases/{case_id}/timescale"),
-        ("post", "/api/v1/cases/{case_id}/timescale/accept"), ("post", "/api/v1/cases/{case_id}/actions/{action}"),
-        ("get", "/api/v1/cases/{case_id}/history"), ("get", "/api/v1/outcomes"), ("get", "/api/v1/audit/events"),
-        ("get", "/api/v1/audit/verify"), ("get", "/api/v1/openapi.json"),
+        ("get", "/api/v1/workflows"),
+        ("post", "/api/v1/cases"),
+        ("get", "/api/v1/cases"),
+        ("get", "/api/v1/cases/{case_id}"),
+        ("post", "/api/v1/cases/{case_id}/records"),
+        ("post", "/api/v1/records/{record_id}/acknowledge"),
+        ("post", "/api/v1/cases/{case_id}/timescale"),
+        ("post", "/api/v1/cases/{case_id}/timescale/accept"),
+        ("post", "/api/v1/cases/{case_id}/actions/{action}"),
+        ("get", "/api/v1/cases/{case_id}/history"),
+        ("get", "/api/v1/outcomes"),
+        ("get", "/api/v1/audit/events"),
+        ("get", "/api/v1/audit/verify"),
+        ("get", "/api/v1/openapi.json"),
     }
     assert {(m, p) for p, ops in spec["paths"].items() for m in ops} == expected
     action = spec["paths"]["/api/v1/cases/{case_id}/actions/{action}"]["post"]
@@ -218,7 +328,12 @@ def test_tokens_are_stored_hashed(api: Api, tokens: dict[str, str]) -> None:
 
 
 def test_missing_malformed_and_unknown_tokens_answer_401(api: Api, client) -> None:  # noqa: ANN001
-    for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer rsl_nope"}, {"Authorization": "Bearer"}):
+    for headers in (
+        {},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer rsl_nope"},
+        {"Authorization": "Bearer"},
+    ):
         response = client.get("/api/v1/cases", headers=headers)
         assert response.status_code == 401
         assert error_of(response)["code"] == "unauthorized"

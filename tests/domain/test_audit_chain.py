@@ -15,11 +15,21 @@ def build(n: int) -> list[audit.StoredEvent]:
     for seq in range(1, n + 1):
         payload = {"text": f"record {seq}", "n": seq}
         content = audit.EventContent(
-            seq=seq, at=start + timedelta(minutes=seq), actor="a@example.org", case="RC-000001",
-            action="record_added", from_state="one", to_state="one", payload_digest=audit.payload_digest(payload),
+            seq=seq,
+            at=start + timedelta(minutes=seq),
+            actor="a@example.org",
+            case="RC-000001",
+            action="record_added",
+            from_state="one",
+            to_state="one",
+            payload_digest=audit.payload_digest(payload),
         )
         digest = audit.chain(prev, content.digest())
-        events.append(audit.StoredEvent(content=content, payload=payload, redacted=False, prev_digest=prev, digest=digest))
+        events.append(
+            audit.StoredEvent(
+                content=content, payload=payload, redacted=False, prev_digest=prev, digest=digest
+            )
+        )
         prev = digest
     return events
 
@@ -68,5 +78,7 @@ def test_the_digest_does_not_depend_on_key_order_or_offset() -> None:
     a = audit.payload_digest({"x": 1, "y": "é"})
     b = audit.payload_digest({"y": "é", "x": 1})
     assert a == b
-    london = datetime(2026, 6, 1, 10, tzinfo=UTC).astimezone(__import__("zoneinfo").ZoneInfo("Europe/London"))
+    london = datetime(2026, 6, 1, 10, tzinfo=UTC).astimezone(
+        __import__("zoneinfo").ZoneInfo("Europe/London")
+    )
     assert audit.instant(london) == "2026-06-01T10:00:00.000000Z"

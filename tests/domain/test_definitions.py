@@ -62,7 +62,12 @@ def test_the_leeds_process_has_four_levels_an_urgent_route_and_five_day_defaults
 
 def test_the_hours_based_definition_carries_hours_and_working_days() -> None:
     hours = load_directory(WORKFLOWS).latest("hours-escalation")
-    assert [str(lv.timescale) for lv in hours.levels] == ["48 hours", "5 working days", "48 hours", "10 working days"]
+    assert [str(lv.timescale) for lv in hours.levels] == [
+        "48 hours",
+        "5 working days",
+        "48 hours",
+        "10 working days",
+    ]
 
 
 def test_the_conference_dissent_sub_process_runs_on_a_short_clock_in_hours() -> None:
@@ -80,18 +85,26 @@ def test_a_good_minimal_definition_parses() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("to = \"next\"", "to = \"three\""), "actions[0] 'escalate'.to: unknown level 'three'"),
-        (("from = [\"one\"]", "from = [\"zero\"]"), "actions[0] 'escalate'.from: unknown level 'zero'"),
-        (("acts = [\"manager\"]", "acts = [\"director\"]"), "levels[1] 'two'.acts: unknown role 'director'"),
-        (("timescale = \"48 hours\"", "timescale = \"two days\""), "levels[1] 'two'.timescale: cannot read timescale"),
-        (("key = \"two\"", "key = \"one\""), "duplicate level key 'one'"),
-        (("key = \"resolve\"", "key = \"escalate\""), "duplicate action key 'escalate'"),
-        (("roles = [\"practitioner\"]", "roles = [\"chief\"]"), "unknown role 'chief'"),
-        (("title = \"Mini\"", "title = \"Mini\"\nsurprise = 1"), "unknown key 'surprise'"),
-        (("version = 1", "version = \"one\""), "version: must be a whole number"),
+        (('to = "next"', 'to = "three"'), "actions[0] 'escalate'.to: unknown level 'three'"),
+        (('from = ["one"]', 'from = ["zero"]'), "actions[0] 'escalate'.from: unknown level 'zero'"),
+        (
+            ('acts = ["manager"]', 'acts = ["director"]'),
+            "levels[1] 'two'.acts: unknown role 'director'",
+        ),
+        (
+            ('timescale = "48 hours"', 'timescale = "two days"'),
+            "levels[1] 'two'.timescale: cannot read timescale",
+        ),
+        (('key = "two"', 'key = "one"'), "duplicate level key 'one'"),
+        (('key = "resolve"', 'key = "escalate"'), "duplicate action key 'escalate'"),
+        (('roles = ["practitioner"]', 'roles = ["chief"]'), "unknown role 'chief'"),
+        (('title = "Mini"', 'title = "Mini"\nsurprise = 1'), "unknown key 'surprise'"),
+        (("version = 1", 'version = "one"'), "version: must be a whole number"),
     ],
 )
-def test_a_bad_definition_is_refused_naming_the_file_and_key(change: tuple[str, str], message: str) -> None:
+def test_a_bad_definition_is_refused_naming_the_file_and_key(
+    change: tuple[str, str], message: str
+) -> None:
     old, new = change
     assert old in GOOD
     with pytest.raises(DefinitionError) as caught:

@@ -18,8 +18,19 @@ from tests import factories
 from tests.conftest import MONDAY, empty_tables
 
 USERS = [
-    "csc_practitioner", "csc_practitioner2", "health_practitioner", "police_practitioner", "csc_manager",
-    "health_manager", "police_manager", "csc_lead", "health_lead", "police_lead", "partnership", "auditor", "admin",
+    "csc_practitioner",
+    "csc_practitioner2",
+    "health_practitioner",
+    "police_practitioner",
+    "csc_manager",
+    "health_manager",
+    "police_manager",
+    "csc_lead",
+    "health_lead",
+    "police_lead",
+    "partnership",
+    "auditor",
+    "admin",
 ]
 ACTIONS = ["escalate", "resolve", "withdraw", "refer", "uphold", "reconvene", "teleport"]
 TABLES = (Case, Step, Record, Acknowledgement, AuditEvent, Outbox)
@@ -57,25 +68,48 @@ class CaseLife(RuleBasedStateMachine):
         else:
             assert after - events == 1, "an accepted change must write exactly one history event"
 
-    @rule(by=st.sampled_from(USERS), other=st.sampled_from(["CSC", "HEALTH", "POLICE"]),
-          workflow=st.sampled_from(["leeds-pcrp", "hours-escalation", "cp-conference-dissent"]),
-          urgent=st.booleans())
+    @rule(
+        by=st.sampled_from(USERS),
+        other=st.sampled_from(["CSC", "HEALTH", "POLICE"]),
+        workflow=st.sampled_from(["leeds-pcrp", "hours-escalation", "cp-conference-dissent"]),
+        urgent=st.booleans(),
+    )
     def raise_case(self, by: str, other: str, workflow: str, urgent: bool) -> None:
-        risk = cases.ImmediateRisk(True, "Front door", self.now - timedelta(minutes=5)) if urgent else None
+        risk = (
+            cases.ImmediateRisk(True, "Front door", self.now - timedelta(minutes=5))
+            if urgent
+            else None
+        )
 
         def call(ctx):  # noqa: ANN001, ANN202
-            case = cases.raise_case(ctx, self.world[by].id, child_ref="CS-42", category="other", summary="s",
-                                    with_agencies=[other], workflow=workflow, immediate_risk=risk)
+            case = cases.raise_case(
+                ctx,
+                self.world[by].id,
+                child_ref="CS-42",
+                category="other",
+                summary="s",
+                with_agencies=[other],
+                workflow=workflow,
+                immediate_risk=risk,
+            )
             self.case_ids.append(case.id)
 
         self.attempt(call)
 
     @precondition(lambda self: self.case_ids)
-    @rule(data=st.data(), by=st.sampled_from(USERS), kind=st.sampled_from(["discussion", "note", "action"]))
+    @rule(
+        data=st.data(),
+        by=st.sampled_from(USERS),
+        kind=st.sampled_from(["discussion", "note", "action"]),
+    )
     def add_record(self, data: st.DataObject, by: str, kind: str) -> None:
         case_id = data.draw(st.sampled_from(self.case_ids))
         due = self.now + timedelta(days=2) if kind == "action" else None
-        self.attempt(lambda ctx: cases.add_record(ctx, self.world[by].id, case_id, kind=kind, text="t", action_due=due))
+        self.attempt(
+            lambda ctx: cases.add_record(
+                ctx, self.world[by].id, case_id, kind=kind, text="t", action_due=due
+            )
+        )
 
     @precondition(lambda self: self.case_ids)
     @rule(data=st.data(), by=st.sampled_from(USERS))
@@ -83,14 +117,20 @@ class CaseLife(RuleBasedStateMachine):
         record_ids = list(db.session.scalars(select(Record.id)))
         if record_ids:
             record_id = data.draw(st.sampled_from(record_ids))
-            self.attempt(lambda ctx: cases.acknowledge(ctx, self.world[by].id, record_id), may_repeat=True)
+            self.attempt(
+                lambda ctx: cases.acknowledge(ctx, self.world[by].id, record_id), may_repeat=True
+            )
 
     @precondition(lambda self: self.case_ids)
     @rule(data=st.data(), by=st.sampled_from(USERS), days=st.integers(-1, 20))
     def propose(self, data: st.DataObject, by: str, days: int) -> None:
         case_id = data.draw(st.sampled_from(self.case_ids))
         due = self.now + timedelta(days=days, hours=1)
-        self.attempt(lambda ctx: cases.propose_timescale(ctx, self.world[by].id, case_id, due_at=due, reason="r"))
+        self.attempt(
+            lambda ctx: cases.propose_timescale(
+                ctx, self.world[by].id, case_id, due_at=due, reason="r"
+            )
+        )
 
     @precondition(lambda self: self.case_ids)
     @rule(data=st.data(), by=st.sampled_from(USERS))
@@ -99,14 +139,36 @@ class CaseLife(RuleBasedStateMachine):
         self.attempt(lambda ctx: cases.accept_timescale(ctx, self.world[by].id, case_id))
 
     @precondition(lambda self: self.case_ids)
-    @rule(data=st.data(), by=st.sampled_from(USERS), action=st.sampled_from(ACTIONS), stale=st.booleans(),
-          with_record=st.booleans(), with_outcome=st.booleans())
-    def act(self, data: st.DataObject, by: str, action: str, stale: bool, with_record: bool, with_outcome: bool) -> None:
+    @rule(
+        data=st.data(),
+        by=st.sampled_from(USERS),
+        action=st.sampled_from(ACTIONS),
+        stale=st.booleans(),
+        with_record=st.booleans(),
+        with_outcome=st.booleans(),
+    )
+    def act(
+        self,
+        data: st.DataObject,
+        by: str,
+        action: str,
+        stale: bool,
+        with_record: bool,
+        with_outcome: bool,
+    ) -> None:
         case_id = data.draw(st.sampled_from(self.case_ids))
         version = db.session.get(Case, case_id).version - (1 if stale else 0)
-        self.attempt(lambda ctx: cases.take_action(
-            ctx, self.world[by].id, case_id, action, record="because" if with_record else None,
-            expected_version=version, outcome={"text": "done"} if with_outcome else None))
+        self.attempt(
+            lambda ctx: cases.take_action(
+                ctx,
+                self.world[by].id,
+                case_id,
+                action,
+                record="because" if with_record else None,
+                expected_version=version,
+                outcome={"text": "done"} if with_outcome else None,
+            )
+        )
 
     @rule(hours=st.integers(1, 72))
     def time_passes(self, hours: int) -> None:
@@ -124,7 +186,9 @@ class CaseLife(RuleBasedStateMachine):
             if case.closed:
                 assert not open_steps and case.outcome_kind == case.state
                 snapshot = (case.version, case.state, len(case.steps))
-                assert self.closed.setdefault(case.id, snapshot) == snapshot, "a closed case changed"
+                assert self.closed.setdefault(case.id, snapshot) == snapshot, (
+                    "a closed case changed"
+                )
             else:
                 assert len(open_steps) == 1 and open_steps[0].due_at is not None
                 assert open_steps[0].level == case.state
@@ -139,7 +203,9 @@ def test_random_users_taking_random_actions_keep_every_invariant(app) -> None:
     CaseLife.app = app
     run = CaseLife.TestCase
     run.settings = settings(
-        max_examples=25, stateful_step_count=30, deadline=None,
+        max_examples=25,
+        stateful_step_count=30,
+        deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
     run().runTest()
