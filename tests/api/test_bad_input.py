@@ -194,7 +194,9 @@ def test_a_closed_case_takes_no_more_actions_records_or_timescales(
                 {"record": "Again."},
                 headers={"If-Match": etag},
             ),
-            api.post(f"/cases/{case.id}/records", "health_practitioner", {"kind": "note", "text": "N"}),
+            api.post(
+                f"/cases/{case.id}/records", "health_practitioner", {"kind": "note", "text": "N"}
+            ),
             api.post(
                 f"/cases/{case.id}/timescale", "health_practitioner", {"due_at": due, "reason": "R"}
             ),
