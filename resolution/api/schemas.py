@@ -51,9 +51,11 @@ class RaiseCaseIn(In):
     workflow = words(
         40, allow_none=True, metadata={"description": "definition key; the default if absent"}
     )
-    child_ref = words(
-        40,
+    child_ref = fields.String(
         required=True,
+        validate=validate.Regexp(
+            rules.CHILD_REF_RE, error="letters, digits, '/', '-' or '.' (2 to 40): never a name"
+        ),
         metadata={"description": "the reference the agencies already use, never a name"},
     )
     child_initials = words(4, allow_none=True)
