@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -56,4 +56,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for door in (cli, ops, api, web, scheduler, reporting):
         door.init_app(app)
+    app.url_value_preprocessor(_no_impossible_ids)
     return app
+
+
+LARGEST_ID = 2**31 - 1  # ids are 32-bit integers in every table
+
+
+def _no_impossible_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Answer 404 for an id in a URL that no row can have, before any query is made.
+
+    PostgreSQL refuses to compare a 32-bit column with a larger number; such an id
+    names nothing, so it is simply not found, on every door.
+    """
+    if values and any(isinstance(v, int) and not 0 < v <= LARGEST_ID for v in values.values()):
+        abort(404)

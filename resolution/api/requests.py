@@ -17,7 +17,7 @@ from .errors import ApiError, validation_error
 
 IF_MATCH = re.compile(r'^(?:W/)?("?)([0-9]{1,9})\1$')
 CHALLENGE = 'Bearer realm="resolution"'
-MAX_ID = 2**62  # ids beyond this exist nowhere (and would overflow the database's integers)
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: beyond this none exists (PostgreSQL would refuse it)
 
 
 def authenticate() -> None:

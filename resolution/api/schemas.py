@@ -130,7 +130,7 @@ class OutcomeQuery(In):
 
 
 class AuditQuery(In):
-    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
+    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_INT))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

@@ -118,6 +118,9 @@ def test_unknown_case_record_and_action_are_404(
         answers = [
             api.get("/cases/999999", "auditor"),
             api.get(f"/cases/{2**70}", "auditor"),
+            api.get("/cases/4502779097460", "auditor"),  # past 32 bits: PostgreSQL refused it
+            api.get("/cases/0/history", "auditor"),
+            api.post("/records/4502779097460/acknowledge", "health_practitioner"),
             api.get("/cases/999999/history", "auditor"),
             api.post(
                 "/cases/999999/records", "csc_practitioner", {"kind": "note", "text": "Hello."}

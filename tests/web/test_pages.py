@@ -109,6 +109,14 @@ def test_a_missing_case_looks_the_same_as_a_hidden_one(world, as_user: Client) -
     assert "Page not found" in response.get_data(as_text=True)
 
 
+def test_an_id_too_large_for_any_row_is_not_found_on_every_page(world, as_user: Client) -> None:  # noqa: ANN001
+    client = as_user(world["csc_practitioner"])
+    for path in ("/cases/4502779097460", "/cases/4502779097460/records/new", "/cases/0"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "Page not found" in response.get_data(as_text=True)
+
+
 def test_signed_out_visitors_are_sent_to_sign_in(client, case) -> None:  # noqa: ANN001
     for path in ("/cases", f"/cases/{case.id}", "/raise/risk", "/admin", "/overdue", "/outcomes"):
         response = client.get(path)
