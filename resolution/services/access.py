@@ -9,10 +9,11 @@ pending work.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import AccessLog, User
@@ -102,3 +103,63 @@ def access_events(
         }
         for row in rows
     ]
+
+
+def kinds(session: Session) -> list[str]:
+    """Return the kinds of access recorded so far, sorted."""
+    return sorted(session.scalars(select(AccessLog.what).distinct()))
+
+
+def access_page(
+    session: Session,
+    user: User,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    actor: str | None = None,
+    what: str | None = None,
+    day: date | None = None,
+    zone: str = "Europe/London",
+) -> tuple[list[dict[str, Any]], int]:
+    """Return one page of the access log, newest first, and how many rows match: auditors only.
+
+    `day` is a local day in `zone`; `actor` matches the e-mail, or the start of it.
+    """
+    if not user.active or user.role != "auditor":
+        raise Forbidden("only auditors read the access log")
+    if not 1 <= per_page <= MAX_LIMIT:
+        raise Invalid.field("per_page", f"must be 1 to {MAX_LIMIT}")
+    if page < 1:
+        raise Invalid.field("page", "must be 1 or more")
+    conditions = []
+    if actor:
+        wanted = actor.strip().lower()
+        escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(AccessLog.actor.like(f"{escaped}%", escape="\\"))
+    if what:
+        conditions.append(AccessLog.what == what)
+    if day is not None:
+        start = datetime.combine(day, time(0), ZoneInfo(zone))
+        conditions.append(AccessLog.at >= start)
+        conditions.append(
+            AccessLog.at < datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(zone))
+        )
+    total = int(session.scalar(select(func.count()).select_from(AccessLog).where(*conditions)) or 0)
+    rows = session.scalars(
+        select(AccessLog)
+        .where(*conditions)
+        .order_by(AccessLog.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return [
+        {
+            "id": r.id,
+            "at": r.at,
+            "actor": r.actor,
+            "what": r.what,
+            "target": r.target,
+            "door": r.door,
+        }
+        for r in rows
+    ], total

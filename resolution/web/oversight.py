@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from sqlalchemy import select
 
+from ..charts import bar_chart_svg
 from ..domain import rules
 from ..extensions import db
-from ..models import AccessLog, Agency, Case
-from ..services import history, queries
+from ..models import Agency, Case
+from ..services import access, figures, history, queries, reports
 from ..services.core import head
 from .cases import _level_words
 from .helpers import me, roles_required, web_ctx
@@ -116,39 +118,81 @@ def _day(value: str | None) -> date | None:
         return None
 
 
+def _outcome_filters(ctx: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """Read the outcome log's filters: (service arguments, form values, errors by field)."""
+    args = request.args
+    values = {name: (args.get(name) or "").strip() for name in OUTCOME_FILTERS}
+    errors: dict[str, str] = {}
+    start, end = _day(values["from"]), _day(values["to"])
+    if values["from"] and start is None:
+        errors["from"] = "Enter the start date as year-month-day, for example 2026-03-01"
+    if values["to"] and end is None:
+        errors["to"] = "Enter the end date as year-month-day, for example 2026-03-31"
+    if start and end and start > end:
+        errors["to"] = "The end date must be the same as or after the start date"
+        start = end = None
+    values["agency"] = values["agency"].upper()
+    choices = _outcome_choices(ctx)
+    for name in ("agency", "category", "level", "outcome", "theme"):
+        known = {value for value, _ in choices[name]}
+        if values[name] not in known:
+            errors[name] = f"Choose a {name} from the list"
+            values[name] = ""
+    kwargs = {
+        "date_from": start,
+        "date_to": end,
+        **{
+            name: values[name] or None
+            for name in ("agency", "category", "level", "outcome", "theme")
+        },
+    }
+    return kwargs, values, errors
+
+
+OUTCOME_FILTERS = ("from", "to", "agency", "category", "level", "outcome", "theme")
+
+
+def _outcome_choices(ctx: Any) -> dict[str, list[tuple[str, str]]]:
+    """Return the choices of each outcome-log select, the empty choice first."""
+    levels: dict[str, str] = {}
+    for definition in ctx.workflows.registry.all():
+        for key in definition.level_index:
+            levels.setdefault(key, definition.level(key).title)
+    agencies = [(a.code, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))]
+    return {
+        "agency": [("", "Any agency"), *agencies],
+        "category": [("", "Any category"), *rules.CATEGORIES.items()],
+        "level": [("", "Any level"), *sorted(levels.items(), key=lambda kv: kv[1])],
+        "outcome": [("", "Any outcome"), *((k, k.capitalize()) for k in rules.OUTCOME_KINDS)],
+        "theme": [("", "Any learning theme"), *rules.THEMES.items()],
+    }
+
+
 @bp.get("/outcomes")
 @roles_required("auditor", "partnership")
 def outcomes() -> ResponseReturnValue:
     """Show the outcome log with filters, a CSV link and whether the history's chain is intact."""
-    from ..services import reports  # the reporting helper's module
-
-    ctx, args = web_ctx(), request.args
-    errors: dict[str, str] = {}
-    start, end = _day(args.get("from")), _day(args.get("to"))
-    if args.get("from") and start is None:
-        errors["from"] = "Enter the start date as year-month-day, for example 2026-03-01"
-    if args.get("to") and end is None:
-        errors["to"] = "Enter the end date as year-month-day, for example 2026-03-31"
-    agency = (args.get("agency") or "").strip().upper() or None
-    log = _decorated(
-        reports.outcome_log(
-            db.session, me(), date_from=start, date_to=end, agency=agency, workflows=ctx.workflows
-        ),
-        ctx,
+    ctx, user = web_ctx(), me()
+    kwargs, values, errors = _outcome_filters(ctx)
+    log = _decorated(reports.outcome_log(db.session, user, workflows=ctx.workflows, **kwargs), ctx)
+    access.record_access(
+        db.session,
+        user,
+        access.OUTCOMES_VIEWED,
+        request.query_string.decode() or None,
+        "web",
+        ctx.now,
     )
     verdict = history.verify_chain(db.session)
-    agencies = [("", "Any agency")] + [
-        (a.code, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))
-    ]
-    filters = {"from": args.get("from", ""), "to": args.get("to", ""), "agency": agency or ""}
+    choices = _outcome_choices(ctx)
     return render_template(
         "oversight/outcomes.html",
         log=log,
         verdict=verdict,
         errors=errors,
-        agencies=_items(agencies, agency or ""),
-        filters=filters,
-        csv_args={k: v for k, v in filters.items() if v},
+        selects={name: _items(choices[name], values[name]) for name in choices},
+        filters=values,
+        csv_args={k: v for k, v in values.items() if v},
     ), 400 if errors else 200
 
 
@@ -156,34 +200,154 @@ def outcomes() -> ResponseReturnValue:
 @roles_required("auditor", "partnership")
 def outcomes_csv() -> ResponseReturnValue:
     """Download the outcome log, filtered as on the page, as CSV ending with the chain's head."""
-    from ..services import reports
-
-    ctx, args, user = web_ctx(), request.args, me()
-    agency = (args.get("agency") or "").strip().upper() or None
-    rows = reports.outcome_log(
+    ctx, user = web_ctx(), me()
+    kwargs, _, errors = _outcome_filters(ctx)
+    if errors:
+        abort(400)
+    rows = reports.outcome_log(db.session, user, workflows=ctx.workflows, **kwargs)
+    text = reports.outcome_csv(rows, head(db.session))
+    access.record_access(
         db.session,
         user,
-        date_from=_day(args.get("from")),
-        date_to=_day(args.get("to")),
-        agency=agency,
-        workflows=ctx.workflows,
+        access.EXPORTED,
+        f"outcomes?{request.query_string.decode()}",
+        "web",
+        ctx.now,
     )
-    text = reports.outcome_csv(rows, head(db.session))
-    db.session.add(
-        AccessLog(
-            at=ctx.now,
-            user_id=user.id,
-            actor=user.email,
-            what="outcomes_exported",
-            target=request.query_string.decode()[:200] or None,
-            door="web",
-        )
-    )
-    db.session.commit()
-    name = f"outcome-log-{ctx.now.date().isoformat()}.csv"
+    return _csv(text, f"outcome-log-{ctx.now.date().isoformat()}.csv")
+
+
+def _csv(text: str, name: str) -> Response:
     return Response(
         text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+def _period() -> tuple[date | None, date | None, dict[str, str], dict[str, str]]:
+    """Read a from/to period: (start, end, form values, errors by field)."""
+    values = {name: (request.args.get(name) or "").strip() for name in ("from", "to")}
+    start, end = _day(values["from"]), _day(values["to"])
+    errors: dict[str, str] = {}
+    if values["from"] and start is None:
+        errors["from"] = "Enter the start date as year-month-day, for example 2026-04-01"
+    if values["to"] and end is None:
+        errors["to"] = "Enter the end date as year-month-day, for example 2027-03-31"
+    if start and end and start > end:
+        errors["to"] = "The end date must be the same as or after the start date"
+    return start, end, values, errors
+
+
+@bp.get("/figures")
+@roles_required("auditor", "partnership")
+def figures_page() -> ResponseReturnValue:
+    """Show the annual-report figures for a period: charts, each with its data table."""
+    ctx, user = web_ctx(), me()
+    start, end, values, errors = _period()
+    figs = figures.figures(
+        db.session, user, ctx.workflows, None if errors else start, None if errors else end
+    )
+    access.record_access(
+        db.session,
+        user,
+        access.FIGURES_VIEWED,
+        request.query_string.decode() or None,
+        "web",
+        ctx.now,
+    )
+    charts = [
+        {"title": title, "rows": rows, "svg": Markup(bar_chart_svg(title, rows))}  # noqa: S704 - built from escaped parts
+        for title, rows in figures.chart_series(figs)
+    ]
+    return render_template(
+        "oversight/figures.html",
+        figs=figs,
+        charts=charts,
+        errors=errors,
+        filters=values,
+        csv_args={k: v for k, v in values.items() if v} if not errors else {},
+        categories=rules.CATEGORIES,
+        themes=rules.THEMES,
+        kinds=rules.OUTCOME_KINDS,
+    ), 400 if errors else 200
+
+
+@bp.get("/figures.csv")
+@roles_required("auditor", "partnership")
+def figures_csv() -> ResponseReturnValue:
+    """Download the figures for a period as CSV (figure, group, measure, value)."""
+    ctx, user = web_ctx(), me()
+    start, end, _, errors = _period()
+    if errors:
+        abort(400)
+    figs = figures.figures(db.session, user, ctx.workflows, start, end)
+    access.record_access(
+        db.session,
+        user,
+        access.EXPORTED,
+        f"figures?{request.query_string.decode()}",
+        "web",
+        ctx.now,
+    )
+    return _csv(
+        figures.figures_csv(figs, head(db.session)), f"figures-{ctx.now.date().isoformat()}.csv"
+    )
+
+
+ACCESS_PAGE = 50
+
+
+@bp.get("/access")
+@roles_required("auditor")
+def access_log() -> ResponseReturnValue:
+    """Show who looked at what, newest first, filtered by person, kind and day."""
+    ctx, user = web_ctx(), me()
+    args = request.args
+    values = {name: (args.get(name) or "").strip() for name in ("actor", "what", "on")}
+    errors: dict[str, str] = {}
+    day = _day(values["on"])
+    if values["on"] and day is None:
+        errors["on"] = "Enter the day as year-month-day, for example 2026-11-20"
+    try:
+        page = max(1, int(args.get("page", "1")))
+    except ValueError:
+        page = 1
+    kinds = access.kinds(db.session)
+    if values["what"] and values["what"] not in kinds:
+        errors["what"] = "Choose a kind of access from the list"
+        values["what"] = ""
+    rows, total = access.access_page(
+        db.session,
+        user,
+        page=page,
+        per_page=ACCESS_PAGE,
+        actor=values["actor"] or None,
+        what=values["what"] or None,
+        day=day,
+    )
+    access.record_access(
+        db.session,
+        user,
+        access.ACCESS_VIEWED,
+        request.query_string.decode() or None,
+        "web",
+        ctx.now,
+    )
+    pages = max(1, -(-total // ACCESS_PAGE))
+    kept = {k: v for k, v in values.items() if v and k not in errors}
+    return render_template(
+        "oversight/access.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        errors=errors,
+        filters=values,
+        what_items=_items(
+            [("", "Any kind"), *((k, k.replace("_", " ")) for k in kinds)], values["what"]
+        ),
+        previous_args={**kept, "page": page - 1} if page > 1 else None,
+        next_args={**kept, "page": page + 1} if page < pages else None,
+    ), 400 if errors else 200
 
 
 def _decorated(rows: list[dict[str, Any]], ctx: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,221 @@
+"""The outcome log's full filters, the figures page with its charts, and the access log page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from resolution.context import service_context
+from resolution.extensions import db
+from resolution.models import AccessLog, Case, User
+from resolution.services import cases
+from tests import factories
+
+from .conftest import check_page, csrf_token
+
+Client = Callable[[User], FlaskClient]
+
+
+def _close(world, now, action: str, by: str, *, themes=(), escalate_by=None, **kw) -> Case:  # noqa: ANN001, ANN003
+    """Raise a case, escalate it once if asked, then close it with `action`."""
+    case = factories.make_case(world, now, **kw)
+    if escalate_by:
+        case = cases.take_action(
+            service_context(now),
+            world[escalate_by].id,
+            case.id,
+            "escalate",
+            record="Not agreed.",
+            expected_version=case.version,
+        )
+    learning = {"text": "Talk sooner.", "themes": list(themes)} if themes else None
+    return cases.take_action(
+        service_context(now + timedelta(days=2)),
+        world[by].id,
+        case.id,
+        action,
+        record="Settled.",
+        expected_version=case.version,
+        outcome={"text": "Done."},
+        learning=learning,
+    )
+
+
+def _fixture(world, now: datetime) -> dict[str, Case]:  # noqa: ANN001
+    return {
+        "resolved": _close(
+            world, now, "resolve", "csc_practitioner", themes=("neglect",), child_ref="CS-1"
+        ),
+        "withdrawn": _close(
+            world,
+            now,
+            "withdraw",
+            "csc_practitioner",
+            category="assessment",
+            child_ref="CS-2",
+            with_agencies=("POLICE",),
+            with_people=(),
+        ),
+        "managers": _close(
+            world,
+            now,
+            "resolve",
+            "csc_manager",
+            themes=("supervision",),
+            escalate_by="csc_practitioner",
+            child_ref="CS-3",
+        ),
+    }
+
+
+def _refs(html: str, made: dict[str, Case]) -> set[str]:
+    return {name for name, case in made.items() if case.reference in html}
+
+
+def test_every_outcome_filter_narrows_the_log(world, now, as_user: Client) -> None:  # noqa: ANN001
+    made = _fixture(world, now)
+    client = as_user(world["auditor"])
+    everything = client.get("/outcomes").get_data(as_text=True)
+    check_page(everything)
+    assert _refs(everything, made) == set(made)
+    expectations = {
+        "agency=POLICE": {"withdrawn"},
+        "category=assessment": {"withdrawn"},
+        "level=managers": {"managers"},
+        "outcome=withdrawn": {"withdrawn"},
+        "theme=supervision": {"managers"},
+        "theme=neglect&level=practitioners": {"resolved"},
+        "outcome=referred": set(),
+    }
+    for query, wanted in expectations.items():
+        response = client.get(f"/outcomes?{query}")
+        assert response.status_code == 200, query
+        assert _refs(response.get_data(as_text=True), made) == wanted, query
+        exported = client.get(f"/outcomes.csv?{query}").get_data(as_text=True)
+        rows = csv.DictReader(io.StringIO(exported.split("# audit chain head")[0]))
+        assert {r["reference"] for r in rows} == {made[n].reference for n in wanted}, query
+
+
+def test_unknown_filter_values_are_errors_that_link_to_their_field(world, as_user: Client) -> None:  # noqa: ANN001
+    client = as_user(world["partnership"])
+    response = client.get("/outcomes?theme=cake&from=2026-05-01&to=2026-04-01")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'href="#theme"' in html and 'href="#to"' in html
+    assert client.get("/outcomes.csv?theme=cake").status_code == 400
+
+
+def test_the_figures_page_has_each_chart_with_its_table_and_the_right_counts(
+    world, now, as_user: Client
+) -> None:  # noqa: ANN001
+    _fixture(world, now)
+    factories.make_case(world, now, child_ref="CS-OPEN")
+    client = as_user(world["partnership"])
+    response = client.get("/figures")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert check_page(html).startswith("Annual-report figures")
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="app-chart" role="img"') == 6
+    assert html.count(": the data</caption>") == 6
+    # Four raised, three closed: two at level 1 (one resolved, one withdrawn), one at level 2.
+    summary = html.split("In brief")[1].split("</dl>")[0]
+    assert [v.strip() for v in _cells(summary, "govuk-summary-list__value")][:3] == ["4", "0", "3"]
+    by_level = html.split('id="outcomes-by-level"')[1].split("</table>")[0]
+    assert _cells(by_level, "govuk-table__cell govuk-table__cell--numeric")[:4] == [
+        "1",
+        "1",
+        "0",
+        "2",
+    ]
+    assert "Supervision" in html and "Neglect" in html
+    assert "desc id=" in html  # each chart describes its values for screen readers
+
+
+def _cells(html: str, cls: str) -> list[str]:
+    marker = f'class="{cls}">'
+    return [part.split("<")[0].strip() for part in html.split(marker)[1:]]
+
+
+def test_the_figures_csv_and_period_errors(world, now, as_user: Client) -> None:  # noqa: ANN001
+    _fixture(world, now)
+    client = as_user(world["auditor"])
+    day = now.date().isoformat()
+    exported = client.get(f"/figures.csv?from={day}&to={day}")
+    assert (
+        exported.mimetype == "text/csv" and "attachment" in exported.headers["Content-Disposition"]
+    )
+    text = exported.get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text.split("# audit chain head")[0])))
+    raised = next(r for r in rows if r["figure"] == "disagreements raised")
+    assert raised["value"] == "3"
+    later = client.get("/figures.csv?from=2099-01-01").get_data(as_text=True)
+    assert (
+        next(
+            r
+            for r in csv.DictReader(io.StringIO(later.split("#")[0]))
+            if r["figure"] == "disagreements raised"
+        )["value"]
+        == "0"
+    )
+    bad = client.get("/figures?from=someday")
+    assert bad.status_code == 400 and 'href="#from"' in bad.get_data(as_text=True)
+
+
+def test_views_exports_and_sign_ins_reach_the_access_log_page(
+    app, world, now, as_user: Client
+) -> None:  # noqa: ANN001
+    case = factories.make_case(world, now)
+    reader = as_user(world["health_practitioner"])
+    assert reader.get(f"/cases/{case.id}").status_code == 200
+    auditor = as_user(world["auditor"])
+    auditor.get("/outcomes.csv")
+    auditor.get("/figures.csv")
+    stranger = app.test_client()
+    token = csrf_token(stranger)
+    stranger.post(
+        "/sign-in", data={"csrf_token": token, "email": "nobody@example.org", "password": "guess"}
+    )
+    kinds = set(db.session.scalars(select(AccessLog.what)))
+    assert {"case_viewed", "exported", "sign_in_failed"} <= kinds
+    page = auditor.get("/access")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert check_page(html).startswith("Who looked at what")
+    assert "health_practitioner@example.org" in html and case.reference in html
+    assert "nobody@example.org" in html and "sign in failed" in html
+    only_views = auditor.get("/access?what=case_viewed").get_data(as_text=True)
+    assert case.reference in only_views and "figures?" not in only_views
+    by_person = auditor.get("/access?actor=auditor@").get_data(as_text=True)
+    assert "health_practitioner@example.org" not in by_person and "auditor@example.org" in by_person
+    assert auditor.get("/access?on=2001-01-01").get_data(as_text=True).count("Nothing matches") == 1
+    assert auditor.get("/access?on=nonsense").status_code == 400
+
+
+def test_only_auditors_read_the_access_log_and_practitioners_no_figures(
+    world, as_user: Client
+) -> None:  # noqa: ANN001
+    assert as_user(world["partnership"]).get("/access").status_code == 403
+    assert as_user(world["csc_lead"]).get("/access").status_code == 403
+    for path in ("/figures", "/figures.csv"):
+        assert as_user(world["csc_practitioner"]).get(path).status_code == 403
+    nav = as_user(world["auditor"]).get("/outcomes").get_data(as_text=True)
+    assert 'href="/figures"' in nav and 'href="/access"' in nav
+    partnership_nav = as_user(world["partnership"]).get("/outcomes").get_data(as_text=True)
+    assert 'href="/figures"' in partnership_nav and 'href="/access"' not in partnership_nav
+
+
+def test_the_access_log_pages_newest_first(world, now, as_user: Client) -> None:  # noqa: ANN001
+    case = factories.make_case(world, now)
+    reader = as_user(world["csc_practitioner"])
+    for _ in range(60):
+        reader.get(f"/cases/{case.id}")
+    auditor = as_user(world["auditor"])
+    first = auditor.get("/access?what=case_viewed").get_data(as_text=True)
+    assert "60 entries, page 1 of 2" in first and 'rel="next"' in first
+    second = auditor.get("/access?what=case_viewed&page=2").get_data(as_text=True)
+    assert second.count(case.reference) == 10 and 'rel="prev"' in second
