@@ -23,7 +23,7 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 AGENCY_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_-]{1,19}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,40}$")
 MIN_PASSWORD = 12
-TOKEN_PREFIX = "rsl_"  # noqa: S105 - a prefix, not a secret
+TOKEN_PREFIX = "rsl_"  # noqa: S105 - a prefix that marks our tokens, not a secret  # nosec B105
 
 
 def hash_token(token: str) -> str:

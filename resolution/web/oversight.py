@@ -255,7 +255,7 @@ def figures_page() -> ResponseReturnValue:
         ctx.now,
     )
     charts = [
-        {"title": title, "rows": rows, "svg": Markup(bar_chart_svg(title, rows))}  # noqa: S704 - built from escaped parts
+        {"title": title, "rows": rows, "svg": Markup(bar_chart_svg(title, rows))}  # noqa: S704 - charts escape every text  # nosec B704
         for title, rows in figures.chart_series(figs)
     ]
     return render_template(
