@@ -10,8 +10,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user, logout_user
 
 from ..extensions import db, login_manager
-from ..models import AccessLog, User
-from ..services import accounts
+from ..models import User
+from ..services import access, accounts
 from .forms import ButtonForm, SignInForm
 from .helpers import me, web_ctx
 from .security import SignInThrottle
@@ -47,18 +47,12 @@ def _throttle() -> SignInThrottle:
     return current_app.extensions["sign_in_throttle"]  # type: ignore[no-any-return]
 
 
-def _log(user: User | None, email: str, what: str) -> None:
-    db.session.add(
-        AccessLog(
-            at=web_ctx().now,
-            user_id=user.id if user else None,
-            actor=email[:254],
-            what=what,
-            target=request.remote_addr,
-            door="web",
-        )
+def _log(user: User | None, email: str, what: str, note: str = "") -> None:
+    """Write a sign-in, failed sign-in or sign-out to the access log (typed e-mail when failed)."""
+    target = f"{request.remote_addr or 'unknown'}{note}"
+    access.record_access(
+        db.session, user or email.strip().lower(), what, target, "web", web_ctx().now
     )
-    db.session.commit()
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -73,16 +67,17 @@ def sign_in() -> ResponseReturnValue:
         wait = throttle.wait_left(email, address)
         if wait > 0:
             problem = f"Too many attempts to sign in. Wait {math.ceil(wait)} seconds and try again"
+            _log(None, email, access.SIGN_IN_FAILED, " (too many attempts: not checked)")
         else:
             user = accounts.check_password(email, form.password.data or "")
             if user is None:
                 throttle.failed(email, address)
-                _log(None, email, "sign_in_failed")
+                _log(None, email, access.SIGN_IN_FAILED)
                 problem = FAILED
             else:
                 throttle.succeeded(email, address)
                 login_user(user)
-                _log(user, user.email, "signed_in")
+                _log(user, user.email, access.SIGNED_IN)
                 return redirect(_safe_next(request.args.get("next")))
     status = 200 if problem is None and not form.errors else 400
     return render_template("auth/sign_in.html", form=form, problem=problem), status

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from ..domain import rules
 from ..domain.definitions import Definition
 from ..extensions import db
-from ..models import AccessLog, Case, Record, User
+from ..models import Case, Record, User
+from ..services import access as access_log
 from ..services import cases as case_service
 from ..services import queries
 from ..services.core import Context
@@ -176,17 +177,9 @@ def show(case_id: int) -> ResponseReturnValue:
         and step.proposed_by
         and step.proposed_by.agency_id != user.agency_id
     )
-    db.session.add(
-        AccessLog(
-            at=ctx.now,
-            user_id=user.id,
-            actor=user.email,
-            what="case_viewed",
-            target=case.reference,
-            door="web",
-        )
+    access_log.record_access(
+        db.session, user, access_log.CASE_VIEWED, case.reference, "web", ctx.now
     )
-    db.session.commit()
     return render_template(
         "cases/show.html",
         case=case,

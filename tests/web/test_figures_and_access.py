@@ -13,7 +13,8 @@ from sqlalchemy import select
 from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import AccessLog, Case, User
-from resolution.services import cases
+from resolution.services import accounts, cases
+from resolution.services.core import head
 from tests import factories
 
 from .conftest import check_page, csrf_token
@@ -219,3 +220,118 @@ def test_the_access_log_pages_newest_first(world, now, as_user: Client) -> None:
     assert "60 entries, page 1 of 2" in first and 'rel="next"' in first
     second = auditor.get("/access?what=case_viewed&page=2").get_data(as_text=True)
     assert second.count(case.reference) == 10 and 'rel="prev"' in second
+
+
+def test_the_closing_dates_filter_the_log_and_its_csv_proves_itself(
+    app, world, now, as_user: Client, tmp_path
+) -> None:  # noqa: ANN001
+    """Closed on 4 March and on 11 March (London days): each end of the range is kept."""
+    early = _close(world, now, "resolve", "csc_practitioner", child_ref="CS-EARLY")
+    late = _close(
+        world, now + timedelta(days=7), "resolve", "csc_practitioner", child_ref="CS-LATE"
+    )
+    client = as_user(world["auditor"])
+    expectations = {
+        "from=2026-03-04&to=2026-03-04": {early.reference},
+        "to=2026-03-10": {early.reference},
+        "from=2026-03-05": {late.reference},
+        "from=2026-03-04&to=2026-03-11": {early.reference, late.reference},
+        "from=2026-03-12": set(),
+    }
+    for query, wanted in expectations.items():
+        html = client.get(f"/outcomes?{query}").get_data(as_text=True)
+        assert {r for r in (early.reference, late.reference) if r in html} == wanted, query
+        exported = client.get(f"/outcomes.csv?{query}").get_data(as_text=True)
+        body, chain = exported.split("# audit chain head")
+        assert {r["reference"] for r in csv.DictReader(io.StringIO(body))} == wanted, query
+        seq, digest = head(db.session)
+        assert chain.splitlines()[0] == f": seq={seq} digest={digest}"
+    saved = tmp_path / "log.csv"
+    saved.write_text(client.get("/outcomes.csv?from=2026-03-04").get_data(as_text=True))
+    verified = app.test_cli_runner().invoke(args=["audit", "verify", "--since-export", str(saved)])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_the_figures_page_shows_hand_computed_times(world, now, as_user: Client) -> None:  # noqa: ANN001
+    """Closed after 2, 4 and 6 days: median 4, 90th percentile by nearest rank (3rd of 3) 6."""
+    for i, days in enumerate((2, 4, 6)):
+        case = factories.make_case(world, now, child_ref=f"CS-T{i}")
+        cases.take_action(
+            service_context(now + timedelta(days=days)),
+            world["csc_practitioner"].id,
+            case.id,
+            "resolve",
+            record="Settled.",
+            expected_version=case.version,
+            outcome={"text": "Done."},
+        )
+    client = as_user(world["auditor"])
+    html = client.get("/figures?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    summary = html.split("In brief")[1].split("</dl>")[0]
+    assert [v.strip() for v in _cells(summary, "govuk-summary-list__value")] == [
+        "3",
+        "0",
+        "3",
+        "4.0",
+        "6.0",
+    ]
+    assert "CSC to HEALTH: 3" in html  # the pairs chart's text alternative
+    text = client.get("/figures.csv?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text.split("# audit chain head")[0])))
+    overall = {
+        r["measure"]: r["value"]
+        for r in rows
+        if r["figure"] == "time to resolution" and r["group"] == "overall"
+    }
+    assert overall == {"cases": "3", "median_days": "4.0", "p90_days": "6.0"}
+    assert {(r["group"], r["value"]) for r in rows if r["figure"] == "pairs of agencies"} == {
+        ("CSC to HEALTH", "3")
+    }
+
+
+def _sign_in(client: FlaskClient, email: str, password: str) -> int:
+    token = csrf_token(client)
+    data = {"csrf_token": token, "email": email, "password": password}
+    return client.post("/sign-in", data=data).status_code
+
+
+def test_sign_ins_failures_throttled_tries_and_case_views_are_each_logged(
+    app, world, now, as_user: Client
+) -> None:  # noqa: ANN001
+    case = factories.make_case(world, now)
+    sam = accounts.set_password(world["csc_practitioner"].email, factories.PASSWORD, now=now)
+    browser = app.test_client()
+    assert [_sign_in(browser, "Sam.Typo@Example.org", "wrong") for _ in range(4)] == [400] * 4
+    assert _sign_in(browser, sam.email, factories.PASSWORD) == 302
+    assert browser.get(f"/cases/{case.id}").status_code == 200
+    rows = [
+        (r.actor, r.what, r.target, r.door, r.user_id)
+        for r in db.session.scalars(select(AccessLog).order_by(AccessLog.id))
+    ]
+    assert rows == [
+        *[("sam.typo@example.org", "sign_in_failed", "127.0.0.1", "web", None)] * 3,
+        (
+            "sam.typo@example.org",
+            "sign_in_failed",
+            "127.0.0.1 (too many attempts: not checked)",
+            "web",
+            None,
+        ),
+        (sam.email, "signed_in", "127.0.0.1", "web", sam.id),
+        (sam.email, "case_viewed", case.reference, "web", sam.id),
+    ]
+    failed = as_user(world["auditor"]).get("/access?what=sign_in_failed&actor=SAM.typo")
+    html = failed.get_data(as_text=True)
+    assert "4 entries" in html and "too many attempts" in html
+
+
+def test_a_practitioner_cannot_reach_the_oversight_pages_nor_see_them_linked(
+    world, as_user: Client
+) -> None:  # noqa: ANN001
+    client = as_user(world["csc_practitioner"])
+    for path in ("/outcomes", "/outcomes.csv", "/figures", "/figures.csv", "/access"):
+        assert client.get(path).status_code == 403, path
+    nav = client.get("/cases").get_data(as_text=True)
+    for path in ("/outcomes", "/figures", "/access"):
+        assert f'href="{path}"' not in nav, path
+    assert db.session.scalar(select(AccessLog).where(AccessLog.what != "case_viewed")) is None
