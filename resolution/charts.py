@@ -21,7 +21,8 @@ INK = "#0b0c0c"
 
 
 def _number(value: float) -> str:
-    return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
+    """Write a value as the data table beside the chart does (whole numbers plain, else 2 places)."""
+    return str(value) if isinstance(value, int) else str(round(float(value), 2))
 
 
 def bar_chart_svg(title: str, rows: Sequence[tuple[str, float]]) -> str:
