@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
@@ -179,7 +180,7 @@ def outcomes() -> ResponseReturnValue:
         db.session,
         user,
         access.OUTCOMES_VIEWED,
-        request.query_string.decode() or None,
+        _target("outcomes", values),
         "web",
         ctx.now,
     )
@@ -201,7 +202,7 @@ def outcomes() -> ResponseReturnValue:
 def outcomes_csv() -> ResponseReturnValue:
     """Download the outcome log, filtered as on the page, as CSV ending with the chain's head."""
     ctx, user = web_ctx(), me()
-    kwargs, _, errors = _outcome_filters(ctx)
+    kwargs, values, errors = _outcome_filters(ctx)
     if errors:
         abort(400)
     rows = reports.outcome_log(db.session, user, workflows=ctx.workflows, **kwargs)
@@ -210,11 +211,17 @@ def outcomes_csv() -> ResponseReturnValue:
         db.session,
         user,
         access.EXPORTED,
-        f"outcomes?{request.query_string.decode()}",
+        _target("outcomes", values),
         "web",
         ctx.now,
     )
     return _csv(text, f"outcome-log-{ctx.now.date().isoformat()}.csv")
+
+
+def _target(name: str, values: dict[str, str]) -> str:
+    """Name what was read or exported for the access log, with only the filters in use."""
+    used = urlencode({key: value for key, value in values.items() if value})
+    return f"{name}?{used}" if used else name
 
 
 def _csv(text: str, name: str) -> Response:
@@ -250,7 +257,7 @@ def figures_page() -> ResponseReturnValue:
         db.session,
         user,
         access.FIGURES_VIEWED,
-        request.query_string.decode() or None,
+        _target("figures", values),
         "web",
         ctx.now,
     )
@@ -276,7 +283,7 @@ def figures_page() -> ResponseReturnValue:
 def figures_csv() -> ResponseReturnValue:
     """Download the figures for a period as CSV (figure, group, measure, value)."""
     ctx, user = web_ctx(), me()
-    start, end, _, errors = _period()
+    start, end, values, errors = _period()
     if errors:
         abort(400)
     figs = figures.figures(db.session, user, ctx.workflows, start, end)
@@ -284,7 +291,7 @@ def figures_csv() -> ResponseReturnValue:
         db.session,
         user,
         access.EXPORTED,
-        f"figures?{request.query_string.decode()}",
+        _target("figures", values),
         "web",
         ctx.now,
     )
@@ -328,7 +335,7 @@ def access_log() -> ResponseReturnValue:
         db.session,
         user,
         access.ACCESS_VIEWED,
-        request.query_string.decode() or None,
+        _target("access", {**values, "page": str(page) if page > 1 else ""}),
         "web",
         ctx.now,
     )

@@ -58,8 +58,16 @@ def test_an_auditor_reads_figures_outcomes_and_the_access_log(
     sign_in(page, live_server, "olu@partnership.example")
     page.get_by_role("link", name="Figures").click()
     expect(page.get_by_role("heading", name="Annual-report figures", level=1)).to_be_visible()
-    expect(page.get_by_role("img", name="Learning themes")).to_be_visible()
+    # The chart's text alternative names every value; the values are also written on the bars.
+    expect(page.get_by_role("img", name="Learning themes Neglect: 1")).to_be_visible()
+    themes = page.get_by_role("table", name="Learning themes: the data")
+    expect(themes.get_by_role("row", name="Neglect 1")).to_be_visible()
     pages.check(page, "figures")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download these figures as CSV").click()
+    figures_csv = download.value.path().read_text(encoding="utf-8-sig")
+    assert "disagreements raised,,count,2" in figures_csv
+    assert "# audit chain head: seq=" in figures_csv
     page.get_by_label("From (first day)").fill("yesterday")
     page.get_by_role("button", name="Show figures for this period").click()
     expect(page.get_by_role("link", name="Enter the start date as year-month-day")).to_be_visible()
@@ -71,13 +79,27 @@ def test_an_auditor_reads_figures_outcomes_and_the_access_log(
     expect(page.get_by_role("cell", name=closed_cases[1], exact=False)).to_be_visible()
     expect(page.get_by_text(closed_cases[0])).to_have_count(0)
     pages.check(page, "outcome log filtered")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the outcome log as CSV").click()
+    log_csv = download.value.path().read_text(encoding="utf-8-sig")
+    assert closed_cases[1] in log_csv and closed_cases[0] not in log_csv  # filtered as shown
+    assert "# audit chain head: seq=" in log_csv
 
     page.get_by_role("link", name="Who looked at what").click()
     expect(page.get_by_role("heading", name="Who looked at what", level=1)).to_be_visible()
     expect(page.get_by_role("cell", name="figures viewed").first).to_be_visible()
+    exported = page.get_by_role("row").filter(has_text="exported")
+    expect(exported.filter(has_text="outcomes?outcome=withdrawn")).to_have_count(1)
     pages.check(page, "access log")
     page.get_by_label("Kind").select_option("signed_in")
     page.get_by_role("button", name="Apply filters").click()
     expect(page.get_by_role("cell", name="olu@partnership.example").first).to_be_visible()
     pages.check(page, "access log filtered")
-    assert len(pages.titles) == 4  # the filtered access log keeps its title
+    # Each page has its own title; the filtered access log keeps the access log's.
+    service = pages.titles and next(iter(pages.titles)).split(" – ")[1]
+    assert pages.titles == {
+        f"Annual-report figures – {service}": "figures",
+        f"Error: Annual-report figures – {service}": "figures with an error",
+        f"Outcome log – {service}": "outcome log filtered",
+        f"Who looked at what – {service}": "access log",
+    }

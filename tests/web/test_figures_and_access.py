@@ -335,3 +335,25 @@ def test_a_practitioner_cannot_reach_the_oversight_pages_nor_see_them_linked(
     for path in ("/outcomes", "/figures", "/access"):
         assert f'href="{path}"' not in nav, path
     assert db.session.scalar(select(AccessLog).where(AccessLog.what != "case_viewed")) is None
+
+
+def test_the_access_log_names_each_page_read_with_the_filters_used(world, as_user: Client) -> None:  # noqa: ANN001
+    auditor = as_user(world["auditor"])
+    for path in (
+        "/outcomes?from=&to=&agency=police&category=&level=&outcome=withdrawn&theme=",
+        "/outcomes.csv?agency=POLICE&outcome=withdrawn",
+        "/figures",
+        "/figures.csv?from=2026-04-01&to=",
+        "/access?actor=&what=&on=",
+    ):
+        assert auditor.get(path).status_code == 200, path
+    rows = [
+        (r.what, r.target) for r in db.session.scalars(select(AccessLog).order_by(AccessLog.id))
+    ]
+    assert rows == [
+        ("outcomes_viewed", "outcomes?agency=POLICE&outcome=withdrawn"),
+        ("exported", "outcomes?agency=POLICE&outcome=withdrawn"),
+        ("figures_viewed", "figures"),
+        ("exported", "figures?from=2026-04-01"),
+        ("access_log_viewed", "access"),
+    ]
