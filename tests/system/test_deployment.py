@@ -24,8 +24,7 @@ from typing import Any
 
 import pytest
 
-from ..scheduler.conftest import SmtpServer, free_port, smtp_server  # noqa: F401
-from ..test_migrations import empty_database  # noqa: F401
+from ..scheduler.conftest import SmtpServer, free_port
 
 BIN = Path(sys.executable).parent
 WORKERS = 3
@@ -39,6 +38,7 @@ class Deployment:
     scheduler: subprocess.Popen[str]
     web_log: Path
     scheduler_log: Path
+    database_url: str
 
     def call(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
         request = urllib.request.Request(  # noqa: S310 - loopback URL built by the test
@@ -85,8 +85,8 @@ def _wait_healthy(base: str, seconds: float = 30) -> dict[str, Any]:
 
 @pytest.fixture
 def deployment(
-    empty_database: str,  # noqa: F811
-    smtp_server: SmtpServer,  # noqa: F811
+    empty_database: str,
+    smtp_server: SmtpServer,
     tmp_path: Path,
 ) -> Iterator[Deployment]:
     port = free_port()
@@ -127,7 +127,9 @@ def deployment(
             [str(BIN / "flask"), "--app", "wsgi", "scheduler"],
             cwd=root, env=env, stdout=scheduler_out, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
-    running = Deployment(f"http://127.0.0.1:{port}", token, web, scheduler, web_log, scheduler_log)
+    running = Deployment(
+        f"http://127.0.0.1:{port}", token, web, scheduler, web_log, scheduler_log, empty_database
+    )
     try:
         yield running
     finally:
@@ -146,7 +148,7 @@ def _workers(master: int) -> list[int]:
 
 def test_the_deployment_serves_notifies_logs_and_stops_gracefully(
     deployment: Deployment,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     health = _wait_healthy(deployment.base)
     # Adding the agencies and people was audited too: five events, before any case.
