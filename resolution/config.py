@@ -54,6 +54,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "resolution@localhost"),
         "SWEEP_SECONDS": int(os.environ.get("RESOLUTION_SWEEP_SECONDS", "60")),
         "OUTBOX_SECONDS": int(os.environ.get("RESOLUTION_OUTBOX_SECONDS", "15")),
+        # A sender that dies holding messages leaves them to the next after this long.
+        "OUTBOX_LEASE_SECONDS": int(os.environ.get("RESOLUTION_OUTBOX_LEASE_SECONDS", "300")),
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 
 import click
@@ -66,7 +66,10 @@ def run_outbox(app: Flask, now: datetime | None = None) -> tuple[int, int]:
     """Send the due outbox rows in a fresh app context and log the counts."""
     with app.app_context():
         sent, failed = send_pending(
-            db.session(), now or real_now(), SmtpSettings.from_config(app.config)
+            db.session(),
+            now or real_now(),
+            SmtpSettings.from_config(app.config),
+            lease=timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"]),
         )
         if sent or failed:
             log.info("outbox: %d sent, %d failed", sent, failed)
