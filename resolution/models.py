@@ -170,10 +170,10 @@ class Case(db.Model):
     steps: Mapped[list[Step]] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="selectin", order_by="Step.number"
     )
-    themes: Mapped[list[CaseTheme]] = relationship(
+    themes: Mapped[list[CaseTheme]] = relationship(  # read only once a case is closed
         back_populates="case",
         cascade="all, delete-orphan",
-        lazy="selectin",
+        lazy="select",
         order_by="CaseTheme.theme",
     )
 
@@ -253,10 +253,11 @@ class Step(db.Model):
     went_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
 
     case: Mapped[Case] = relationship(back_populates="steps")
-    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id], lazy="joined")
-    agreed_by: Mapped[User | None] = relationship(foreign_keys=[agreed_by_id], lazy="joined")
+    # Most steps have no proposal: selectin asks only for the people a step names.
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id], lazy="selectin")
+    agreed_by: Mapped[User | None] = relationship(foreign_keys=[agreed_by_id], lazy="selectin")
     agreed_proposer: Mapped[User | None] = relationship(
-        foreign_keys=[agreed_proposer_id], lazy="joined"
+        foreign_keys=[agreed_proposer_id], lazy="selectin"
     )
 
     __table_args__ = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -21,6 +22,13 @@ errors.attach(bp)
 READERS = ("auditor", "partnership")
 
 
+@cache
+def _dumper(schema: type[Schema], many: bool) -> Schema:
+    """Return one shared instance per output schema: building one (and its nested
+    schemas) costs more than dumping a case, and dumping keeps no state on it."""
+    return schema(many=many)
+
+
 def reply(
     schema: type[Schema],
     data: Any,
@@ -30,19 +38,29 @@ def reply(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Return `data` dumped through `schema` as a JSON response."""
-    response = jsonify(schema(many=many).dump(data))
+    response = jsonify(_dumper(schema, many).dump(data))
     response.status_code = status
     response.headers.update(headers or {})
     return response
 
 
 def case_answer(
-    case_id: int, status: int = 200, *, headers: dict[str, str] | None = None
+    case_id: int,
+    status: int = 200,
+    *,
+    headers: dict[str, str] | None = None,
+    loaded: Case | None = None,
 ) -> Response:
-    """Return the caller's view of a case, freshly read, with its version as ETag."""
-    db.session.expire_all()
+    """Return the caller's view of a case with its version as ETag.
+
+    After a change the case is read afresh; a read passes the case it has just `loaded`.
+    """
     user, ctx = rq.caller(), rq.context()
-    case = queries.get_case(db.session, user, case_id)
+    if loaded is None:
+        db.session.expire_all()
+        case = queries.get_case(db.session, user, case_id)
+    else:
+        case = loaded
     view = queries.case_view(db.session, ctx.workflows, case, ctx.now)
     view["actions"] = queries.available_actions(ctx, user, case)
     return reply(
@@ -144,7 +162,7 @@ def get_case(case_id: int) -> Response:
     access.record_access(
         db.session, user, access.CASE_VIEWED, case.reference, "api", rq.context().now
     )
-    return case_answer(case.id)
+    return case_answer(case.id, loaded=case)
 
 
 @bp.post("/cases/<int:case_id>/records")
