@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from ..domain import rules
@@ -23,14 +23,18 @@ def visible_cases(user: User) -> Select[tuple[Case]]:
     query = select(Case)
     if user.role in ("auditor", "partnership"):
         return query
-    is_party = exists().where(CaseParty.case_id == Case.id, CaseParty.user_id == user.id)
     if user.role in ("manager", "lead"):
-        involves = exists().where(
-            CaseAgency.case_id == Case.id, CaseAgency.agency_id == user.agency_id
+        # Their agency's cases. A manager or lead who is a party is always of an involved
+        # agency (raise_case names people of the named agencies only, and only those whose
+        # agency is involved act), so no second test: with one, PostgreSQL hashes every
+        # case of the agency before it can answer a page of them.
+        return query.where(
+            exists().where(CaseAgency.case_id == Case.id, CaseAgency.agency_id == user.agency_id)
         )
-        return query.where(or_(involves, is_party))
     if user.role == "practitioner":
-        return query.where(is_party)
+        return query.where(
+            exists().where(CaseParty.case_id == Case.id, CaseParty.user_id == user.id)
+        )
     return query.where(Case.id < 0)  # admins manage accounts, not cases
 
 
@@ -69,7 +73,8 @@ def list_cases(
         query = query.where(Case.closed.is_(True))
     if flt.overdue is not None:
         late = exists().where(Step.case_id == Case.id, Step.ended_at.is_(None), Step.due_at < now)
-        query = query.where(late if flt.overdue else and_(~late))
+        # Only an open case has an open step: saying so lets the page walk the open cases.
+        query = query.where(late, Case.closed.is_(False)) if flt.overdue else query.where(~late)
     if flt.agency:
         query = query.where(
             exists().where(
