@@ -57,13 +57,13 @@ def record_access(
         "target": target[:200] if target else None,
         "door": door,
     }
-    with session.get_bind().connect() as connection:
+    # One statement committed on its own (autocommit): one round trip, not three.
+    bind = session.get_bind().execution_options(isolation_level="AUTOCOMMIT")
+    with bind.connect() as connection:
         result = connection.execute(
             insert(AccessLog.__table__).returning(AccessLog.__table__.c.id), row
         )
-        new_id = int(result.scalar_one())
-        connection.commit()
-    return new_id
+        return int(result.scalar_one())
 
 
 def access_events(

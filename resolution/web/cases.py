@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from ..domain import rules
 from ..domain.definitions import Definition
@@ -105,7 +105,7 @@ def your_cases() -> ResponseReturnValue:
     """List the user's open cases: waiting on them, overdue, due soon, then the rest."""
     ctx, user = web_ctx(), me()
     query = queries.visible_cases(user)
-    open_cases = db.session.scalars(query.where(Case.closed.is_(False)).order_by(Case.id)).all()
+    open_cases = db.session.scalars(query.where(Case.closed == false()).order_by(Case.id)).all()
     closed = db.session.scalars(
         query.where(Case.closed.is_(True)).order_by(Case.closed_at.desc(), Case.id.desc()).limit(20)
     ).all()

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from ..charts import bar_chart_svg
 from ..domain import rules
@@ -33,7 +33,7 @@ SHOWS = {
 def _open_rows() -> list[dict[str, Any]]:
     ctx, user = web_ctx(), me()
     rows = []
-    for case in db.session.scalars(queries.visible_cases(user).where(Case.closed.is_(False))):
+    for case in db.session.scalars(queries.visible_cases(user).where(Case.closed == false())):
         step = case.current_step
         if step is None:
             continue
