@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, false, func, select
+from sqlalchemy import Select, exists, false, func, literal, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, joinedload
 
 from ..domain import rules
@@ -46,6 +47,21 @@ WHOLE_CASE = (
     joinedload(Case.steps),
     joinedload(Case.themes),
 )
+
+
+def own_cases(user: User, workflows: Workflows) -> Select[tuple[Case]]:
+    """Return a query of the cases that are the user's own: where they are a party, or
+    (for managers, leads and the partnership) where a case they may see is at a level
+    their role acts at. An agency's whole caseload is `open_cases`' business."""
+    mine = exists().where(CaseParty.case_id == Case.id, CaseParty.user_id == user.id)
+    at_my_level = [
+        (Case.workflow_key == d.key) & (Case.workflow_version == d.version) & (Case.state == lv.key)
+        for d in workflows.registry.all()
+        for lv in d.levels
+        if user.role in lv.acts
+    ]
+    query = visible_cases(user)
+    return query.where(or_(mine, *at_my_level)) if user.role != "practitioner" else query
 
 
 def get_case(session: Session, user: User, case_id: int) -> Case:
@@ -245,4 +261,144 @@ def history(session: Session, case: Case) -> list[AuditEvent]:
         session.scalars(
             select(AuditEvent).where(AuditEvent.case_ref == case.reference).order_by(AuditEvent.seq)
         )
+    )
+
+
+SHOWS = ("late", "overdue", "due_soon", "all")
+OPEN_SORTS = ("due", "reference", "level")
+
+
+@dataclass(frozen=True)
+class OpenFilter:
+    """What a manager, lead or the partnership asks of the open cases they can see."""
+
+    show: str = "late"  # overdue and due soon / overdue / due soon / all open
+    level: str = ""
+    agency: str = ""  # another agency's code
+    sort: str = "due"
+    descending: bool = False
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True)
+class OpenCasesPage:
+    rows: list[tuple[Case, Step]]  # one page, each case with its current step
+    total: int  # cases matching the filter
+    counts: dict[str, int]  # open, overdue, due_soon: before any filter
+    levels: list[tuple[int, str, str, int]]  # (number, level, workflow, version) cases are at
+    agencies: list[tuple[str, str]]  # (code, name) of the other active agencies
+
+
+def _level_order(workflows: Workflows) -> Any:
+    """Return an SQL expression giving a case's level number in its own definition."""
+    whens = [
+        (
+            (Case.workflow_key == d.key)
+            & (Case.workflow_version == d.version)
+            & (Case.state == lv),
+            d.level_number(lv),
+        )
+        for d in workflows.registry.all()
+        for lv in d.level_index
+    ]
+    return sql_case(*whens, else_=0) if whens else literal(0)
+
+
+def open_cases(
+    session: Session,
+    user: User,
+    workflows: Workflows,
+    flt: OpenFilter,
+    now: datetime,
+) -> OpenCasesPage:
+    """Return one page of the open cases the user can see, counted and filtered in SQL.
+
+    Its cost follows the number of open cases the user can see, never the number of
+    cases, and only one page is loaded as objects.
+    """
+    if flt.show not in SHOWS:
+        raise Invalid.field("show", f"must be one of {', '.join(SHOWS)}")
+    if flt.sort not in OPEN_SORTS:
+        raise Invalid.field("sort", f"must be one of {', '.join(OPEN_SORTS)}")
+    if flt.page < 1 or not 1 <= flt.per_page <= 200:
+        raise Invalid.field("page", "must be 1 or more")
+    ids = visible_cases(user).where(Case.closed == false()).with_only_columns(Case.id)
+    current = (Step.case_id == Case.id) & Step.ended_at.is_(None)
+    overdue = Step.due_at < now
+    due_soon = (Step.due_at >= now) & (Step.warn_at <= now)
+    # One pass over the open cases gives the counts, the levels they are at, and the
+    # number matching any filter but the agency one.
+    per_level = session.execute(
+        select(
+            Case.workflow_key,
+            Case.workflow_version,
+            Case.state,
+            func.count(),
+            func.coalesce(func.sum(sql_case((overdue, 1), else_=0)), 0),
+            func.coalesce(func.sum(sql_case((due_soon, 1), else_=0)), 0),
+        )
+        .join(Step, current)
+        .where(Case.id.in_(ids))
+        .group_by(Case.workflow_key, Case.workflow_version, Case.state)
+    ).all()
+    counts = {
+        "open": sum(int(r[3]) for r in per_level),
+        "overdue": sum(int(r[4]) for r in per_level),
+        "due_soon": sum(int(r[5]) for r in per_level),
+    }
+    levels = sorted(
+        {
+            (workflows.definition(key, version).level_number(state), state, key, version)
+            for key, version, state, *_ in per_level
+        }
+    )
+    matching = {"all": 3, "overdue": 4, "due_soon": 5}
+    total = sum(
+        int(r[4]) + int(r[5]) if flt.show == "late" else int(r[matching[flt.show]])
+        for r in per_level
+        if not flt.level or r[2] == flt.level
+    )
+    agencies = [
+        (code, name)
+        for code, name in session.execute(
+            select(Agency.code, Agency.name)
+            .where(Agency.id != user.agency_id, Agency.active.is_(True))
+            .order_by(Agency.name)
+        )
+    ]
+    query = select(Case, Step).join(Step, current).where(Case.id.in_(ids))
+    if flt.show == "late":
+        query = query.where(overdue | due_soon)
+    elif flt.show == "overdue":
+        query = query.where(overdue)
+    elif flt.show == "due_soon":
+        query = query.where(due_soon)
+    if flt.level:
+        query = query.where(Case.state == flt.level)
+    if flt.agency:
+        query = query.where(
+            exists()
+            .where(CaseAgency.case_id == Case.id, CaseAgency.agency_id == Agency.id)
+            .where(Agency.code == flt.agency.upper())
+        )
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    keys = {
+        "due": [Step.due_at],
+        "reference": [Case.reference],
+        "level": [_level_order(workflows), Step.due_at],
+    }[flt.sort]
+    order = [k.desc() if flt.descending else k.asc() for k in keys] + [Case.id]
+    rows = [
+        (c, s)
+        for c, s in session.execute(
+            query.order_by(*order).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
+        )
+    ]
+    return OpenCasesPage(
+        rows=rows,
+        total=int(total),
+        counts=counts,
+        levels=levels,
+        agencies=agencies,
     )

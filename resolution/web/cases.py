@@ -105,7 +105,8 @@ def your_cases() -> ResponseReturnValue:
     """List the user's open cases: waiting on them, overdue, due soon, then the rest."""
     ctx, user = web_ctx(), me()
     query = queries.visible_cases(user)
-    open_cases = db.session.scalars(query.where(Case.closed == false()).order_by(Case.id)).all()
+    own = queries.own_cases(user, ctx.workflows)
+    open_cases = db.session.scalars(own.where(Case.closed == false()).order_by(Case.id)).all()
     closed = db.session.scalars(
         query.where(Case.closed.is_(True)).order_by(Case.closed_at.desc(), Case.id.desc()).limit(20)
     ).all()
@@ -134,6 +135,7 @@ def your_cases() -> ResponseReturnValue:
         groups=groups,
         closed=[row_of(ctx, user, c) for c in closed],
         may_raise=user.role in ("practitioner", "manager", "lead"),
+        oversees=user.role in ("manager", "lead", "partnership"),
     )
 
 

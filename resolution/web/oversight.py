@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
-from sqlalchemy import false, select
+from sqlalchemy import select
 
 from ..charts import bar_chart_svg
 from ..domain import rules
 from ..extensions import db
-from ..models import Agency, Case
+from ..models import Agency
 from ..services import access, figures, history, queries, reports
 from ..services.core import head
 from .cases import _level_words
@@ -22,6 +22,7 @@ from .helpers import me, roles_required, web_ctx
 
 bp = Blueprint("oversight", __name__)
 SORTS = {"due": "Due date", "reference": "Reference", "level": "Level"}
+PER_PAGE = 50
 SHOWS = {
     "late": "Overdue and due soon",
     "overdue": "Overdue only",
@@ -30,21 +31,31 @@ SHOWS = {
 }
 
 
-def _open_rows() -> list[dict[str, Any]]:
+@bp.get("/overdue")
+@roles_required("manager", "lead", "partnership")
+def overdue() -> ResponseReturnValue:
+    """List the open cases involving the user's agency, overdue and due soon first, with counts."""
+    args = request.args
     ctx, user = web_ctx(), me()
+    sort = args.get("sort", "due") if args.get("sort", "due") in SORTS else "due"
+    flt = queries.OpenFilter(
+        show=args.get("show", "late") if args.get("show", "late") in SHOWS else "late",
+        level=args.get("level", "")[:40],
+        agency=args.get("agency", "")[:20],
+        sort=sort,
+        descending=args.get("order") == "desc",
+        page=min(max(args.get("page", 1, type=int) or 1, 1), 100_000),
+        per_page=PER_PAGE,
+    )
+    found = queries.open_cases(db.session, user, ctx.workflows, flt, ctx.now)
     rows = []
-    for case in db.session.scalars(queries.visible_cases(user).where(Case.closed == false())):
-        step = case.current_step
-        if step is None:
-            continue
+    for case, step in found.rows:
         definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
         overdue = step.due_at < ctx.now
         rows.append(
             {
                 "case": case,
-                "level_key": case.state,
                 "level": _level_words(definition, case.state),
-                "level_number": definition.level_number(case.state),
                 "due": step.due_at,
                 "overdue": overdue,
                 "due_soon": not overdue and step.warn_at <= ctx.now,
@@ -52,58 +63,30 @@ def _open_rows() -> list[dict[str, Any]]:
                 "others": [ca.agency for ca in case.agencies if ca.agency_id != user.agency_id],
             }
         )
-    return rows
-
-
-@bp.get("/overdue")
-@roles_required("manager", "lead", "partnership")
-def overdue() -> ResponseReturnValue:
-    """List the open cases involving the user's agency, overdue and due soon first, with counts."""
-    args = request.args
-    rows = _open_rows()
-    counts = {
-        "open": len(rows),
-        "overdue": sum(r["overdue"] for r in rows),
-        "due_soon": sum(r["due_soon"] for r in rows),
-    }
-    levels = sorted({(r["level_number"], r["level_key"], r["level"]) for r in rows})
-    agencies = sorted(
-        {(a.code, a.name) for r in rows for a in r["others"]}, key=lambda pair: pair[1]
-    )
-    show = args.get("show", "late") if args.get("show", "late") in SHOWS else "late"
-    level = args.get("level", "")
-    agency = args.get("agency", "")
-    sort = args.get("sort", "due") if args.get("sort", "due") in SORTS else "due"
-    descending = args.get("order") == "desc"
-    if show == "late":
-        rows = [r for r in rows if r["overdue"] or r["due_soon"]]
-    elif show in ("overdue", "due_soon"):
-        rows = [r for r in rows if r[show]]
-    if level:
-        rows = [r for r in rows if r["level_key"] == level]
-    if agency:
-        rows = [r for r in rows if any(a.code == agency for a in r["others"])]
-    keys = {
-        "due": lambda r: r["due"],
-        "reference": lambda r: r["case"].reference,
-        "level": lambda r: (r["level_number"], r["due"]),
-    }
-    rows.sort(key=keys[sort], reverse=descending)
-    filters = {"show": show, "level": level, "agency": agency}
-    selects = {
-        "show": _items(SHOWS.items(), show),
-        "level": _items([("", "Any level")] + [(key, words) for _, key, words in levels], level),
-        "agency": _items([("", "Any agency")] + agencies, agency),
-    }
+    levels: dict[str, str] = {}
+    for _, key, workflow, version in found.levels:
+        levels.setdefault(key, _level_words(ctx.workflows.definition(workflow, version), key))
+    filters = {"show": flt.show, "level": flt.level, "agency": flt.agency}
+    here = {**filters, "sort": sort, "order": "desc" if flt.descending else "asc"}
+    first = (flt.page - 1) * PER_PAGE
     return render_template(
         "oversight/overdue.html",
         rows=rows,
-        counts=counts,
-        selects=selects,
+        total=found.total,
+        first=first + 1,
+        last=first + len(rows),
+        previous_args={**here, "page": flt.page - 1} if flt.page > 1 else None,
+        next_args={**here, "page": flt.page + 1} if first + len(rows) < found.total else None,
+        counts=found.counts,
+        selects={
+            "show": _items(SHOWS.items(), flt.show),
+            "level": _items([("", "Any level"), *levels.items()], flt.level),
+            "agency": _items([("", "Any agency"), *found.agencies], flt.agency),
+        },
         sort=sort,
-        descending=descending,
+        descending=flt.descending,
         filters=filters,
-        agency_name=me().agency.name,
+        agency_name=user.agency.name,
     )
 
 

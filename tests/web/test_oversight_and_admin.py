@@ -53,6 +53,63 @@ def test_overdue_page_counts_and_filters_the_cases_of_the_users_agency(
     assert "No cases match these filters" in nothing
 
 
+def test_overdue_page_is_paged_in_due_order_and_counts_every_open_case(
+    app, world, now, as_user: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    from resolution.web import oversight
+
+    monkeypatch.setattr(oversight, "PER_PAGE", 2)
+    monkeypatch.setitem(app.config, "WEB_CLOCK_NOW", now)
+    cases = [
+        factories.make_case(world, now - timedelta(days=30 - i), child_ref=f"CS-PAGE{i}")
+        for i in range(3)
+    ]
+    fresh = factories.make_case(world, now, child_ref="CS-FRESH")  # open, not yet due
+    client = as_user(world["csc_manager"])
+    first = client.get("/overdue").get_data(as_text=True)
+    check_page(first)
+    assert '<span class="app-count__number">3</span> overdue' in first
+    assert '<span class="app-count__number">4</span> open in all' in first
+    assert "3 cases" in first and "showing 1 to 2" in first
+    assert cases[0].reference in first and cases[1].reference in first
+    assert cases[2].reference not in first and fresh.reference not in first
+    assert first.index(cases[0].reference) < first.index(cases[1].reference)  # due first
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    second = client.get("/overdue?show=late&sort=due&order=asc&page=2").get_data(as_text=True)
+    check_page(second)
+    assert cases[2].reference in second and cases[0].reference not in second
+    assert "showing 3 to 3" in second and 'rel="prev"' in second and 'rel="next"' not in second
+    everything = client.get("/overdue?show=all").get_data(as_text=True)
+    assert "4 cases" in everything
+    assert client.get("/overdue?page=nonsense").status_code == 200
+
+
+def test_a_managers_own_cases_are_those_at_their_level_or_where_they_are_a_party(
+    world, now, as_user: Client
+) -> None:  # noqa: ANN001
+    from resolution.context import service_context
+    from resolution.services import cases
+
+    waiting = factories.make_case(world, now, child_ref="CS-AT-ONE")
+    escalated = factories.make_case(world, now, child_ref="CS-AT-TWO")
+    cases.take_action(
+        service_context(now),
+        world["csc_practitioner"].id,
+        escalated.id,
+        "escalate",
+        record="We could not agree.",
+        expected_version=escalated.version,
+    )
+    manager = as_user(world["csc_manager"])
+    own = manager.get("/cases").get_data(as_text=True)
+    check_page(own)
+    assert escalated.reference in own  # at the managers' level
+    assert waiting.reference not in own  # still with the practitioners
+    assert waiting.reference in manager.get("/overdue?show=all").get_data(as_text=True)
+    practitioner = as_user(world["csc_practitioner"]).get("/cases").get_data(as_text=True)
+    assert waiting.reference in practitioner and escalated.reference in practitioner
+
+
 def test_an_admin_adds_an_agency_and_a_user(world, as_user: Client) -> None:  # noqa: ANN001
     client = as_user(world["admin"])
     token = csrf_token(client, "/admin/agencies/new")
