@@ -217,7 +217,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="default: the deployment's (cores + 1)"
+    )
     args = parser.parse_args()
     from tests.support.pgserver import PostgresServer
 
@@ -226,7 +228,8 @@ def main() -> None:
         tokens = seed(url, args.cases)
         port = 8000 + os.getpid() % 1000
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench" * 8,
-               "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(args.workers),
+               "BIND": f"127.0.0.1:{port}",
+               **({"WEB_CONCURRENCY": str(args.workers)} if args.workers else {}),
                "RESOLUTION_LOG_JSON": "1"}  # fmt: skip
         web = subprocess.Popen(
             [str(Path(sys.executable).with_name("gunicorn")), "-c", "deploy/gunicorn.conf.py",
@@ -265,7 +268,7 @@ def main() -> None:
             web.wait(timeout=30)
     print()
     print(
-        f"{args.cases:,} cases, {args.workers} gunicorn workers, wrk -t{THREADS} -c{CONNECTIONS} -d{args.seconds}s"
+        f"{args.cases:,} cases, {args.workers or (os.cpu_count() or 1) + 1} gunicorn workers, wrk -t{THREADS} -c{CONNECTIONS} -d{args.seconds}s"
     )
     print("| endpoint | requests/s | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|")

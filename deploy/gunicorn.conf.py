@@ -3,7 +3,9 @@
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# Requests are mostly Python work: a worker per core and one more (the database shares the
+# machine). More workers than that only queue on the cores (see the load benchmark).
+workers = int(os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) + 1)))
 worker_class = "sync"
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = int(
@@ -17,3 +19,4 @@ errorlog = "-"
 access_log_format = '{"at":"%(t)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"ms":%(M)s}'
 # No query strings in the access log: filters can carry references.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+

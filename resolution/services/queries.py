@@ -323,7 +323,7 @@ def open_cases(
         raise Invalid.field("sort", f"must be one of {', '.join(OPEN_SORTS)}")
     if flt.page < 1 or not 1 <= flt.per_page <= 200:
         raise Invalid.field("page", "must be 1 or more")
-    ids = visible_cases(user).where(Case.closed == false()).with_only_columns(Case.id)
+    visible = visible_cases(user).where(Case.closed == false()).whereclause
     current = (Step.case_id == Case.id) & Step.ended_at.is_(None)
     overdue = Step.due_at < now
     due_soon = (Step.due_at >= now) & (Step.warn_at <= now)
@@ -339,7 +339,7 @@ def open_cases(
             func.coalesce(func.sum(sql_case((due_soon, 1), else_=0)), 0),
         )
         .join(Step, current)
-        .where(Case.id.in_(ids))
+        .where(visible)
         .group_by(Case.workflow_key, Case.workflow_version, Case.state)
     ).all()
     counts = {
@@ -367,7 +367,7 @@ def open_cases(
             .order_by(Agency.name)
         )
     ]
-    query = select(Case, Step).join(Step, current).where(Case.id.in_(ids))
+    query = select(Case, Step).join(Step, current).where(visible)
     if flt.show == "late":
         query = query.where(overdue | due_soon)
     elif flt.show == "overdue":
