@@ -12,8 +12,10 @@ graceful_timeout = int(
     os.environ.get("WEB_GRACEFUL_TIMEOUT", "20")
 )  # SIGTERM: finish requests in flight
 keepalive = 5
-max_requests = 2000  # recycle workers now and then
-max_requests_jitter = 200
+# Recycle workers now and then (a hedge against leaks); rarely, since a fresh worker spends
+# its first second importing and compiling templates while its requests wait.
+max_requests = 10000
+max_requests_jitter = 1000
 accesslog = "-"
 errorlog = "-"
 access_log_format = '{"at":"%(t)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"ms":%(M)s}'

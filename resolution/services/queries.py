@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, exists, false, func, literal, or_, select
 from sqlalchemy import case as sql_case
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from ..domain import rules
 from ..domain.definitions import Definition
@@ -367,7 +367,14 @@ def open_cases(
             .order_by(Agency.name)
         )
     ]
-    query = select(Case, Step).join(Step, current).where(visible)
+    # A row shows the case, its current step and its agencies: parties and past steps
+    # are read only if something asks for them.
+    query = (
+        select(Case, Step)
+        .join(Step, current)
+        .where(visible)
+        .options(lazyload(Case.parties), lazyload(Case.steps))
+    )
     if flt.show == "late":
         query = query.where(overdue | due_soon)
     elif flt.show == "overdue":
