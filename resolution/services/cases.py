@@ -313,7 +313,7 @@ def add_record(
         _future(action_due, "action_due", ctx.now)
     elif action_due is not None:
         raise Invalid.field("action_due", "only an action has a deadline")
-    with unit_of_work(ctx.now) as uow:
+    with unit_of_work(ctx.now, case_id=case_id) as uow:
         session = uow.session
         actor = _load_actor(session, actor_id)
         case = _load_case(session, actor, case_id)
@@ -422,7 +422,7 @@ def propose_timescale(
     """Propose when the current level should be decided by."""
     reason_text = _text(reason, "reason", rules.MAX_REASON)
     _future(due_at, "due_at", ctx.now)
-    with unit_of_work(ctx.now) as uow:
+    with unit_of_work(ctx.now, case_id=case_id) as uow:
         session = uow.session
         actor = _load_actor(session, actor_id)
         case = _load_case(session, actor, case_id)
@@ -460,7 +460,7 @@ def accept_timescale(
     ctx: Context, actor_id: int, case_id: int, *, expected_version: int | None = None
 ) -> Case:
     """Accept the proposed timescale: a party of another agency than the proposer's."""
-    with unit_of_work(ctx.now) as uow:
+    with unit_of_work(ctx.now, case_id=case_id) as uow:
         session = uow.session
         actor = _load_actor(session, actor_id)
         case = _load_case(session, actor, case_id)
@@ -532,7 +532,7 @@ def take_action(
     learning: Mapping[str, Any] | None = None,
 ) -> Case:
     """Escalate, resolve, withdraw or take any action the definition adds."""
-    with unit_of_work(ctx.now) as uow:
+    with unit_of_work(ctx.now, case_id=case_id) as uow:
         session = uow.session
         actor = _load_actor(session, actor_id)
         case = _load_case(session, actor, case_id)

@@ -1,9 +1,16 @@
 """The unit of work every change goes through: one transaction, one chain of events.
 
-A writer first locks the audit head (one row), so writes are serialised across
-threads and processes on SQLite and PostgreSQL alike; it then reads what it
-needs, changes rows, appends history events and queues notifications, and
-commits once. Any refusal raised before the commit rolls everything back.
+The audit chain has one head (a row holding the newest event's number and digest),
+and whoever holds it writes the next events. On SQLite a writer locks the head
+first, so writes are serialised and every read after it is fresh (SQLite allows one
+writer at a time anyway, and taking the write lock first avoids two readers both
+trying to upgrade). On PostgreSQL a change to one case locks that case's row first
+(`FOR NO KEY UPDATE`: writers of the same case queue, writers of different cases go
+on side by side) and takes the head only at the end, to number and chain its events
+and commit; so do the sweep's chunks, whose conditional updates need no lock to flag
+each item once. Other changes (raising a case, accounts, retention) take the head
+first, as on SQLite; none of them waits for a row a case's writer holds, so the two
+orders cannot deadlock. Any refusal raised before the commit rolls everything back.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ _LOCK_HEAD = (
     .values(seq=_HEAD.c.seq)
     .returning(_HEAD.c.seq, _HEAD.c.digest)
 )
+_LOCK_CASE = text("SELECT id FROM case_file WHERE id = :id FOR NO KEY UPDATE")
 _MOVE_HEAD = (
     update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), digest=bindparam("digest"))
 )
@@ -69,8 +77,13 @@ class UnitOfWork:
         self.seq = 0
         self.digest = audit.GENESIS
         self.events = 0
+        self.locked = False
         self._events: list[dict[str, Any]] = []
         self._outbox: list[dict[str, Any]] = []
+
+    def lock_case(self, case_id: int) -> None:
+        """Lock one case's row (PostgreSQL): its writers queue, other cases' do not."""
+        self.session.execute(_LOCK_CASE, {"id": case_id})
 
     def lock(self) -> None:
         """Take the writers' lock (the audit head row) and read the chain's head."""
@@ -83,6 +96,7 @@ class UnitOfWork:
             )
             row = (0, audit.GENESIS)
         self.seq, self.digest = int(row[0]), str(row[1])
+        self.locked = True
 
     def record_event(
         self,
@@ -93,40 +107,40 @@ class UnitOfWork:
         from_state: str | None = None,
         to_state: str | None = None,
         payload: Mapping[str, Any] | None = None,
-    ) -> str:
-        """Append one event to the chain; return its digest."""
+    ) -> None:
+        """Add one event; it is numbered and chained when the change is written."""
         body = dict(payload or {})
-        actor_text = actor.email if isinstance(actor, User) else actor
-        content = audit.EventContent(
-            seq=self.seq + 1,
-            at=self.now,
-            actor=actor_text,
-            case=case_ref,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            payload_digest=audit.payload_digest(body),
-        )
-        digest = audit.chain(self.digest, content.digest())
         self._events.append(
             {
-                "seq": content.seq,
                 "at": self.now,
-                "actor": actor_text,
+                "actor": actor.email if isinstance(actor, User) else actor,
                 "case_ref": case_ref,
                 "action": action,
                 "from_state": from_state,
                 "to_state": to_state,
                 "payload": body,
-                "payload_digest": content.payload_digest,
+                "payload_digest": audit.payload_digest(body),
                 "redacted": False,
-                "prev_digest": self.digest,
-                "digest": digest,
             }
         )
-        self.seq, self.digest = content.seq, digest
         self.events += 1
-        return digest
+
+    def _chain(self) -> None:
+        """Number and chain the events from the head, which this unit holds."""
+        for event in self._events:
+            content = audit.EventContent(
+                seq=self.seq + 1,
+                at=event["at"],
+                actor=event["actor"],
+                case=event["case_ref"],
+                action=event["action"],
+                from_state=event["from_state"],
+                to_state=event["to_state"],
+                payload_digest=event["payload_digest"],
+            )
+            digest = audit.chain(self.digest, content.digest())
+            event.update(seq=content.seq, prev_digest=self.digest, digest=digest)
+            self.seq, self.digest = content.seq, digest
 
     def queue(self, messages: Iterable[Message]) -> int:
         """Queue notifications to send after the commit."""
@@ -147,9 +161,12 @@ class UnitOfWork:
         return len(rows)
 
     def finish(self) -> None:
-        """Write the events and messages, move the head to the newest event, commit."""
+        """Write the rows, then the events and messages; move the head; commit."""
         self.session.flush()
+        if self._events and not self.locked:
+            self.lock()  # late (PostgreSQL): every row this change locks is locked already
         if self._events:
+            self._chain()
             self.session.execute(insert(AuditEvent.__table__), self._events)
             self.session.execute(_MOVE_HEAD, {"seq": self.seq, "digest": self.digest})
         if self._outbox:
@@ -158,16 +175,26 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(now: datetime) -> Iterator[UnitOfWork]:
-    """Run one change as one transaction; roll back on any exception."""
+def unit_of_work(
+    now: datetime, *, case_id: int | None = None, late: bool = False
+) -> Iterator[UnitOfWork]:
+    """Run one change as one transaction; roll back on any exception.
+
+    `case_id`: the change is to this case alone; `late`: the change needs no lock
+    of its own (the sweep). Either lets PostgreSQL take the head only at the end.
+    """
     session = db.session()
     if session.in_transaction():
         # End a read-only transaction left by the door (loading the user): the
-        # writers' lock must be the first statement, so later reads are fresh.
+        # first lock must come first, so later reads are fresh.
         session.commit()
     uow = UnitOfWork(session, now)
     try:
-        uow.lock()
+        if (case_id is not None or late) and session.get_bind().dialect.name == "postgresql":
+            if case_id is not None:
+                uow.lock_case(case_id)
+        else:
+            uow.lock()
         yield uow
         uow.finish()
     except BaseException:

@@ -109,7 +109,7 @@ def sweep(ctx: Context, *, chunk: int = CHUNK) -> SweepResult:
     # sweep ran is flagged overdue only.
     for kind in ("step_overdue", "action_overdue", "step_due_soon", "action_due_soon"):
         while True:
-            with unit_of_work(ctx.now) as uow:
+            with unit_of_work(ctx.now, late=True) as uow:
                 flags = _FLAGGERS[kind](uow.session, ctx, chunk)
                 if flags:
                     messages += _record_and_queue(ctx, uow, flags)

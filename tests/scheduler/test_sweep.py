@@ -270,3 +270,73 @@ def test_two_sweeps_racing_from_two_processes_flag_each_item_once(
     assert sorted(e.case_ref for e in _events("step_overdue")) == sorted(c.reference for c in made)
     assert len(db.session.scalars(select(Outbox).where(Outbox.kind == "overdue")).all()) == 8 * 4
     assert history.verify_chain(db.session()).ok
+
+
+def test_sweeps_racing_with_writers_on_the_same_cases_neither_stall_nor_flag_twice(
+    app: Flask, world: factories.World, now: datetime
+) -> None:
+    """On PostgreSQL writers of a case lock its row and take the chain's head last, while
+    the sweep locks only the steps it flags: the two must never wait on each other in a
+    circle (a deadlock would fail one of them), and each step is flagged at most once."""
+    made = [factories.make_case(world, now, child_ref=f"CS-{i:06d}") for i in range(12)]
+    late = _step(made[0].id).due_at + timedelta(minutes=1)
+    ids = [c.id for c in made]
+    db.session.remove()
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+    escalated: list[int] = []
+
+    def sweeper() -> None:
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                for _ in range(3):
+                    sweep(service_context(late), chunk=1)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    def writer(mine: list[int]) -> None:
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                for case_id in mine:
+                    cases.add_record(
+                        service_context(late),
+                        world["health_practitioner"].id,
+                        case_id,
+                        kind="note",
+                        text="Read the chronology again.",
+                    )
+                    cases.take_action(
+                        service_context(late),
+                        world["csc_practitioner"].id,
+                        case_id,
+                        "escalate",
+                        record="Still not agreed.",
+                        expected_version=None,
+                    )
+                    escalated.append(case_id)
+                    db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sweeper) for _ in range(2)] + [
+        threading.Thread(target=writer, args=(ids[i::2],)) for i in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert sorted(escalated) == sorted(ids)
+    flagged = [e.case_ref for e in _events("step_overdue")]
+    assert len(flagged) == len(set(flagged))  # never twice
+    # A step ended by the escalation before any sweep reached it is not flagged; one
+    # flagged first stays flagged: either way each case has one first step, ended.
+    for case_id in ids:
+        first = _step(case_id)
+        assert first.ended_at == late
+        assert (first.overdue_at is not None) == (
+            db.session.get(Case, case_id).reference in flagged
+        )
+    assert history.verify_chain(db.session()).ok
