@@ -18,6 +18,7 @@ from ..domain import rules
 from ..domain.calendar import deadline, warning_time
 from ..domain.definitions import Definition, Level
 from ..domain.machines import ActionNotAllowed
+from ..extensions import db
 from ..models import Acknowledgement, Agency, Case, CaseAgency, CaseTheme, Record, Step, User
 from . import notify
 from .core import Context, UnitOfWork, unit_of_work
@@ -377,7 +378,12 @@ def add_record(
 
 def acknowledge(ctx: Context, actor_id: int, record_id: int) -> Record:
     """Record that a party has read a record (once; again is harmless)."""
-    with unit_of_work(ctx.now) as uow:
+    # A record never moves: its case is known before the change, so the change locks
+    # that case like every other change to one case (it bumps the case's version).
+    case_id = db.session.scalar(select(Record.case_id).where(Record.id == record_id))
+    if case_id is None:
+        raise NotFound(f"no record {record_id}")
+    with unit_of_work(ctx.now, case_id=case_id) as uow:
         session = uow.session
         actor = _load_actor(session, actor_id)
         record = session.get(Record, record_id)

@@ -300,13 +300,14 @@ def test_sweeps_racing_with_writers_on_the_same_cases_neither_stall_nor_flag_twi
             with app.app_context():
                 barrier.wait(timeout=10)
                 for case_id in mine:
-                    cases.add_record(
+                    note = cases.add_record(
                         service_context(late),
                         world["health_practitioner"].id,
                         case_id,
                         kind="note",
                         text="Read the chronology again.",
                     )
+                    cases.acknowledge(service_context(late), world["csc_practitioner"].id, note.id)
                     cases.take_action(
                         service_context(late),
                         world["csc_practitioner"].id,
