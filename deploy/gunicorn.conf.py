@@ -21,4 +21,3 @@ errorlog = "-"
 access_log_format = '{"at":"%(t)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"ms":%(M)s}'
 # No query strings in the access log: filters can carry references.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-
