@@ -115,7 +115,10 @@ def sweep(ctx: Context, *, chunk: int = CHUNK) -> SweepResult:
                     messages += _record_and_queue(ctx, uow, flags)
             chunks += 1
             totals[kind] += len(flags)
-            if len(flags) < chunk:
+            # Stop at an empty chunk, not a short one: on PostgreSQL a writer may end an
+            # item between its choice and its flag, and the items after it still wait. An
+            # item a writer holds is passed over (SKIP LOCKED) and left to the next sweep.
+            if not flags:
                 break
     if messages or any(totals.values()):
         # The flags were set by Core statements: drop any stale copies this session holds.
@@ -137,6 +140,7 @@ def _flag_steps_overdue(session: Session, ctx: Context, chunk: int) -> list[_Fla
         .where(open_unflagged, _STEP.c.due_at <= ctx.now)
         .order_by(_STEP.c.due_at)
         .limit(chunk)
+        .with_for_update(skip_locked=True)  # PostgreSQL: pass over rows a writer holds
     )
     rows = session.execute(
         update(_STEP)
@@ -166,6 +170,7 @@ def _flag_steps_due_soon(session: Session, ctx: Context, chunk: int) -> list[_Fl
         .where(unwarned, _STEP.c.warn_at <= ctx.now, _STEP.c.due_at > ctx.now)
         .order_by(_STEP.c.warn_at)
         .limit(chunk)
+        .with_for_update(skip_locked=True)  # PostgreSQL: pass over rows a writer holds
     )
     rows = session.execute(
         update(_STEP)
@@ -211,6 +216,7 @@ def _flag_actions_overdue(session: Session, ctx: Context, chunk: int) -> list[_F
         .where(is_open, _RECORD.c.action_due_at <= ctx.now)
         .order_by(_RECORD.c.action_due_at)
         .limit(chunk)
+        .with_for_update(skip_locked=True)  # PostgreSQL: pass over rows a writer holds
     )
     rows = session.execute(
         update(_RECORD)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from datetime import datetime, timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -13,6 +15,7 @@ from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import AuditEvent, Case, Outbox, Record, Step
 from resolution.services import cases, history
+from resolution.services.core import UnitOfWork
 from resolution.services.mailer import send_pending
 from resolution.services.sweep import sweep
 
@@ -272,72 +275,67 @@ def test_two_sweeps_racing_from_two_processes_flag_each_item_once(
     assert history.verify_chain(db.session()).ok
 
 
-def test_sweeps_racing_with_writers_on_the_same_cases_neither_stall_nor_flag_twice(
-    app: Flask, world: factories.World, now: datetime
+def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_it(
+    app: Flask, world: factories.World, now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On PostgreSQL writers of a case lock its row and take the chain's head last, while
-    the sweep locks only the steps it flags: the two must never wait on each other in a
-    circle (a deadlock would fail one of them), and each step is flagged at most once."""
-    made = [factories.make_case(world, now, child_ref=f"CS-{i:06d}") for i in range(12)]
+    """A writer escalates an overdue case and, holding its rows, pauses just before it takes
+    the chain's head; a sweep starts in that pause and reaches the same step. On PostgreSQL
+    the sweep must wait for the writer without holding the head (else each waits for the
+    other and the database kills one as a deadlock); on SQLite the writer holds the head
+    from its start and the sweep waits for it. Either way: no error, the step ended by the
+    escalation is not flagged overdue, the other cases are flagged once, the chain verifies."""
+    made = [factories.make_case(world, now, child_ref=f"CS-{i:06d}") for i in range(3)]
     late = _step(made[0].id).due_at + timedelta(minutes=1)
-    ids = [c.id for c in made]
+    target = made[0].id
     db.session.remove()
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-    escalated: list[int] = []
+    paused, errors = threading.Event(), []
+    take_head = UnitOfWork.lock
+
+    def pausing(self: UnitOfWork) -> None:
+        if threading.current_thread().name != "writer":
+            take_head(self)
+        elif self.events:  # PostgreSQL: the head is taken last, the case's rows are held
+            paused.set()
+            time.sleep(0.5)  # the sweep starts and reaches the writer's step meanwhile
+            take_head(self)
+        else:  # SQLite: the head (the database's write lock) is taken first
+            take_head(self)
+            paused.set()
+            time.sleep(0.5)
+
+    monkeypatch.setattr(UnitOfWork, "lock", pausing)
+
+    def writer() -> None:
+        try:
+            with app.app_context():
+                cases.take_action(
+                    service_context(late),
+                    world["csc_practitioner"].id,
+                    target,
+                    "escalate",
+                    record="Still not agreed.",
+                    expected_version=None,
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
 
     def sweeper() -> None:
         try:
             with app.app_context():
-                barrier.wait(timeout=10)
-                for _ in range(3):
-                    sweep(service_context(late), chunk=1)
+                paused.wait(timeout=10)
+                sweep(service_context(late), chunk=1)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
 
-    def writer(mine: list[int]) -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=10)
-                for case_id in mine:
-                    note = cases.add_record(
-                        service_context(late),
-                        world["health_practitioner"].id,
-                        case_id,
-                        kind="note",
-                        text="Read the chronology again.",
-                    )
-                    cases.acknowledge(service_context(late), world["csc_practitioner"].id, note.id)
-                    cases.take_action(
-                        service_context(late),
-                        world["csc_practitioner"].id,
-                        case_id,
-                        "escalate",
-                        record="Still not agreed.",
-                        expected_version=None,
-                    )
-                    escalated.append(case_id)
-                    db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=sweeper) for _ in range(2)] + [
-        threading.Thread(target=writer, args=(ids[i::2],)) for i in range(2)
-    ]
+    threads = [threading.Thread(target=writer, name="writer"), threading.Thread(target=sweeper)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=120)
+        thread.join(timeout=60)
+    assert paused.is_set()
     assert not errors, errors
-    assert sorted(escalated) == sorted(ids)
-    flagged = [e.case_ref for e in _events("step_overdue")]
-    assert len(flagged) == len(set(flagged))  # never twice
-    # A step ended by the escalation before any sweep reached it is not flagged; one
-    # flagged first stays flagged: either way each case has one first step, ended.
-    for case_id in ids:
-        first = _step(case_id)
-        assert first.ended_at == late
-        assert (first.overdue_at is not None) == (
-            db.session.get(Case, case_id).reference in flagged
-        )
+    assert _step(target).ended_at == late and _step(target).overdue_at is None
+    flagged = sorted(e.case_ref for e in _events("step_overdue"))
+    assert flagged == sorted(c.reference for c in made[1:])
+    assert db.session.get(Case, target).state == "managers"
     assert history.verify_chain(db.session()).ok
