@@ -102,19 +102,29 @@ def _day(value: str | None) -> date | None:
         return None
 
 
-def _outcome_filters(ctx: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """Read the outcome log's filters: (service arguments, form values, errors by field)."""
-    args = request.args
-    values = {name: (args.get(name) or "").strip() for name in OUTCOME_FILTERS}
-    errors: dict[str, str] = {}
+def _period(
+    examples: tuple[str, str] = ("2026-04-01", "2027-03-31"),
+) -> tuple[date | None, date | None, dict[str, str], dict[str, str]]:
+    """Read a from/to period: (start, end, form values, errors by field).
+
+    A period that ends before it starts is refused and read as no period at all."""
+    values = {name: (request.args.get(name) or "").strip() for name in ("from", "to")}
     start, end = _day(values["from"]), _day(values["to"])
+    errors: dict[str, str] = {}
     if values["from"] and start is None:
-        errors["from"] = "Enter the start date as year-month-day, for example 2026-03-01"
+        errors["from"] = f"Enter the start date as year-month-day, for example {examples[0]}"
     if values["to"] and end is None:
-        errors["to"] = "Enter the end date as year-month-day, for example 2026-03-31"
+        errors["to"] = f"Enter the end date as year-month-day, for example {examples[1]}"
     if start and end and start > end:
         errors["to"] = "The end date must be the same as or after the start date"
         start = end = None
+    return start, end, values, errors
+
+
+def _outcome_filters(ctx: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """Read the outcome log's filters: (service arguments, form values, errors by field)."""
+    start, end, values, errors = _period(("2026-03-01", "2026-03-31"))
+    values.update({name: (request.args.get(name) or "").strip() for name in OUTCOME_FILTERS[2:]})
     values["agency"] = values["agency"].upper()
     choices = _outcome_choices(ctx)
     for name in ("agency", "category", "level", "outcome", "theme"):
@@ -211,20 +221,6 @@ def _csv(text: str, name: str) -> Response:
     return Response(
         text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
-
-
-def _period() -> tuple[date | None, date | None, dict[str, str], dict[str, str]]:
-    """Read a from/to period: (start, end, form values, errors by field)."""
-    values = {name: (request.args.get(name) or "").strip() for name in ("from", "to")}
-    start, end = _day(values["from"]), _day(values["to"])
-    errors: dict[str, str] = {}
-    if values["from"] and start is None:
-        errors["from"] = "Enter the start date as year-month-day, for example 2026-04-01"
-    if values["to"] and end is None:
-        errors["to"] = "Enter the end date as year-month-day, for example 2027-03-31"
-    if start and end and start > end:
-        errors["to"] = "The end date must be the same as or after the start date"
-    return start, end, values, errors
 
 
 @bp.get("/figures")
