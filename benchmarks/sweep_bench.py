@@ -34,6 +34,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -261,14 +262,9 @@ def one_size(n: int, chunk: int, profile: bool) -> dict[str, float]:
         rss_built = rss_mib()
         bare_s, bare_flags, bare_mails = run_bare(bare)
         # The sweep runs in a process of its own, so its peak RSS is the sweep's alone.
-        cmd = [sys.executable, __file__, "--sweep-db", str(swept), "--chunk", str(chunk)]
-        if profile:
-            cmd.append("--profile")
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if not line.startswith("SWEEP "):
-                print(line)
-        swept_figures = json.loads(next(x for x in out.splitlines() if x.startswith("SWEEP "))[6:])
+        swept_figures = run_self(
+            ["--sweep-db", str(swept), "--chunk", str(chunk)], profile, "SWEEP"
+        )
         sweep_s, flags, mails = swept_figures["s"], swept_figures["flags"], swept_figures["mails"]
         checks = [
             (flags, bare_flags, overdue),
@@ -292,6 +288,17 @@ def one_size(n: int, chunk: int, profile: bool) -> dict[str, float]:
         }
 
 
+def run_self(args: list[str], profile: bool, tag: str) -> dict[str, Any]:
+    """Run this script again in a process of its own; echo its output and return the
+    figures it prints on the line starting with `tag`."""
+    cmd = [sys.executable, __file__, *args, *(["--profile"] if profile else [])]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if not line.startswith(f"{tag} "):
+            print(line)
+    return json.loads(next(x for x in out.splitlines() if x.startswith(f"{tag} "))[len(tag) + 1 :])  # type: ignore[no-any-return]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="100000,1000000", help="sizes, comma-separated")
@@ -312,14 +319,9 @@ def main() -> None:
         return
     rows = []
     for n in sizes:
-        cmd = [sys.executable, __file__, "--child", "--cases", str(n), "--chunk", str(args.chunk)]
-        if args.profile:
-            cmd.append("--profile")
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if not line.startswith("RESULT "):
-                print(line)
-        r = json.loads(next(x for x in out.splitlines() if x.startswith("RESULT "))[7:])
+        r = run_self(
+            ["--child", "--cases", str(n), "--chunk", str(args.chunk)], args.profile, "RESULT"
+        )
         rows.append(r)
         print(
             f"{n:,} open steps, {r['overdue']:,} overdue, {r['emails']:,} e-mails"

@@ -66,6 +66,24 @@ def record_access(
         return int(result.scalar_one())
 
 
+def _auditors_only(user: User) -> None:
+    if not user.active or user.role != "auditor":
+        raise Forbidden("only auditors read the access log")
+
+
+def _as_data(row: AccessLog) -> dict[str, Any]:
+    """Return one access row as plain data."""
+    return {
+        "id": row.id,
+        "at": row.at,
+        "user_id": row.user_id,
+        "actor": row.actor,
+        "what": row.what,
+        "target": row.target,
+        "door": row.door,
+    }
+
+
 def access_events(
     session: Session,
     user: User,
@@ -77,8 +95,7 @@ def access_events(
     actor: str | None = None,
 ) -> list[dict[str, Any]]:
     """Return up to `limit` access rows after `after_id`, oldest first: auditors only."""
-    if not user.active or user.role != "auditor":
-        raise Forbidden("only auditors read the access log")
+    _auditors_only(user)
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid.field("limit", f"must be 1 to {MAX_LIMIT}")
     if after_id < 0:
@@ -91,18 +108,7 @@ def access_events(
     if actor:
         query = query.where(AccessLog.actor == actor.strip().lower())
     rows = session.scalars(query.order_by(AccessLog.id).limit(limit))
-    return [
-        {
-            "id": row.id,
-            "at": row.at,
-            "user_id": row.user_id,
-            "actor": row.actor,
-            "what": row.what,
-            "target": row.target,
-            "door": row.door,
-        }
-        for row in rows
-    ]
+    return [_as_data(row) for row in rows]
 
 
 def kinds(session: Session) -> list[str]:
@@ -125,8 +131,7 @@ def access_page(
 
     `day` is a local day in `zone`; `actor` matches the e-mail, or the start of it.
     """
-    if not user.active or user.role != "auditor":
-        raise Forbidden("only auditors read the access log")
+    _auditors_only(user)
     if not 1 <= per_page <= MAX_LIMIT:
         raise Invalid.field("per_page", f"must be 1 to {MAX_LIMIT}")
     if page < 1:
@@ -152,14 +157,4 @@ def access_page(
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
-    return [
-        {
-            "id": r.id,
-            "at": r.at,
-            "actor": r.actor,
-            "what": r.what,
-            "target": r.target,
-            "door": r.door,
-        }
-        for r in rows
-    ], total
+    return [_as_data(row) for row in rows], total

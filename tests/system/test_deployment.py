@@ -58,8 +58,9 @@ class Deployment:
             return refused.code, json.loads(refused.read() or b"null")
 
 
-def _run(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
+def _flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run one `flask --app wsgi` command of the deployment, as an operator would."""
+    return subprocess.run(
         [str(BIN / "flask"), "--app", "wsgi", *args],
         cwd=Path(__file__).resolve().parents[2],
         env=env,
@@ -68,6 +69,10 @@ def _run(env: dict[str, str], *args: str) -> str:
         timeout=120,
         check=False,
     )
+
+
+def _run(env: dict[str, str], *args: str) -> str:
+    done = _flask(env, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
 

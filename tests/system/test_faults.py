@@ -9,13 +9,11 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
-from .test_deployment import BIN, Deployment, _wait_healthy, _workers
+from .test_deployment import Deployment, _flask, _wait_healthy, _workers
 
 RECORDS = 2000
 WRITERS = 6
@@ -44,15 +42,7 @@ def _raise_cases(deployment: Deployment) -> list[int]:
 
 def _verify(deployment: Deployment) -> str:
     env = {**os.environ, "DATABASE_URL": deployment.database_url, "SECRET_KEY": "verify"}
-    done = subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", "audit", "verify"],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _flask(env, "audit", "verify")
     return done.stdout + done.stderr
 
 
