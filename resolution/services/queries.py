@@ -321,8 +321,10 @@ def open_cases(
         raise Invalid.field("show", f"must be one of {', '.join(SHOWS)}")
     if flt.sort not in OPEN_SORTS:
         raise Invalid.field("sort", f"must be one of {', '.join(OPEN_SORTS)}")
-    if flt.page < 1 or not 1 <= flt.per_page <= 200:
+    if flt.page < 1:
         raise Invalid.field("page", "must be 1 or more")
+    if not 1 <= flt.per_page <= 200:
+        raise Invalid.field("per_page", "must be 1 to 200")
     visible = visible_cases(user).where(Case.closed == false()).whereclause
     current = (Step.case_id == Case.id) & Step.ended_at.is_(None)
     overdue = Step.due_at < now
