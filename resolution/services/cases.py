@@ -101,23 +101,27 @@ def _timescale_for(definition: Definition, level: Level, case: Case):  # noqa: A
     return level.timescale
 
 
-def _open_step(definition: Definition, case: Case, level_key: str, now: datetime) -> Step:
+def _open_step(uow: UnitOfWork, definition: Definition, case: Case, level_key: str) -> Step:
+    now = uow.now
     level = definition.level(level_key)
     timescale = _timescale_for(definition, level, case)
     counted_from = case.raised_at if definition.counted_from == "case" else now
     due = deadline(counted_from, timescale, definition.calendar)
     if due <= now:
         due = deadline(now, timescale, definition.calendar)
-    step = Step(
-        number=len(case.steps) + 1,
-        level=level_key,
-        started_at=now,
-        due_at=due,
-        warn_at=warning_time(now, due, definition.warn_before, definition.calendar),
-        timescale_status="default",
-        went_overdue=False,
+    step = uow.add(
+        Step(
+            case_id=case.id,
+            number=len(case.steps) + 1,
+            level=level_key,
+            started_at=now,
+            due_at=due,
+            warn_at=warning_time(now, due, definition.warn_before, definition.calendar),
+            timescale_status="default",
+            went_overdue=False,
+        )
     )
-    case.steps.append(step)
+    uow.append(case, "steps", step)
     return step
 
 
@@ -239,22 +243,28 @@ def raise_case(
             else None,
             referral_at=risk.at if risk and risk.referral_made else None,
             version=1,
+            raised_by=actor,
+            agencies=[],
+            parties=[],
+            steps=[],
+            themes=[],
         )
-        case.raised_by = actor
-        case.agencies.append(
-            CaseAgency(agency_id=actor.agency_id, agency=actor.agency, raising=True)
-        )
-        for code in codes:
-            if code != actor.agency.code:
-                case.agencies.append(
-                    CaseAgency(agency_id=agencies[code].id, agency=agencies[code], raising=False)
-                )
-        notify.ensure_party(case, actor, now, "raised")
+        uow.add(case)
+        involved_agencies = [(actor.agency, True)] + [
+            (agencies[code], False) for code in codes if code != actor.agency.code
+        ]
+        for agency, raising in involved_agencies:
+            uow.append(
+                case,
+                "agencies",
+                uow.add(
+                    CaseAgency(case_id=case.id, agency_id=agency.id, agency=agency, raising=raising)
+                ),
+            )
+        notify.ensure_party(uow, case, actor, "raised")
         for person in people:
-            notify.ensure_party(case, person, now, "named")
-        step = _open_step(definition, case, start, now)
-        session.add(case)
-        session.flush()
+            notify.ensure_party(uow, case, person, "named")
+        step = _open_step(uow, definition, case, start)
         uow.record_event(
             actor=actor,
             action="raised",
@@ -329,21 +339,22 @@ def add_record(
                 raise Invalid.field("corrects", f"no record {corrects} on this case")
         step = case.current_step
         assert step is not None  # noqa: S101 - an open case always has a step
-        record = Record(
-            case_id=case.id,
-            step_number=step.number,
-            kind=kind,
-            text=body,
-            author_id=actor.id,
-            at=ctx.now,
-            corrects_id=corrects,
-            action_due_at=action_due,
+        record = uow.add(
+            Record(
+                case_id=case.id,
+                step_number=step.number,
+                kind=kind,
+                text=body,
+                author_id=actor.id,
+                author=actor,
+                at=ctx.now,
+                corrects_id=corrects,
+                action_due_at=action_due,
+                acknowledgements=[],
+            )
         )
-        record.author = actor
-        session.add(record)
-        notify.ensure_party(case, actor, ctx.now, "acted")
-        case.version += 1
-        session.flush()
+        notify.ensure_party(uow, case, actor, "acted")
+        uow.update(case, version=case.version + 1)
         uow.record_event(
             actor=actor,
             action="record_added",
@@ -401,10 +412,11 @@ def acknowledge(ctx: Context, actor_id: int, record_id: int) -> Record:
             raise Forbidden("only the parties acknowledge records")
         if any(a.user_id == actor.id for a in record.acknowledgements):
             return record
-        ack = Acknowledgement(record_id=record.id, user_id=actor.id, at=ctx.now)
-        ack.user = actor
-        record.acknowledgements.append(ack)
-        case.version += 1
+        ack = uow.add(
+            Acknowledgement(record_id=record.id, user_id=actor.id, user=actor, at=ctx.now)
+        )
+        uow.append(record, "acknowledgements", ack)
+        uow.update(case, version=case.version + 1)
         uow.record_event(
             actor=actor,
             action="record_acknowledged",
@@ -444,13 +456,16 @@ def propose_timescale(
             raise Forbidden("only the parties propose a timescale")
         step = case.current_step
         assert step is not None  # noqa: S101
-        step.timescale_status = "proposed"
-        step.proposed_due_at = due_at
-        step.proposed_by_id = actor.id
-        step.proposed_by = actor
-        step.proposed_reason = reason_text
-        notify.ensure_party(case, actor, ctx.now, "acted")
-        case.version += 1
+        uow.update(
+            step,
+            timescale_status="proposed",
+            proposed_due_at=due_at,
+            proposed_by_id=actor.id,
+            proposed_by=actor,
+            proposed_reason=reason_text,
+        )
+        notify.ensure_party(uow, case, actor, "acted")
+        uow.update(case, version=case.version + 1)
         uow.record_event(
             actor=actor,
             action="timescale_proposed",
@@ -491,25 +506,27 @@ def accept_timescale(
         if step.proposed_due_at <= ctx.now:
             raise Conflict("the proposed date has passed: propose a new one")
         proposer = step.proposed_by
-        step.due_at = step.proposed_due_at
-        step.warn_at = warning_time(
-            step.started_at, step.due_at, definition.warn_before, definition.calendar
+        due = step.proposed_due_at
+        uow.update(
+            step,
+            due_at=due,
+            warn_at=warning_time(step.started_at, due, definition.warn_before, definition.calendar),
+            overdue_at=None,
+            due_soon_at=None,
+            timescale_status="agreed",
+            agreed_by_id=actor.id,
+            agreed_by=actor,
+            agreed_proposer_id=proposer.id,
+            agreed_proposer=proposer,
+            agreed_reason=step.proposed_reason,
+            agreed_at=ctx.now,
+            proposed_due_at=None,
+            proposed_by_id=None,
+            proposed_by=None,
+            proposed_reason=None,
         )
-        step.overdue_at = None
-        step.due_soon_at = None
-        step.timescale_status = "agreed"
-        step.agreed_by_id = actor.id
-        step.agreed_by = actor
-        step.agreed_proposer_id = proposer.id
-        step.agreed_proposer = proposer
-        step.agreed_reason = step.proposed_reason
-        step.agreed_at = ctx.now
-        step.proposed_due_at = None
-        step.proposed_by_id = None
-        step.proposed_by = None
-        step.proposed_reason = None
-        notify.ensure_party(case, actor, ctx.now, "acted")
-        case.version += 1
+        notify.ensure_party(uow, case, actor, "acted")
+        uow.update(case, version=case.version + 1)
         uow.record_event(
             actor=actor,
             action="timescale_agreed",
@@ -596,37 +613,45 @@ def take_action(
             raise Conflict(str(exc)) from None
         step = case.current_step
         assert step is not None  # noqa: S101
-        step.ended_at = ctx.now
+        uow.update(step, ended_at=ctx.now)
         if record_text:
-            note = Record(
-                case_id=case.id,
-                step_number=step.number,
-                kind="decision",
-                text=record_text,
-                author_id=actor.id,
-                at=ctx.now,
+            uow.add(
+                Record(
+                    case_id=case.id,
+                    step_number=step.number,
+                    kind="decision",
+                    text=record_text,
+                    author_id=actor.id,
+                    author=actor,
+                    at=ctx.now,
+                    acknowledgements=[],
+                )
             )
-            note.author = actor
-            session.add(note)
-        notify.ensure_party(case, actor, ctx.now, "acted")
-        case.state = to_state
+        notify.ensure_party(uow, case, actor, "acted")
         new_step = None
         if definition.is_closed_state(to_state):
-            case.closed = True
-            case.closed_at = ctx.now
-            case.outcome_kind = to_state
-            case.outcome_level = from_state
-            case.outcome_text = (
-                outcome_text if not referred_to else f"{outcome_text}\nReferred to: {referred_to}"
+            uow.update(
+                case,
+                state=to_state,
+                closed=True,
+                closed_at=ctx.now,
+                outcome_kind=to_state,
+                outcome_level=from_state,
+                outcome_text=(
+                    outcome_text
+                    if not referred_to
+                    else f"{outcome_text}\nReferred to: {referred_to}"
+                ),
+                outcome_by_id=actor.id,
+                learning_text=learning_text,
+                version=case.version + 1,
             )
-            case.outcome_by_id = actor.id
-            case.learning_text = learning_text
-            for theme in themes:
-                case.themes.append(CaseTheme(theme=theme))
+            uow.update(
+                case, themes=[uow.add(CaseTheme(case_id=case.id, theme=t)) for t in sorted(themes)]
+            )  # a case closes once: these are all its themes
         else:
-            new_step = _open_step(definition, case, to_state, ctx.now)
-        case.version += 1
-        session.flush()
+            uow.update(case, state=to_state, version=case.version + 1)
+            new_step = _open_step(uow, definition, case, to_state)
         uow.record_event(
             actor=actor,
             action=action_key,

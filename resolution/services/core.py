@@ -19,10 +19,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Column, Connection, Table, bindparam, insert, inspect, select, text, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import audit
 from ..domain.machines import Workflows
@@ -40,6 +42,31 @@ _LOCK_CASE = text("SELECT id FROM case_file WHERE id = :id FOR NO KEY UPDATE")
 _MOVE_HEAD = (
     update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), digest=bindparam("digest"))
 )
+
+Row = TypeVar("Row")
+
+
+@cache
+def _shape(model: type) -> tuple[Table, tuple[tuple[str, Column[Any]], ...], frozenset[str]]:
+    """Return a mapped class's table, its (attribute, column) pairs and its relationships."""
+    mapper = inspect(model)
+    columns = tuple((prop.key, prop.columns[0]) for prop in mapper.column_attrs)
+    return mapper.local_table, columns, frozenset(mapper.relationships.keys())
+
+
+@cache
+def _insert(table: Table) -> Any:
+    return insert(table)
+
+
+@cache
+def _update(table: Table, keys: tuple[str, ...]) -> Any:
+    """An UPDATE of some columns of one row by its id; built once per shape, then cached."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({key: bindparam(f"new_{key}") for key in keys})
+    )
 
 
 @dataclass(frozen=True)
@@ -80,17 +107,79 @@ class UnitOfWork:
         self.locked = False
         self._events: list[dict[str, Any]] = []
         self._outbox: list[dict[str, Any]] = []
+        self._conn: Connection | None = None
+
+    @property
+    def conn(self) -> Connection:
+        """The session's connection in this transaction, for Core statements."""
+        if self._conn is None:
+            self._conn = self.session.connection()
+        return self._conn
+
+    # The case changes write their rows with Core statements and keep the objects they
+    # hold up to date by hand: the ORM's flush (history, cascades, dependency sort) cost
+    # more than everything else in a change together (see the lifecycle benchmark).
+
+    def add(self, obj: Row) -> Row:
+        """Insert a new object's row with one statement; the object becomes persistent.
+
+        Columns it leaves unset get their default (or NULL), on the row and on the
+        object alike, so reading them later asks nothing of the database. Its
+        relationships must point at objects already in the database.
+        """
+        table, columns, _ = _shape(type(obj))
+        state = obj.__dict__
+        values: dict[str, Any] = {}
+        for key, column in columns:
+            if key in state:
+                value = state[key]
+            elif column.primary_key:
+                continue
+            elif column.default is not None and not column.default.is_scalar:
+                continue  # computed by the statement; read back only if asked for
+            else:
+                value = column.default.arg if column.default is not None else None
+                setattr(obj, key, value)
+            values[column.key] = value
+        result = self.conn.execute(_insert(table), values)
+        keys = [key for key, column in columns if column.primary_key]
+        for key, value in zip(keys, result.inserted_primary_key, strict=True):
+            setattr(obj, key, value)
+        make_transient_to_detached(obj)  # as if just loaded: no pending changes
+        self.session.add(obj)
+        return obj
+
+    def update(self, obj: object, **values: Any) -> None:
+        """Write some attributes of an object's row, and set them on the object.
+
+        A relationship named here is only set on the object (its id column is written).
+        """
+        table, columns, relationships = _shape(type(obj))
+        names = {key: column.key for key, column in columns}
+        written = {names[k]: v for k, v in values.items() if k not in relationships}
+        if written:
+            keys = tuple(sorted(written))
+            self.conn.execute(
+                _update(table, keys),
+                {"row_id": obj.id, **{f"new_{k}": written[k] for k in keys}},  # type: ignore[attr-defined]
+            )
+        for key, value in values.items():
+            set_committed_value(obj, key, value)
+
+    def append(self, obj: object, key: str, *children: object) -> None:
+        """Show rows just added (see `add`) in one of an object's collections."""
+        set_committed_value(obj, key, [*getattr(obj, key), *children])
 
     def lock_case(self, case_id: int) -> None:
         """Lock one case's row (PostgreSQL): its writers queue, other cases' do not."""
-        self.session.execute(_LOCK_CASE, {"id": case_id})
+        self.conn.execute(_LOCK_CASE, {"id": case_id})
 
     def lock(self) -> None:
         """Take the writers' lock (the audit head row) and read the chain's head."""
         # Core statements, not ORM ones: nothing in the session needs syncing.
-        row = self.session.execute(_LOCK_HEAD).first()
+        row = self.conn.execute(_LOCK_HEAD).first()
         if row is None:
-            self.session.execute(
+            self.conn.execute(
                 text("INSERT INTO audit_head (id, seq, digest) VALUES (1, 0, :g)"),
                 {"g": audit.GENESIS},
             )
@@ -167,10 +256,10 @@ class UnitOfWork:
             self.lock()  # late (PostgreSQL): every row this change locks is locked already
         if self._events:
             self._chain()
-            self.session.execute(insert(AuditEvent.__table__), self._events)
-            self.session.execute(_MOVE_HEAD, {"seq": self.seq, "digest": self.digest})
+            self.conn.execute(_insert(AuditEvent.__table__), self._events)
+            self.conn.execute(_MOVE_HEAD, {"seq": self.seq, "digest": self.digest})
         if self._outbox:
-            self.session.execute(insert(Outbox.__table__), self._outbox)
+            self.conn.execute(_insert(Outbox.__table__), self._outbox)
         self.session.commit()
 
 

@@ -8,45 +8,71 @@ to the case.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, or_, select, true
 from sqlalchemy.orm import Session
 
 from ..domain.calendar import to_local
 from ..domain.definitions import Definition
 from ..models import Case, CaseParty, User
-from .core import Context, Message
+from .core import Context, Message, UnitOfWork
+
+
+@dataclass(frozen=True)
+class Person:
+    """Whom a message goes to: all a message needs of a user."""
+
+    id: int
+    email: str
+    name: str
+
+
+_USER = User.__table__
+# One statement for every audience but the case's own people, compiled once.
+_STAFF = select(_USER.c.id, _USER.c.email, _USER.c.name).where(
+    _USER.c.active == true(),
+    or_(
+        and_(
+            _USER.c.agency_id.in_(bindparam("agencies", expanding=True)),
+            _USER.c.role.in_(bindparam("roles", expanding=True)),
+        ),
+        _USER.c.role.in_(bindparam("everywhere", expanding=True)),
+    ),
+)
 
 
 def recipients(
     session: Session, case: Case, definition: Definition, event: str, exclude: Iterable[int] = ()
-) -> list[User]:
+) -> list[Person]:
     """Return the active users the definition says are told of `event` on this case."""
     audiences = definition.notify.get(event, ())
     skip = set(exclude)
-    found: dict[int, User] = {}
-    agency_ids = [ca.agency_id for ca in case.agencies]
+    found: dict[int, Person] = {}
     if "parties" in audiences:
         for party in case.parties:
-            found[party.user_id] = party.user
-    if "raiser" in audiences:
-        found[case.raised_by_id] = case.raised_by
-    roles = [r for r in ("managers", "leads") if r in audiences]
-    if roles:
-        role_names = [r.removesuffix("s") for r in roles]
-        for user in session.scalars(
-            select(User).where(
-                User.agency_id.in_(agency_ids), User.role.in_(role_names), User.active.is_(True)
-            )
-        ):
-            found[user.id] = user
-    if "partnership" in audiences:
-        for user in session.scalars(
-            select(User).where(User.role == "partnership", User.active.is_(True))
-        ):
-            found[user.id] = user
-    return [u for uid, u in sorted(found.items()) if uid not in skip and u.active]
+            if party.user.active:
+                found[party.user_id] = _person(party.user)
+    if "raiser" in audiences and case.raised_by.active:
+        found[case.raised_by_id] = _person(case.raised_by)
+    roles = [r.removesuffix("s") for r in ("managers", "leads") if r in audiences]
+    everywhere = ["partnership"] if "partnership" in audiences else []
+    if roles or everywhere:
+        rows = session.connection().execute(
+            _STAFF,
+            {
+                "agencies": [ca.agency_id for ca in case.agencies],
+                "roles": roles,
+                "everywhere": everywhere,
+            },
+        )
+        found.update((r.id, Person(r.id, r.email, r.name)) for r in rows)
+    return [person for uid, person in sorted(found.items()) if uid not in skip]
+
+
+def _person(user: User) -> Person:
+    return Person(user.id, user.email, user.name)
 
 
 def when(moment: datetime, definition: Definition) -> str:
@@ -57,7 +83,7 @@ def when(moment: datetime, definition: Definition) -> str:
 
 def messages(
     ctx: Context,
-    users: Iterable[User],
+    users: Iterable[Person],
     *,
     kind: str,
     case: Case,
@@ -93,7 +119,10 @@ def party_ids(case: Case) -> set[int]:
     return {p.user_id for p in case.parties}
 
 
-def ensure_party(case: Case, user: User, now: datetime, how: str) -> None:
+def ensure_party(uow: UnitOfWork, case: Case, user: User, how: str) -> None:
     """Make the user a party to the case, if they are not one yet."""
     if user.id not in party_ids(case):
-        case.parties.append(CaseParty(user_id=user.id, user=user, joined_at=now, how=how))
+        party = uow.add(
+            CaseParty(case_id=case.id, user_id=user.id, user=user, joined_at=uow.now, how=how)
+        )
+        uow.append(case, "parties", party)

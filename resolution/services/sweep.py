@@ -32,6 +32,7 @@ from ..extensions import db
 from ..models import Case, CaseAgency, CaseParty, Record, Step, User
 from . import notify
 from .core import Context, Message, UnitOfWork, unit_of_work
+from .notify import Person
 
 ACTOR = "scheduler"
 CHUNK = 2000
@@ -70,13 +71,6 @@ class SweepResult:
 
 
 @dataclass(frozen=True)
-class _Person:
-    id: int
-    email: str
-    name: str
-
-
-@dataclass(frozen=True)
 class _CaseFacts:
     """What the sweep needs to know of a case to record and tell: no ORM objects."""
 
@@ -84,8 +78,8 @@ class _CaseFacts:
     reference: str
     state: str
     definition: Definition
-    raiser: _Person | None
-    parties: tuple[_Person, ...]
+    raiser: Person | None
+    parties: tuple[Person, ...]
     agency_ids: tuple[int, ...]
 
 
@@ -308,14 +302,14 @@ def _load_cases(session: Session, ctx: Context, case_ids: Sequence[int]) -> dict
             _CASE.c.raised_by_id,
         ).where(_CASE.c.id.in_(case_ids))
     ).all()
-    parties: dict[int, list[_Person]] = defaultdict(list)
+    parties: dict[int, list[Person]] = defaultdict(list)
     for r in session.execute(
         select(_PARTY.c.case_id, _USER.c.id, _USER.c.email, _USER.c.name)
         .join(_USER, _USER.c.id == _PARTY.c.user_id)
         .where(_PARTY.c.case_id.in_(case_ids), _USER.c.active.is_(True))
         .order_by(_PARTY.c.id)
     ):
-        parties[r.case_id].append(_Person(r.id, r.email, r.name))
+        parties[r.case_id].append(Person(r.id, r.email, r.name))
     agencies: dict[int, list[int]] = defaultdict(list)
     for r in session.execute(
         select(_AGENCY.c.case_id, _AGENCY.c.agency_id).where(_AGENCY.c.case_id.in_(case_ids))
@@ -323,7 +317,7 @@ def _load_cases(session: Session, ctx: Context, case_ids: Sequence[int]) -> dict
         agencies[r.case_id].append(r.agency_id)
     raiser_ids = {c.raised_by_id for c in cases}
     raisers = {
-        r.id: _Person(r.id, r.email, r.name)
+        r.id: Person(r.id, r.email, r.name)
         for r in session.execute(
             select(_USER.c.id, _USER.c.email, _USER.c.name).where(
                 _USER.c.id.in_(raiser_ids), _USER.c.active.is_(True)
@@ -355,7 +349,7 @@ class _Audiences:
                 wanted.update(case.definition.notify.get(event, ()))
             agency_ids.update(case.agency_ids)
         roles = [r.removesuffix("s") for r in ("managers", "leads") if r in wanted]
-        self.by_agency_role: dict[tuple[int, str], list[_Person]] = defaultdict(list)
+        self.by_agency_role: dict[tuple[int, str], list[Person]] = defaultdict(list)
         if roles and agency_ids:
             for r in session.execute(
                 select(
@@ -366,11 +360,11 @@ class _Audiences:
                     _USER.c.active.is_(True),
                 )
             ):
-                self.by_agency_role[(r.agency_id, r.role)].append(_Person(r.id, r.email, r.name))
-        self.partnership: list[_Person] = []
+                self.by_agency_role[(r.agency_id, r.role)].append(Person(r.id, r.email, r.name))
+        self.partnership: list[Person] = []
         if "partnership" in wanted:
             self.partnership = [
-                _Person(r.id, r.email, r.name)
+                Person(r.id, r.email, r.name)
                 for r in session.execute(
                     select(_USER.c.id, _USER.c.email, _USER.c.name).where(
                         _USER.c.role == "partnership", _USER.c.active.is_(True)
@@ -378,10 +372,10 @@ class _Audiences:
                 )
             ]
 
-    def recipients(self, case: _CaseFacts, event: str) -> list[_Person]:
+    def recipients(self, case: _CaseFacts, event: str) -> list[Person]:
         """Return who the case's definition says is told of `event`, each once, by id."""
         audiences = case.definition.notify.get(event, ())
-        found: dict[int, _Person] = {}
+        found: dict[int, Person] = {}
         if "parties" in audiences:
             found.update((p.id, p) for p in case.parties)
         if "raiser" in audiences and case.raiser is not None:
@@ -416,7 +410,7 @@ def _record_and_queue(ctx: Context, uow: UnitOfWork, flags: Sequence[_Flag]) -> 
 
 
 def _messages(
-    ctx: Context, case: _CaseFacts, flag: _Flag, people: Sequence[_Person]
+    ctx: Context, case: _CaseFacts, flag: _Flag, people: Sequence[Person]
 ) -> list[Message]:
     """Return one e-mail per person: the reference, what happened, what is expected, a link."""
     if not people:
