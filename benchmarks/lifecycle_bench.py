@@ -58,16 +58,15 @@ def seed(now: datetime) -> dict[str, int]:
     return ids
 
 
-def run_services(app, n: int) -> float:  # noqa: ANN001
-    """Run n lifecycles through the services; return the seconds taken."""
+def run_services(app, ids: dict[str, int], first: int, n: int) -> float:  # noqa: ANN001
+    """Run lifecycles first..first+n-1 through the services; return the seconds taken."""
     from resolution.context import service_context
     from resolution.services import cases
 
     with app.app_context():
-        ids = seed(START)
         health = "health.practitioner@bench.example"
         began = time.perf_counter()
-        for i in range(n):
+        for i in range(first, first + n):
             now = START + timedelta(minutes=i)
             ctx = service_context(now)
             case = cases.raise_case(
@@ -110,7 +109,7 @@ def run_services(app, n: int) -> float:  # noqa: ANN001
         return time.perf_counter() - began
 
 
-def run_bare(path: Path, n: int) -> float:
+def run_bare(path: Path, first: int, n: int) -> float:
     """Write the same rows with bare sqlite3, one transaction per step; return seconds."""
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
@@ -167,7 +166,7 @@ def run_bare(path: Path, n: int) -> float:
         )
 
     began = time.perf_counter()
-    for i in range(n):
+    for i in range(first, first + n):
         ts = (START + timedelta(minutes=i)).strftime("%Y-%m-%d %H:%M:%S.%f")
         due = (START + timedelta(days=7, minutes=i)).strftime("%Y-%m-%d %H:%M:%S.%f")
         ref = f"BR-{i:06d}"
@@ -282,6 +281,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=10,
+        help="alternate the two ways this many times, so both meet the same machine noise",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="print the service path's top functions"
     )
     args = parser.parse_args()
@@ -300,17 +305,32 @@ def main() -> None:
             from resolution.extensions import db
 
             db.engine.dispose()
-        bare = run_bare(bare_db, args.cases)
+        with app.app_context():
+            ids = seed(START)
         profiler = cProfile.Profile() if args.profile else None
-        if profiler:
-            profiler.enable()
-        services = run_services(app, args.cases)
-        if profiler:
-            profiler.disable()
+        # Round by round, the same cases each way: a burst of noise on this shared
+        # machine lands on both, not on one.
+        bare = services = 0.0
+        ratios = []
+        per_round = max(1, args.cases // args.rounds)
+        for first in range(0, args.cases, per_round):
+            count = min(per_round, args.cases - first)
+            bare_round = run_bare(bare_db, first, count)
+            if profiler:
+                profiler.enable()
+            services_round = run_services(app, ids, first, count)
+            if profiler:
+                profiler.disable()
+            bare += bare_round
+            services += services_round
+            ratios.append(bare_round / services_round)
         transactions = args.cases * 5
-        print(f"cases: {args.cases} ({transactions} transactions each way)")
+        print(
+            f"cases: {args.cases} ({transactions} transactions each way, in {len(ratios)} rounds)"
+        )
         print(f"bare sqlite3: {bare:.2f} s, {args.cases / bare:.0f} cases/s")
         print(f"services:     {services:.2f} s, {args.cases / services:.0f} cases/s")
+        print(f"ratio per round: {' '.join(f'{r:.2f}' for r in ratios)}")
         print(f"ratio {bare / services:.2f}")
         if profiler:
             pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(30)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..domain import rules
@@ -25,6 +25,10 @@ from .core import Context, UnitOfWork, unit_of_work
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
 MAX_AHEAD = timedelta(days=366)
+# Statements raising a case runs every time, built once.
+_AGENCIES_BY_CODE = select(Agency).where(Agency.code.in_(bindparam("codes", expanding=True)))
+_USERS_BY_EMAIL = select(User).where(User.email.in_(bindparam("emails", expanding=True)))
+_LAST_CASE_ID = select(func.max(Case.id))
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,8 @@ def access_of(case: Case) -> rules.CaseAccess:
     )
 
 
-def _load_actor(session: Session, actor_id: int) -> User:
-    user = session.get(User, actor_id)
+def _load_actor(uow: UnitOfWork, actor_id: int) -> User:
+    user = uow.user(actor_id)
     if user is None or not user.active:
         raise Forbidden("your account is not active")
     return user
@@ -189,12 +193,10 @@ def raise_case(
 
     with unit_of_work(now) as uow:
         session = uow.session
-        actor = _load_actor(session, actor_id)
+        actor = _load_actor(uow, actor_id)
         if actor.role not in ("practitioner", "manager", "lead"):
             raise Forbidden("only practitioners, managers and leads raise disagreements")
-        agencies = {
-            a.code: a for a in session.scalars(select(Agency).where(Agency.code.in_(codes)))
-        }
+        agencies = {a.code: a for a in session.scalars(_AGENCIES_BY_CODE, {"codes": codes})}
         for code in codes:
             if code not in agencies or not agencies[code].active:
                 raise Invalid.field("with_agencies", f"unknown agency '{code}'")
@@ -202,9 +204,7 @@ def raise_case(
             raise Invalid.field("with_agencies", "name at least one agency other than your own")
         people: list[User] = []
         if emails:
-            found = {
-                u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))
-            }
+            found = {u.email: u for u in session.scalars(_USERS_BY_EMAIL, {"emails": emails})}
             involved = set(codes) | {actor.agency.code}
             for email in emails:
                 user = found.get(email)
@@ -222,7 +222,7 @@ def raise_case(
                 people.append(user)
         urgent = bool(risk and risk.referral_made and definition.urgent is not None)
         start = definition.urgent.start if urgent and definition.urgent else definition.initial
-        number = (session.scalar(select(func.max(Case.id))) or 0) + 1
+        number = (session.scalar(_LAST_CASE_ID) or 0) + 1
         case = Case(
             reference=f"RC-{number:06d}",
             workflow_key=definition.key,
@@ -326,7 +326,7 @@ def add_record(
         raise Invalid.field("action_due", "only an action has a deadline")
     with unit_of_work(ctx.now, case_id=case_id) as uow:
         session = uow.session
-        actor = _load_actor(session, actor_id)
+        actor = _load_actor(uow, actor_id)
         case = _load_case(session, actor, case_id)
         definition = _definition(ctx, case)
         if case.closed:
@@ -396,7 +396,7 @@ def acknowledge(ctx: Context, actor_id: int, record_id: int) -> Record:
         raise NotFound(f"no record {record_id}")
     with unit_of_work(ctx.now, case_id=case_id) as uow:
         session = uow.session
-        actor = _load_actor(session, actor_id)
+        actor = _load_actor(uow, actor_id)
         record = session.get(Record, record_id)
         if record is None:
             raise NotFound(f"no record {record_id}")
@@ -442,7 +442,7 @@ def propose_timescale(
     _future(due_at, "due_at", ctx.now)
     with unit_of_work(ctx.now, case_id=case_id) as uow:
         session = uow.session
-        actor = _load_actor(session, actor_id)
+        actor = _load_actor(uow, actor_id)
         case = _load_case(session, actor, case_id)
         definition = _definition(ctx, case)
         if case.closed:
@@ -483,7 +483,7 @@ def accept_timescale(
     """Accept the proposed timescale: a party of another agency than the proposer's."""
     with unit_of_work(ctx.now, case_id=case_id) as uow:
         session = uow.session
-        actor = _load_actor(session, actor_id)
+        actor = _load_actor(uow, actor_id)
         case = _load_case(session, actor, case_id)
         definition = _definition(ctx, case)
         if case.closed:
@@ -557,7 +557,7 @@ def take_action(
     """Escalate, resolve, withdraw or take any action the definition adds."""
     with unit_of_work(ctx.now, case_id=case_id) as uow:
         session = uow.session
-        actor = _load_actor(session, actor_id)
+        actor = _load_actor(uow, actor_id)
         case = _load_case(session, actor, case_id)
         definition = _definition(ctx, case)
         action = definition.action(action_key)
