@@ -152,7 +152,8 @@ class UnitOfWork:
             else:
                 value = column.default.arg if column.default is not None else None
                 setattr(obj, key, value)
-            values[column.key] = value
+            if value is not None or column.default is not None:
+                values[column.key] = value  # a NULL without a default is left to the table
         result = self.conn.execute(_insert(table), values)
         keys = [key for key, column in columns if column.primary_key]
         for key, value in zip(keys, result.inserted_primary_key, strict=True):
