@@ -191,7 +191,7 @@ class UnitOfWork:
     def update(self, obj: object, **values: Any) -> None:
         """Write some attributes of an object's row, and set them on the object.
 
-        A relationship named here is only set on the object (its id column is written).
+        A relationship named here is only set on the object: name its id column too.
         """
         table, columns, relationships = _shape(type(obj))
         names = {key: column.key for key, column in columns}
