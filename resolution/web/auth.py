@@ -12,6 +12,7 @@ from flask_login import login_required, login_user, logout_user
 from ..extensions import db, login_manager
 from ..models import User
 from ..services import access, accounts
+from ..services import core as service_core
 from .forms import ButtonForm, SignInForm
 from .helpers import me, web_ctx
 from .security import SignInThrottle
@@ -27,7 +28,7 @@ def load_user(user_id: str) -> User | None:
     ident, _, epoch = user_id.partition(":")
     if not ident.isdigit() or not epoch.isdigit():
         return None
-    user = db.session.get(User, int(ident))
+    user = service_core.load_user(db.session, int(ident))
     if user is None or not user.active or user.session_epoch != int(epoch):
         return None
     return user
