@@ -21,7 +21,7 @@ from ..domain.machines import ActionNotAllowed
 from ..extensions import db
 from ..models import Acknowledgement, Agency, Case, CaseAgency, CaseTheme, Record, Step, User
 from . import notify
-from .core import Context, UnitOfWork, unit_of_work
+from .core import Context, UnitOfWork, load_user, unit_of_work
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
 MAX_AHEAD = timedelta(days=366)
@@ -55,7 +55,7 @@ def access_of(case: Case) -> rules.CaseAccess:
 
 
 def _load_actor(uow: UnitOfWork, actor_id: int) -> User:
-    user = uow.user(actor_id)
+    user = load_user(uow.session, actor_id)
     if user is None or not user.active:
         raise Forbidden("your account is not active")
     return user

@@ -90,12 +90,28 @@ def _adopt(session: Session, obj: Row) -> Row:
     return obj
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What writing a mapped class's rows by hand needs to know, worked out once per class."""
+
+    table: Table
+    columns: tuple[tuple[str, Column[Any]], ...]  # (attribute, column)
+    primary_key: tuple[str, ...]  # attributes
+    column_names: dict[str, str]  # attribute -> column
+    relationships: frozenset[str]
+
+
 @cache
-def _shape(model: type) -> tuple[Table, tuple[tuple[str, Column[Any]], ...], frozenset[str]]:
-    """Return a mapped class's table, its (attribute, column) pairs and its relationships."""
+def _shape(model: type) -> _Shape:
     mapper = inspect(model)
     columns = tuple((prop.key, prop.columns[0]) for prop in mapper.column_attrs)
-    return mapper.local_table, columns, frozenset(mapper.relationships.keys())
+    return _Shape(
+        table=mapper.local_table,
+        columns=columns,
+        primary_key=tuple(key for key, column in columns if column.primary_key),
+        column_names={key: column.key for key, column in columns},
+        relationships=frozenset(mapper.relationships.keys()),
+    )
 
 
 @cache
@@ -171,10 +187,10 @@ class UnitOfWork:
         object alike, so reading them later asks nothing of the database. Its
         relationships must point at objects already in the database.
         """
-        table, columns, _ = _shape(type(obj))
+        shape = _shape(type(obj))
         state = obj.__dict__
         values: dict[str, Any] = {}
-        for key, column in columns:
+        for key, column in shape.columns:
             if key in state:
                 value = state[key]
             elif column.primary_key:
@@ -186,28 +202,24 @@ class UnitOfWork:
                 setattr(obj, key, value)
             if value is not None or column.default is not None:
                 values[column.key] = value  # a NULL without a default is left to the table
-        result = self.conn.execute(_insert(table), values)
-        keys = [key for key, column in columns if column.primary_key]
-        for key, value in zip(keys, result.inserted_primary_key, strict=True):
+        result = self.conn.execute(_insert(shape.table), values)
+        for key, value in zip(shape.primary_key, result.inserted_primary_key, strict=True):
             setattr(obj, key, value)
         return _adopt(self.session, obj)
-
-    def user(self, user_id: int) -> User | None:
-        """Return the user making the change (see `load_user`)."""
-        return load_user(self.session, user_id)
 
     def update(self, obj: object, **values: Any) -> None:
         """Write some attributes of an object's row, and set them on the object.
 
         A relationship named here is only set on the object: name its id column too.
         """
-        table, columns, relationships = _shape(type(obj))
-        names = {key: column.key for key, column in columns}
-        written = {names[k]: v for k, v in values.items() if k not in relationships}
+        shape = _shape(type(obj))
+        written = {
+            shape.column_names[k]: v for k, v in values.items() if k not in shape.relationships
+        }
         if written:
             keys = tuple(sorted(written))
             self.conn.execute(
-                _update(table, keys),
+                _update(shape.table, keys),
                 {"row_id": obj.id, **{f"new_{k}": written[k] for k in keys}},  # type: ignore[attr-defined]
             )
         for key, value in values.items():

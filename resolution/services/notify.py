@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import and_, bindparam, or_, select, true
 from sqlalchemy.orm import Session
@@ -81,37 +82,44 @@ def when(moment: datetime, definition: Definition) -> str:
     return local.strftime("%A %d %B %Y at %H:%M").replace(" 0", " ")
 
 
+class CaseNamed(Protocol):
+    """What a message needs of a case: an ORM case or the sweep's plain facts."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def reference(self) -> str: ...
+
+
 def messages(
     ctx: Context,
     users: Iterable[Person],
     *,
     kind: str,
-    case: Case,
+    case: CaseNamed,
     subject: str,
     happened: str,
     expected: str,
 ) -> list[Message]:
-    """Return one message per user."""
-    link = ctx.case_url(case.id)
-    out = []
-    for user in users:
-        body = (
-            f"Dear {user.name},\n\n"
-            f"{happened}\n\n"
-            f"What is expected: {expected}\n\n"
-            f"Open the case: {link}\n\n"
-            "This message names the case by its reference only. Sign in to read the record.\n"
+    """Return one message per user: the same text, addressed to each."""
+    text = (
+        f"{happened}\n\n"
+        f"What is expected: {expected}\n\n"
+        f"Open the case: {ctx.case_url(case.id)}\n\n"
+        "This message names the case by its reference only. Sign in to read the record.\n"
+    )
+    full_subject = f"{case.reference}: {subject}"
+    return [
+        Message(
+            to_email=user.email,
+            subject=full_subject,
+            body=f"Dear {user.name},\n\n{text}",
+            kind=kind,
+            case_id=case.id,
         )
-        out.append(
-            Message(
-                to_email=user.email,
-                subject=f"{case.reference}: {subject}",
-                body=body,
-                kind=kind,
-                case_id=case.id,
-            )
-        )
-    return out
+        for user in users
+    ]
 
 
 def party_ids(case: Case) -> set[int]:

@@ -448,13 +448,12 @@ def _messages(
         subject, kind = "an agreed action is due soon", "action_due_soon"
         happened = f"An action agreed on case {case.reference} is due {by}."
         expected = f"the person who agreed to it completes it and records it on the case by {by}."
-    link = ctx.case_url(case.id)
-    # The same shape as notify.messages, built from plain rows rather than ORM objects.
-    text = (
-        f"{happened}\n\nWhat is expected: {expected}\n\nOpen the case: {link}\n\n"
-        "This message names the case by its reference only. Sign in to read the record.\n"
+    return notify.messages(
+        ctx,
+        people,
+        kind=kind,
+        case=case,
+        subject=subject,
+        happened=happened,
+        expected=expected,
     )
-    full_subject = f"{case.reference}: {subject}"
-    return [
-        Message(p.email, full_subject, f"Dear {p.name},\n\n{text}", kind, case.id) for p in people
-    ]
