@@ -9,7 +9,6 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from marshmallow import Schema
 
 from ..extensions import db
-from ..models import Case
 from ..services import access, cases, history, queries, reports
 from ..services.core import head
 from . import errors
@@ -49,33 +48,32 @@ def case_answer(
     status: int = 200,
     *,
     headers: dict[str, str] | None = None,
-    loaded: Case | None = None,
+    read: queries.CaseRead | None = None,
 ) -> Response:
     """Return the caller's view of a case with its version as ETag.
 
-    After a change the case is read afresh; a read passes the case it has just `loaded`.
+    After a change the case is read afresh; a read passes the case it has just `read`.
     """
     user, ctx = rq.caller(), rq.context()
-    if loaded is None:
-        db.session.expire_all()
-        case = queries.get_case(db.session, user, case_id)
-    else:
-        case = loaded
-    view = queries.case_view(db.session, ctx.workflows, case, ctx.now)
-    view["actions"] = queries.available_actions(ctx, user, case)
+    if read is None:
+        read = queries.read_case(db.session, ctx.workflows, user, case_id, ctx.now)
+    view = {
+        **read.view,
+        "actions": queries.available_actions(
+            ctx, user, read.definition(ctx.workflows), read.access
+        ),
+    }
     return reply(
-        s.CaseOut, view, status, headers={"ETag": rq.etag(case.version), **(headers or {})}
+        s.CaseOut, view, status, headers={"ETag": rq.etag(read.version), **(headers or {})}
     )
 
 
 def record_answer(case_id: int, record_id: int, status: int) -> Response:
     """Return one record as it appears on its case."""
-    db.session.expire_all()
     ctx = rq.context()
-    case = queries.get_case(db.session, rq.caller(), case_id)
-    view = queries.case_view(db.session, ctx.workflows, case, ctx.now)
-    record = next(r for r in view["records"] if r["id"] == record_id)
-    return reply(s.RecordOut, record, status, headers={"ETag": rq.etag(case.version)})
+    read = queries.read_case(db.session, ctx.workflows, rq.caller(), case_id, ctx.now)
+    record = next(r for r in read.view["records"] if r["id"] == record_id)
+    return reply(s.RecordOut, record, status, headers={"ETag": rq.etag(read.version)})
 
 
 @bp.get("/openapi.json")
@@ -135,11 +133,9 @@ def list_cases() -> Response:
     """List one page of the caller's visible cases, ordered by id."""
     flt = queries.CaseFilter(**rq.query(s.CaseQuery))
     ctx = rq.context()
-    items, total = queries.list_cases(db.session, rq.caller(), flt, ctx.now)
+    ids, total = queries.list_cases(db.session, rq.caller(), flt, ctx.now)
     page = {
-        "items": [
-            queries.case_view(db.session, ctx.workflows, c, ctx.now, full=False) for c in items
-        ],
+        "items": queries.case_summaries(db.session, ctx.workflows, ids, ctx.now),
         "page": flt.page,
         "per_page": flt.per_page,
         "total": total,
@@ -157,12 +153,13 @@ def list_cases() -> Response:
 )
 def get_case(case_id: int) -> Response:
     """Return a case with its version as ETag; the view is written to the access log."""
-    user = rq.caller()
-    case: Case = queries.get_case(db.session, user, rq.known_id(case_id, "case"))
-    access.record_access(
-        db.session, user, access.CASE_VIEWED, case.reference, "api", rq.context().now
-    )
-    return case_answer(case.id, loaded=case)
+    user, ctx = rq.caller(), rq.context()
+    read = queries.read_case(db.session, ctx.workflows, user, rq.known_id(case_id, "case"), ctx.now)
+    # The read's transaction ends in COMMIT, not in the pool's ROLLBACK: psycopg forgets
+    # the statements it has prepared at every ROLLBACK, and a read's are worth keeping.
+    db.session.commit()
+    access.record_access(db.session, user, access.CASE_VIEWED, read.reference, "api", ctx.now)
+    return case_answer(read.id, read=read)
 
 
 @bp.post("/cases/<int:case_id>/records")

@@ -164,9 +164,9 @@ def show(case_id: int) -> ResponseReturnValue:
     """Show a case: its summary, current level, timeline, diagram and what the user may do now."""
     ctx, user = web_ctx(), me()
     case = _load(case_id)
-    definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
-    view = queries.case_view(db.session, ctx.workflows, case, ctx.now)
-    actor, access = case_service.actor_of(user), case_service.access_of(case)
+    read = queries.read_case(db.session, ctx.workflows, user, case_id, ctx.now)
+    definition, view, access = read.definition(ctx.workflows), read.view, read.access
+    actor = case_service.actor_of(user)
     may_write = rules.can_write(actor, access, definition)
     may_read_mark = user.role not in ("auditor", "admin") and (
         rules.is_party(actor, access) or may_write
@@ -191,7 +191,7 @@ def show(case_id: int) -> ResponseReturnValue:
             definition, case.outcome_level if case.closed and case.outcome_level else case.state
         ),
         timeline=_timeline(case, view),
-        actions=queries.available_actions(ctx, user, case),
+        actions=queries.available_actions(ctx, user, definition, access),
         may_write=may_write,
         may_propose=may_write and definition.agreed_between_parties,
         may_accept=may_accept,
@@ -318,7 +318,8 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
     ctx, user = web_ctx(), me()
     case = _load(case_id)
     definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
-    offered = {a["key"]: a for a in queries.available_actions(ctx, user, case)}
+    access = case_service.access_of(case)
+    offered = {a["key"]: a for a in queries.available_actions(ctx, user, definition, access)}
     action = definition.action(action_key)
     if action is None or action_key not in offered:
         abort(404 if action is None else 403)

@@ -364,3 +364,49 @@ def test_a_deactivated_users_tokens_stop_at_once(api: Api, runner: FlaskCliRunne
 def test_web_paths_keep_their_html_error_pages(client) -> None:  # noqa: ANN001
     response = client.get("/no-such-page")
     assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+def test_a_listing_shows_each_case_as_reading_it_does(api: Api, world, now) -> None:  # noqa: ANN001
+    """A page of cases and one case are read by different statements (a page reads only
+    current steps): what both show must agree, for open, agreed and closed cases alike."""
+    agreed, closed, plain = (new_case(world, now).id for _ in range(3))
+    due_at = (real_now() + timedelta(days=10)).isoformat()
+    proposed = api.post(
+        f"/cases/{agreed}/timescale", "health_practitioner", {"due_at": due_at, "reason": "Leave."}
+    )
+    assert proposed.status_code == 200, proposed.get_json()
+    accepted = api.post(f"/cases/{agreed}/timescale/accept", "csc_practitioner", json={})
+    assert accepted.status_code == 200, accepted.get_json()
+    escalated = api.post(
+        f"/cases/{closed}/actions/escalate",
+        "csc_practitioner",
+        {"record": "No."},
+        headers={"If-Match": '"1"'},
+    )
+    assert escalated.status_code == 200, escalated.get_json()
+    resolved = api.post(
+        f"/cases/{closed}/actions/resolve",
+        "csc_manager",
+        {
+            "record": "Agreed.",
+            "outcome": {"text": "Plan."},
+            "learning": {"text": "Sooner.", "themes": ["thresholds", "information_sharing"]},
+        },
+        headers={"If-Match": escalated.headers["ETag"]},
+    )
+    assert resolved.status_code == 200, resolved.get_json()
+
+    listed = api.get("/cases?per_page=100", "csc_manager").get_json()["items"]
+    by_id = {item["id"]: item for item in listed}
+    assert {agreed, closed, plain} <= set(by_id)
+    for case_id in (agreed, closed, plain):
+        whole = api.get(f"/cases/{case_id}", "csc_manager").get_json()
+        summary = {k: v for k, v in whole.items() if k not in ("steps", "records", "actions")}
+        assert by_id[case_id] == summary
+    assert by_id[agreed]["step"]["timescale"]["status"] == "agreed"
+    assert len(by_id[agreed]["step"]["timescale"]["agreed_by"]) == 2
+    assert by_id[closed]["step"] is None and by_id[closed]["learning"]["themes"] == [
+        "information_sharing",
+        "thresholds",
+    ]
+    assert by_id[plain]["step"]["stage"] == "practitioners"
