@@ -155,10 +155,12 @@ def get_case(case_id: int) -> Response:
     """Return a case with its version as ETag; the view is written to the access log."""
     user, ctx = rq.caller(), rq.context()
     read = queries.read_case(db.session, ctx.workflows, user, rq.known_id(case_id, "case"), ctx.now)
-    # The read's transaction ends in COMMIT, not in the pool's ROLLBACK: psycopg forgets
-    # the statements it has prepared at every ROLLBACK, and a read's are worth keeping.
+    access.record_access(
+        db.session, user, access.CASE_VIEWED, read.reference, "api", ctx.now, with_read=True
+    )
+    # The read's transaction ends in COMMIT (the log's row), not in the pool's ROLLBACK:
+    # psycopg forgets the statements it has prepared at every ROLLBACK.
     db.session.commit()
-    access.record_access(db.session, user, access.CASE_VIEWED, read.reference, "api", ctx.now)
     return case_answer(read.id, read=read)
 
 

@@ -4,7 +4,8 @@ Reading is not a change, so these rows stay out of the cases' hash chain. They
 are append-only all the same: this module only ever inserts, and each row is
 written in its own short transaction on its own connection, so it is kept even
 when the request that caused it later fails, and it never commits the caller's
-pending work.
+pending work; or, for a caller that has only read (the API's read of a case), in
+the read's own transaction, which the caller commits at once.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ FIGURES_VIEWED = "figures_viewed"
 OUTCOMES_VIEWED = "outcomes_viewed"
 ACCESS_VIEWED = "access_log_viewed"
 MAX_LIMIT = 1000
+_INSERT = insert(AccessLog.__table__).returning(AccessLog.__table__.c.id)
 
 
 def record_access(
@@ -38,10 +40,14 @@ def record_access(
     target: str | None,
     door: str,
     now: datetime,
+    *,
+    with_read: bool = False,
 ) -> int:
     """Append one row to the access log in its own transaction; return its id.
 
     `user` is the signed-in user, or the e-mail typed at a failed sign-in, or None.
+    With `with_read`, the row joins the session's transaction instead: for a caller that
+    has only read and commits straight after (one connection and one commit for both).
     """
     if door not in DOORS:
         raise Invalid.field("door", f"must be one of {', '.join(DOORS)}")
@@ -57,13 +63,12 @@ def record_access(
         "target": target[:200] if target else None,
         "door": door,
     }
+    if with_read:
+        return int(session.connection().execute(_INSERT, row).scalar_one())
     # One statement committed on its own (autocommit): one round trip, not three.
     bind = session.get_bind().execution_options(isolation_level="AUTOCOMMIT")
     with bind.connect() as connection:
-        result = connection.execute(
-            insert(AccessLog.__table__).returning(AccessLog.__table__.c.id), row
-        )
-        return int(result.scalar_one())
+        return int(connection.execute(_INSERT, row).scalar_one())
 
 
 def _auditors_only(user: User) -> None:

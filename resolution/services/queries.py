@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -140,46 +140,65 @@ def list_cases(
 # the view's dicts directly. The ORM's one joined query for a case and its collections
 # cost more to plan on PostgreSQL (ten tables) and to turn into objects than the rest of
 # a read together; these statements are each planned in a fraction of that, and a case
-# needs five of them (six with acknowledgements, seven once closed).
+# needs four of them (five with acknowledgements, six once closed). They come in two
+# sets: for one case (`= :id`) and for a page of cases (`IN (:id, ...)`, whose text
+# SQLAlchemy renders afresh at each execution).
 _CASE_T, _CA, _AG = Case.__table__, CaseAgency.__table__, Agency.__table__
 _CP, _ST, _REC = CaseParty.__table__, Step.__table__, Record.__table__
 _ACK, _THEME, _USER = Acknowledgement.__table__, CaseTheme.__table__, User.__table__
-_IDS = bindparam("ids", expanding=True)
 _PERSON = (_USER.c.id, _USER.c.name, _USER.c.email, _AG.c.code, _USER.c.role)
-_CASE_ROWS = select(_CASE_T).where(_CASE_T.c.id.in_(_IDS))
-_AGENCY_ROWS = (
-    select(_CA.c.case_id, _AG.c.code, _AG.c.name, _CA.c.raising)
-    .join_from(_CA, _AG, _CA.c.agency_id == _AG.c.id)
-    .where(_CA.c.case_id.in_(_IDS))
-    .order_by(_CA.c.id)
-)
-_PARTY_ROWS = (
-    select(_CP.c.case_id, *_PERSON)
-    .join_from(_CP, _USER, _CP.c.user_id == _USER.c.id)
-    .join(_AG, _USER.c.agency_id == _AG.c.id)
-    .where(_CP.c.case_id.in_(_IDS))
-    .order_by(_CP.c.id)
-)
 _PEOPLE = (
     select(*_PERSON)
     .join_from(_USER, _AG, _USER.c.agency_id == _AG.c.id)
-    .where(_USER.c.id.in_(_IDS))
+    .where(_USER.c.id.in_(bindparam("id", expanding=True)))
 )
-_STEP_ROWS = select(_ST).where(_ST.c.case_id.in_(_IDS)).order_by(_ST.c.case_id, _ST.c.number)
-# An open case has exactly one open step, its current one; a closed case has none.
-_CURRENT_STEPS = select(_ST).where(_ST.c.case_id.in_(_IDS), _ST.c.ended_at.is_(None))
-_RECORD_ROWS = select(_REC).where(_REC.c.case_id.in_(_IDS)).order_by(_REC.c.id)
-_ACK_ROWS = (
-    select(_ACK.c.record_id, _ACK.c.user_id, _ACK.c.at)
-    .join_from(_ACK, _REC, _ACK.c.record_id == _REC.c.id)
-    .where(_REC.c.case_id.in_(_IDS))
-    .order_by(_ACK.c.at, _ACK.c.id)
-)
-_THEME_ROWS = (
-    select(_THEME.c.case_id, _THEME.c.theme)
-    .where(_THEME.c.case_id.in_(_IDS))
-    .order_by(_THEME.c.theme)
-)
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """The statements that read cases, each taking the case id(s) as `id`."""
+
+    cases: Select[Any]  # a row per case and agency, the case's columns on each
+    parties: Select[Any]
+    steps: Select[Any]
+    current_steps: Select[Any]  # an open case has exactly one open step; a closed one none
+    records: Select[Any]
+    acknowledgements: Select[Any]
+    themes: Select[Any]
+
+
+def _reads(match: Callable[[Any], Any]) -> _Reads:
+    return _Reads(
+        cases=select(
+            _CASE_T,
+            _AG.c.code.label("agency_code"),
+            _AG.c.name.label("agency_name"),
+            _CA.c.raising.label("agency_raising"),
+        )
+        .join_from(_CASE_T, _CA, _CA.c.case_id == _CASE_T.c.id, isouter=True)
+        .join(_AG, _CA.c.agency_id == _AG.c.id, isouter=True)
+        .where(match(_CASE_T.c.id))
+        .order_by(_CASE_T.c.id, _CA.c.id),
+        parties=select(_CP.c.case_id, *_PERSON)
+        .join_from(_CP, _USER, _CP.c.user_id == _USER.c.id)
+        .join(_AG, _USER.c.agency_id == _AG.c.id)
+        .where(match(_CP.c.case_id))
+        .order_by(_CP.c.id),
+        steps=select(_ST).where(match(_ST.c.case_id)).order_by(_ST.c.case_id, _ST.c.number),
+        current_steps=select(_ST).where(match(_ST.c.case_id), _ST.c.ended_at.is_(None)),
+        records=select(_REC).where(match(_REC.c.case_id)).order_by(_REC.c.id),
+        acknowledgements=select(_ACK.c.record_id, _ACK.c.user_id, _ACK.c.at)
+        .join_from(_ACK, _REC, _ACK.c.record_id == _REC.c.id)
+        .where(match(_REC.c.case_id))
+        .order_by(_ACK.c.at, _ACK.c.id),
+        themes=select(_THEME.c.case_id, _THEME.c.theme)
+        .where(match(_THEME.c.case_id))
+        .order_by(_THEME.c.theme),
+    )
+
+
+_ONE = _reads(lambda column: column == bindparam("id"))
+_MANY = _reads(lambda column: column.in_(bindparam("id", expanding=True)))
 
 People = dict[int, dict[str, Any]]  # user id -> the person as the API shows them
 
@@ -249,14 +268,18 @@ class CaseRead:
 class _Reader:
     """Reads cases by id with the statements above and shapes them as the API does."""
 
-    def __init__(self, session: Session, workflows: Workflows, now: datetime) -> None:
+    def __init__(
+        self, session: Session, workflows: Workflows, now: datetime, ids: Sequence[int]
+    ) -> None:
         self.connection = session.connection()
         self.workflows = workflows
         self.now = now
         self.people: People = {}
+        one = len(ids) == 1
+        self.reads, self.ids = (_ONE, ids[0]) if one else (_MANY, list(ids))
 
-    def rows(self, statement: Select[Any], ids: Sequence[int]) -> list[Any]:
-        return list(self.connection.execute(statement, {"ids": list(ids)}))
+    def rows(self, statement: Select[Any], ids: Any = None) -> list[Any]:
+        return list(self.connection.execute(statement, {"id": self.ids if ids is None else ids}))
 
     def find_people(self, ids: Iterable[int | None]) -> None:
         """Read the people not yet known among `ids`."""
@@ -264,19 +287,22 @@ class _Reader:
         if missing:
             self.people.update((r.id, _person(r)) for r in self.rows(_PEOPLE, sorted(missing)))
 
-    def heads(self, ids: Sequence[int]) -> dict[int, CaseRead]:
+    def heads(self) -> dict[int, CaseRead]:
         """Return each found case's summary view (without its current step) and access."""
-        cases = self.rows(_CASE_ROWS, ids)
-        agencies: dict[int, list[Any]] = {c.id: [] for c in cases}
-        parties: dict[int, list[int]] = {c.id: [] for c in cases}
-        for row in self.rows(_AGENCY_ROWS, ids):
-            agencies[row.case_id].append(row)
-        for row in self.rows(_PARTY_ROWS, ids):
+        cases: dict[int, Any] = {}
+        agencies: dict[int, list[Any]] = {}
+        for row in self.rows(self.reads.cases):
+            cases.setdefault(row.id, row)
+            shown = agencies.setdefault(row.id, [])
+            if row.agency_code is not None:
+                shown.append(row)
+        parties: dict[int, list[int]] = {i: [] for i in cases}
+        for row in self.rows(self.reads.parties):
             parties[row.case_id].append(row.id)
             self.people.setdefault(row.id, _person(row))
-        self.find_people(c.raised_by_id for c in cases)
+        self.find_people(c.raised_by_id for c in cases.values())
         found = {}
-        for case in cases:
+        for case in cases.values():
             definition = self.workflows.definition(case.workflow_key, case.workflow_version)
             view: dict[str, Any] = {
                 "id": case.id,
@@ -295,7 +321,7 @@ class _Reader:
                 "raised_by": self.people[case.raised_by_id],
                 "raised_at": case.raised_at,
                 "agencies": [
-                    {"code": a.code, "name": a.name, "raising": a.raising}
+                    {"code": a.agency_code, "name": a.agency_name, "raising": a.agency_raising}
                     for a in agencies[case.id]
                 ],
                 "urgent": case.urgent,
@@ -321,7 +347,7 @@ class _Reader:
             access = rules.CaseAccess(
                 raiser_id=case.raised_by_id,
                 party_ids=frozenset(parties[case.id]),
-                agencies=frozenset(a.code for a in agencies[case.id]),
+                agencies=frozenset(a.agency_code for a in agencies[case.id]),
                 state=case.state,
                 closed=case.closed,
             )
@@ -332,13 +358,13 @@ class _Reader:
         """Add the learning themes of the closed cases."""
         closed = [i for i, read in found.items() if read.access.closed]
         if closed:
-            for row in self.rows(_THEME_ROWS, closed):
+            ids = closed if self.reads is _MANY else None  # one case: its id
+            for row in self.rows(self.reads.themes, ids):
                 found[row.case_id].view["learning"]["themes"].append(row.theme)
 
     def add_steps(self, found: dict[int, CaseRead], *, full: bool) -> None:
         """Add each case's current step, and with `full` all its steps."""
-        ids = list(found)
-        steps = self.rows(_STEP_ROWS if full else _CURRENT_STEPS, ids)
+        steps = self.rows(self.reads.steps if full else self.reads.current_steps)
         self.find_people(
             i for s in steps for i in (s.proposed_by_id, s.agreed_by_id, s.agreed_proposer_id)
         )
@@ -358,10 +384,10 @@ class _Reader:
 
     def add_records(self, read: CaseRead) -> None:
         """Add the case's records, oldest first, each with who has acknowledged it."""
-        records = self.rows(_RECORD_ROWS, [read.id])
+        records = self.rows(self.reads.records)
         acks: dict[int, list[Any]] = {r.id: [] for r in records}
         if records:
-            for row in self.rows(_ACK_ROWS, [read.id]):
+            for row in self.rows(self.reads.acknowledgements):
                 acks[row.record_id].append(row)
         self.find_people(
             [r.author_id for r in records] + [a.user_id for rows in acks.values() for a in rows]
@@ -387,8 +413,8 @@ def read_case(
 ) -> CaseRead:
     """Return a case the user may see, whole, as the API shows it; or refuse as if it did
     not exist. Of a case the user may not see, no step, record or theme is read."""
-    reader = _Reader(session, workflows, now)
-    read = reader.heads([case_id]).get(case_id)
+    reader = _Reader(session, workflows, now, [case_id])
+    read = reader.heads().get(case_id)
     if read is None or not user.active or not rules.can_see(actor_of(user), read.access):
         raise NotFound(f"no case {case_id}")
     reader.add_themes({case_id: read})
@@ -403,8 +429,8 @@ def case_summaries(
     """Return the summary views of cases the caller has already been shown, in that order."""
     if not case_ids:
         return []
-    reader = _Reader(session, workflows, now)
-    found = reader.heads(case_ids)
+    reader = _Reader(session, workflows, now, case_ids)
+    found = reader.heads()
     reader.add_themes(found)
     reader.add_steps(found, full=False)
     return [found[i].view for i in case_ids]
