@@ -140,7 +140,7 @@ def list_cases(
 # the view's dicts directly. The ORM's one joined query for a case and its collections
 # cost more to plan on PostgreSQL (ten tables) and to turn into objects than the rest of
 # a read together; these statements are each planned in a fraction of that, and a case
-# needs four of them (five with acknowledgements, six once closed). They come in two
+# needs four of them (five with acknowledgements). They come in two
 # sets: for one case (`= :id`) and for a page of cases (`IN (:id, ...)`, whose text
 # SQLAlchemy renders afresh at each execution).
 _CASE_T, _CA, _AG = Case.__table__, CaseAgency.__table__, Agency.__table__
@@ -154,6 +154,16 @@ _PEOPLE = (
 )
 
 
+# A closed case's learning themes, joined with commas (theme keys are words without
+# them): a column of the case's rows, not a statement of their own.
+_THEMES = (
+    select(func.aggregate_strings(_THEME.c.theme, ","))
+    .where(_THEME.c.case_id == _CASE_T.c.id)
+    .scalar_subquery()
+    .label("themes")
+)
+
+
 @dataclass(frozen=True)
 class _Reads:
     """The statements that read cases, each taking the case id(s) as `id`."""
@@ -164,7 +174,6 @@ class _Reads:
     current_steps: Select[Any]  # an open case has exactly one open step; a closed one none
     records: Select[Any]
     acknowledgements: Select[Any]
-    themes: Select[Any]
 
 
 def _reads(match: Callable[[Any], Any]) -> _Reads:
@@ -174,6 +183,7 @@ def _reads(match: Callable[[Any], Any]) -> _Reads:
             _AG.c.code.label("agency_code"),
             _AG.c.name.label("agency_name"),
             _CA.c.raising.label("agency_raising"),
+            _THEMES,
         )
         .join_from(_CASE_T, _CA, _CA.c.case_id == _CASE_T.c.id, isouter=True)
         .join(_AG, _CA.c.agency_id == _AG.c.id, isouter=True)
@@ -191,9 +201,6 @@ def _reads(match: Callable[[Any], Any]) -> _Reads:
         .join_from(_ACK, _REC, _ACK.c.record_id == _REC.c.id)
         .where(match(_REC.c.case_id))
         .order_by(_ACK.c.at, _ACK.c.id),
-        themes=select(_THEME.c.case_id, _THEME.c.theme)
-        .where(match(_THEME.c.case_id))
-        .order_by(_THEME.c.theme),
     )
 
 
@@ -343,7 +350,10 @@ class _Reader:
                     "text": case.outcome_text,
                     "at": case.closed_at,
                 }
-                view["learning"] = {"text": case.learning_text, "themes": []}
+                view["learning"] = {
+                    "text": case.learning_text,
+                    "themes": sorted(case.themes.split(",")) if case.themes else [],
+                }
             access = rules.CaseAccess(
                 raiser_id=case.raised_by_id,
                 party_ids=frozenset(parties[case.id]),
@@ -353,14 +363,6 @@ class _Reader:
             )
             found[case.id] = CaseRead(view, access)
         return found
-
-    def add_themes(self, found: dict[int, CaseRead]) -> None:
-        """Add the learning themes of the closed cases."""
-        closed = [i for i, read in found.items() if read.access.closed]
-        if closed:
-            ids = closed if self.reads is _MANY else None  # one case: its id
-            for row in self.rows(self.reads.themes, ids):
-                found[row.case_id].view["learning"]["themes"].append(row.theme)
 
     def add_steps(self, found: dict[int, CaseRead], *, full: bool) -> None:
         """Add each case's current step, and with `full` all its steps."""
@@ -417,7 +419,6 @@ def read_case(
     read = reader.heads().get(case_id)
     if read is None or not user.active or not rules.can_see(actor_of(user), read.access):
         raise NotFound(f"no case {case_id}")
-    reader.add_themes({case_id: read})
     reader.add_steps({case_id: read}, full=True)
     reader.add_records(read)
     return read
@@ -431,7 +432,6 @@ def case_summaries(
         return []
     reader = _Reader(session, workflows, now, case_ids)
     found = reader.heads()
-    reader.add_themes(found)
     reader.add_steps(found, full=False)
     return [found[i].view for i in case_ids]
 
