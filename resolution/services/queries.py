@@ -5,11 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, false, func, literal, or_, select
+from sqlalchemy import (
+    JSON,
+    Select,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy import case as sql_case
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..domain import rules
 from ..domain.definitions import Definition
@@ -140,7 +154,7 @@ def list_cases(
 # the view's dicts directly. The ORM's one joined query for a case and its collections
 # cost more to plan on PostgreSQL (ten tables) and to turn into objects than the rest of
 # a read together; these statements are each planned in a fraction of that, and a case
-# needs four of them (five with acknowledgements). They come in two
+# needs three of them (four with acknowledgements). They come in two
 # sets: for one case (`= :id`) and for a page of cases (`IN (:id, ...)`, whose text
 # SQLAlchemy renders afresh at each execution).
 _CASE_T, _CA, _AG = Case.__table__, CaseAgency.__table__, Agency.__table__
@@ -154,8 +168,68 @@ _PEOPLE = (
 )
 
 
-# A closed case's learning themes, joined with commas (theme keys are words without
-# them): a column of the case's rows, not a statement of their own.
+class json_rows(FunctionElement[Any]):  # noqa: N801 (an SQL function, named as one)
+    """A JSON array of one object per row, from alternating keys and columns:
+    `json_rows("code", Agency.code, ...)`. PostgreSQL: json_agg(json_build_object(...)),
+    NULL without rows; SQLite: json_group_array(json_object(...)), [] without rows.
+    The order of the objects is not defined: give them a key to sort by."""
+
+    type = JSON()
+    inherit_cache = True
+    name = "json_rows"
+
+    def __init__(self, *pairs: Any) -> None:
+        keys, columns = pairs[::2], pairs[1::2]
+        # The keys are this module's constants, written into the SQL as literals.
+        super().__init__(
+            *(x for k, c in zip(keys, columns, strict=True) for x in (literal_column(f"'{k}'"), c))
+        )
+
+
+@compiles(json_rows)
+def _json_rows(element: json_rows, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(json_object({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(json_rows, "postgresql")
+def _json_rows_postgresql(element: json_rows, compiler: Any, **kw: Any) -> str:
+    return f"json_agg(json_build_object({compiler.process(element.clauses, **kw)}))"
+
+
+# A case's agencies, parties and learning themes as columns of its one row.
+_AGENCIES = (
+    select(
+        json_rows("n", _CA.c.id, "code", _AG.c.code, "name", _AG.c.name, "raising", _CA.c.raising)
+    )
+    .join_from(_CA, _AG, _CA.c.agency_id == _AG.c.id)
+    .where(_CA.c.case_id == _CASE_T.c.id)
+    .scalar_subquery()
+    .label("agencies")
+)
+_PARTIES = (
+    select(
+        json_rows(
+            "n",
+            _CP.c.id,
+            "id",
+            _USER.c.id,
+            "name",
+            _USER.c.name,
+            "email",
+            _USER.c.email,
+            "agency",
+            _AG.c.code,
+            "role",
+            _USER.c.role,
+        )  # fmt: skip
+    )
+    .join_from(_CP, _USER, _CP.c.user_id == _USER.c.id)
+    .join(_AG, _USER.c.agency_id == _AG.c.id)
+    .where(_CP.c.case_id == _CASE_T.c.id)
+    .scalar_subquery()
+    .label("parties")
+)
+# Theme keys are words without commas.
 _THEMES = (
     select(func.aggregate_strings(_THEME.c.theme, ","))
     .where(_THEME.c.case_id == _CASE_T.c.id)
@@ -168,8 +242,7 @@ _THEMES = (
 class _Reads:
     """The statements that read cases, each taking the case id(s) as `id`."""
 
-    cases: Select[Any]  # a row per case and agency, the case's columns on each
-    parties: Select[Any]
+    cases: Select[Any]  # a row per case, with its agencies, parties and themes
     steps: Select[Any]
     current_steps: Select[Any]  # an open case has exactly one open step; a closed one none
     records: Select[Any]
@@ -178,22 +251,7 @@ class _Reads:
 
 def _reads(match: Callable[[Any], Any]) -> _Reads:
     return _Reads(
-        cases=select(
-            _CASE_T,
-            _AG.c.code.label("agency_code"),
-            _AG.c.name.label("agency_name"),
-            _CA.c.raising.label("agency_raising"),
-            _THEMES,
-        )
-        .join_from(_CASE_T, _CA, _CA.c.case_id == _CASE_T.c.id, isouter=True)
-        .join(_AG, _CA.c.agency_id == _AG.c.id, isouter=True)
-        .where(match(_CASE_T.c.id))
-        .order_by(_CASE_T.c.id, _CA.c.id),
-        parties=select(_CP.c.case_id, *_PERSON)
-        .join_from(_CP, _USER, _CP.c.user_id == _USER.c.id)
-        .join(_AG, _USER.c.agency_id == _AG.c.id)
-        .where(match(_CP.c.case_id))
-        .order_by(_CP.c.id),
+        cases=select(_CASE_T, _AGENCIES, _PARTIES, _THEMES).where(match(_CASE_T.c.id)),
         steps=select(_ST).where(match(_ST.c.case_id)).order_by(_ST.c.case_id, _ST.c.number),
         current_steps=select(_ST).where(match(_ST.c.case_id), _ST.c.ended_at.is_(None)),
         records=select(_REC).where(match(_REC.c.case_id)).order_by(_REC.c.id),
@@ -208,6 +266,9 @@ _ONE = _reads(lambda column: column == bindparam("id"))
 _MANY = _reads(lambda column: column.in_(bindparam("id", expanding=True)))
 
 People = dict[int, dict[str, Any]]  # user id -> the person as the API shows them
+
+
+PERSON_KEYS = ("name", "email", "agency", "role")
 
 
 def _person(row: Any) -> dict[str, Any]:
@@ -296,20 +357,18 @@ class _Reader:
 
     def heads(self) -> dict[int, CaseRead]:
         """Return each found case's summary view (without its current step) and access."""
-        cases: dict[int, Any] = {}
-        agencies: dict[int, list[Any]] = {}
-        for row in self.rows(self.reads.cases):
-            cases.setdefault(row.id, row)
-            shown = agencies.setdefault(row.id, [])
-            if row.agency_code is not None:
-                shown.append(row)
-        parties: dict[int, list[int]] = {i: [] for i in cases}
-        for row in self.rows(self.reads.parties):
-            parties[row.case_id].append(row.id)
-            self.people.setdefault(row.id, _person(row))
-        self.find_people(c.raised_by_id for c in cases.values())
+        cases = self.rows(self.reads.cases)
+        agencies: dict[int, list[dict[str, Any]]] = {}
+        parties: dict[int, list[int]] = {}
+        for case in cases:
+            agencies[case.id] = sorted(case.agencies or [], key=itemgetter("n"))
+            parties[case.id] = []
+            for party in sorted(case.parties or [], key=itemgetter("n")):
+                parties[case.id].append(party["id"])
+                self.people.setdefault(party["id"], {k: party[k] for k in PERSON_KEYS})
+        self.find_people(c.raised_by_id for c in cases)
         found = {}
-        for case in cases.values():
+        for case in cases:
             definition = self.workflows.definition(case.workflow_key, case.workflow_version)
             view: dict[str, Any] = {
                 "id": case.id,
@@ -328,7 +387,7 @@ class _Reader:
                 "raised_by": self.people[case.raised_by_id],
                 "raised_at": case.raised_at,
                 "agencies": [
-                    {"code": a.agency_code, "name": a.agency_name, "raising": a.agency_raising}
+                    {"code": a["code"], "name": a["name"], "raising": bool(a["raising"])}
                     for a in agencies[case.id]
                 ],
                 "urgent": case.urgent,
@@ -357,7 +416,7 @@ class _Reader:
             access = rules.CaseAccess(
                 raiser_id=case.raised_by_id,
                 party_ids=frozenset(parties[case.id]),
-                agencies=frozenset(a.agency_code for a in agencies[case.id]),
+                agencies=frozenset(a["code"] for a in agencies[case.id]),
                 state=case.state,
                 closed=case.closed,
             )
