@@ -11,7 +11,7 @@ from marshmallow import Schema
 from ..extensions import db
 from ..services import access, cases, history, queries, reports
 from ..services.core import head
-from . import errors
+from . import dumping, errors
 from . import requests as rq
 from . import schemas as s
 from .spec import build_spec, operation
@@ -22,10 +22,9 @@ READERS = ("auditor", "partnership")
 
 
 @cache
-def _dumper(schema: type[Schema], many: bool) -> Schema:
-    """Return one shared instance per output schema: building one (and its nested
-    schemas) costs more than dumping a case, and dumping keeps no state on it."""
-    return schema(many=many)
+def _dumper(schema: type[Schema], many: bool) -> dumping.Dump:
+    """Return one shared dumping function per output schema (see `dumping`)."""
+    return dumping.dumper(schema(many=many))
 
 
 def reply(
@@ -37,7 +36,7 @@ def reply(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Return `data` dumped through `schema` as a JSON response."""
-    response = jsonify(_dumper(schema, many).dump(data))
+    response = jsonify(_dumper(schema, many)(data))
     response.status_code = status
     response.headers.update(headers or {})
     return response
