@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from resolution.context import service_context
 from resolution.extensions import db
@@ -132,3 +132,45 @@ def test_a_case_the_reader_may_not_see_is_not_found(world, now, ctx) -> None:  #
         queries.read_case(db.session, ctx.workflows, world["police_practitioner"], case_id, now)
     with pytest.raises(NotFound):
         queries.read_case(db.session, ctx.workflows, world["csc_manager"], case_id + 1000, now)
+
+
+def _counts(ctx, user, now: datetime) -> dict[str, int]:  # noqa: ANN001
+    return queries.open_cases(db.session, user, ctx.workflows, queries.OpenFilter(), now).counts
+
+
+def test_the_overdue_counts_follow_every_change_and_every_clock_crossing(world, now, ctx) -> None:  # noqa: ANN001
+    lead = world["csc_lead"]
+    case = factories.make_case(world, now)
+    assert _counts(ctx, lead, now) == {"open": 1, "overdue": 0, "due_soon": 0}
+    step = db.session.scalars(select(Step).where(Step.case_id == case.id)).one()
+    # No change between these reads: only the clock moves past the warning, then the due time.
+    assert _counts(ctx, lead, step.warn_at) == {"open": 1, "overdue": 0, "due_soon": 1}
+    after = step.due_at + timedelta(seconds=1)
+    assert _counts(ctx, lead, after) == {"open": 1, "overdue": 1, "due_soon": 0}
+    # A read at an earlier time than one already counted is counted for its own time.
+    assert _counts(ctx, lead, now) == {"open": 1, "overdue": 0, "due_soon": 0}
+    # A change (a second case) is counted at once, at the same instant as before.
+    factories.make_case(world, after, child_ref="CS-222222")
+    assert _counts(ctx, lead, after) == {"open": 2, "overdue": 1, "due_soon": 0}
+    # Each scope has its own counts: another agency's lead sees neither case.
+    assert _counts(ctx, world["police_lead"], after) == {"open": 0, "overdue": 0, "due_soon": 0}
+
+
+def test_the_overdue_counts_are_not_counted_again_while_nothing_changes(world, now, ctx) -> None:  # noqa: ANN001
+    lead = world["csc_lead"]
+    factories.make_case(world, now)
+    counting: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if "count(" in statement.lower():
+            counting.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        first = _counts(ctx, lead, now + timedelta(minutes=1))
+        again = _counts(ctx, lead, now + timedelta(minutes=2))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert first == again
+    assert len(counting) == 1  # the first read counted; the second found its count
