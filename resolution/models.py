@@ -290,6 +290,14 @@ class Step(db.Model):
             sqlite_where=sql("ended_at IS NULL"),
             postgresql_where=sql("ended_at IS NULL"),
         ),
+        # The Overdue page's first page, earliest due first: walked in order, not sorted.
+        Index(
+            "ix_step_current_due",
+            "due_at",
+            "case_id",
+            sqlite_where=sql("ended_at IS NULL"),
+            postgresql_where=sql("ended_at IS NULL"),
+        ),
     )
 
 
