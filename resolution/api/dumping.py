@@ -60,11 +60,12 @@ def dumper(schema: Schema) -> Dump:
 
     def dump_one(obj: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        get = obj.get if type(obj) is dict else None  # the views are plain dicts
         for key, attribute, dump, field in plan:
             if dump is None:
                 value = field.serialize(attribute, obj)
             else:
-                value = _get(obj, attribute)
+                value = get(attribute, missing) if get is not None else _get(obj, attribute)
                 if value is not missing:
                     value = dump(value)
             if value is not missing:

@@ -410,3 +410,16 @@ def test_a_listing_shows_each_case_as_reading_it_does(api: Api, world, now) -> N
         "thresholds",
     ]
     assert by_id[plain]["step"]["stage"] == "practitioners"
+
+
+def test_the_overdue_listing_counts_what_it_lists(api: Api, world, now) -> None:  # noqa: ANN001
+    """The total of `overdue=true` comes from the counts per level; the items from the
+    listing's own query: both must agree, with and without a stage."""
+    for days in (0, 3, 30, 60):
+        new_case(world, real_now() - timedelta(days=days), child_ref=f"CS-2000{days}")
+    for query in ("overdue=true", "overdue=true&state=open", "overdue=true&stage=practitioners",
+                  "overdue=true&stage=managers", "overdue=true&stage="):  # fmt: skip
+        page = api.get(f"/cases?{query}&per_page=100", "csc_manager").get_json()
+        assert page["total"] == len(page["items"]), query
+    assert api.get("/cases?overdue=true", "csc_manager").get_json()["total"] == 2
+    assert api.get("/cases?overdue=true&stage=managers", "csc_manager").get_json()["total"] == 0
