@@ -10,6 +10,7 @@ from flask import Flask, abort
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from . import sessions
 from .config import from_environment, secret_key
 from .domain.definitions import load_directory
 from .domain.machines import Workflows
@@ -46,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
 
     db.init_app(app)
+    sessions.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     app.extensions["workflows"] = Workflows(
         load_directory(Path(app.config["WORKFLOWS_DIR"]), app.config["DEFAULT_WORKFLOW"])
