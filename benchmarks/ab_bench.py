@@ -19,13 +19,10 @@ rounds 0.26 to 0.49 for the same ratio); two rounds of two seconds, 1.16.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,16 +30,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import load_bench as lb  # noqa: E402 (after the path is set)
-
-
-def serve(root: Path, url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench" * 8,
-           "BIND": f"127.0.0.1:{port}", "RESOLUTION_LOG_JSON": "1"}  # fmt: skip
-    return subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "-c", "deploy/gunicorn.conf.py",
-         "--access-logfile", "/dev/null", "wsgi:app"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
 
 
 def main() -> None:
@@ -66,16 +53,11 @@ def main() -> None:
             tokens = lb.seed(url, args.cases)
             trees = {"A": base_tree, "B": ROOT}
             ports = {"A": free_port(), "B": free_port()}
-            webs = {k: serve(trees[k], url, ports[k]) for k in trees}
+            webs = {k: lb.serve(trees[k], url, ports[k]) for k in trees}
             bases = {k: f"http://127.0.0.1:{ports[k]}" for k in trees}
             try:
                 for base in bases.values():
-                    for _ in range(100):
-                        try:
-                            urllib.request.urlopen(f"{base}/healthz", timeout=2).close()  # noqa: S310
-                            break
-                        except OSError:
-                            time.sleep(0.2)
+                    lb.wait_healthy(base)
                 token = lb.bearer(tokens["lena"])
                 creds = {
                     k: lb.sign_in(b, "lena@bench.example", lb.PASSWORD) if args.page else token

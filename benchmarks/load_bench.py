@@ -191,6 +191,29 @@ def seed(url: str, n: int) -> dict[str, str]:
     return tokens
 
 
+def serve(root: Path, url: str, port: int, workers: int | None = None) -> subprocess.Popen[bytes]:
+    """Start gunicorn as deployed (deploy/gunicorn.conf.py), the app of `root`, on loopback."""
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench" * 8,
+           "BIND": f"127.0.0.1:{port}",
+           **({"WEB_CONCURRENCY": str(workers)} if workers else {}),
+           "RESOLUTION_LOG_JSON": "1"}  # fmt: skip
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "deploy/gunicorn.conf.py",
+         "--access-logfile", "/dev/null", "wsgi:app"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def wait_healthy(base: str) -> None:
+    """Wait (up to 20 s) until the server at `base` answers its health endpoint."""
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=2).close()  # noqa: S310
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
 def wrk(
     base: str,
     path: str,
@@ -247,23 +270,10 @@ def main() -> None:
         url = server.create_database("load")
         tokens = seed(url, args.cases)
         port = 8000 + os.getpid() % 1000
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench" * 8,
-               "BIND": f"127.0.0.1:{port}",
-               **({"WEB_CONCURRENCY": str(args.workers)} if args.workers else {}),
-               "RESOLUTION_LOG_JSON": "1"}  # fmt: skip
-        web = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "-c", "deploy/gunicorn.conf.py",
-             "--access-logfile", "/dev/null", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        web = serve(ROOT, url, port, args.workers)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"{base}/healthz", timeout=2).close()  # noqa: S310
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            wait_healthy(base)
             cookie = sign_in(base, "lena@bench.example", PASSWORD)
             runs = [
                 ("health endpoint", "/healthz", "plain", ("X-Nothing", "x")),
