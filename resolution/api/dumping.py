@@ -38,11 +38,9 @@ def _value_dump(field: fields.Field) -> Callable[[Any], Any] | None:
         return lambda v: v if v is None or type(v) is plain else field._serialize(v, None, None)
     if type(field) in (fields.AwareDateTime, fields.DateTime) and field.format in (None, "iso"):
         return lambda v: v.isoformat() if type(v) is datetime else field._serialize(v, None, None)
-    if type(field) is fields.Nested and isinstance(field.nested, type):
-        one = dumper(field.nested())
-        if field.many:
-            return lambda v: None if v is None else [one(x) for x in v]
-        return lambda v: None if v is None else one(v)
+    if type(field) is fields.Nested:
+        nested = dumper(field.schema)  # the field's own instance: its only, exclude and many
+        return lambda v: None if v is None else nested(v)
     if type(field) is fields.List:
         inner = _value_dump(field.inner)
         if inner is not None:

@@ -157,9 +157,7 @@ def get_case(case_id: int) -> Response:
     access.record_access(
         db.session, user, access.CASE_VIEWED, read.reference, "api", ctx.now, with_read=True
     )
-    # The read's transaction ends in COMMIT (the log's row), not in the pool's ROLLBACK:
-    # psycopg forgets the statements it has prepared at every ROLLBACK.
-    db.session.commit()
+    db.session.commit()  # the access row, in the read's own transaction
     return case_answer(read.id, read=read)
 
 
