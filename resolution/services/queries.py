@@ -187,6 +187,8 @@ class json_rows(FunctionElement[Any]):  # noqa: N801 (an SQL function, named as 
     def __init__(self, *pairs: Any) -> None:
         keys, columns = pairs[::2], pairs[1::2]
         # The keys are this module's constants, written into the SQL as literals.
+        if not all(isinstance(k, str) and k.isidentifier() for k in keys):
+            raise ValueError(f"json_rows keys must be plain names, not {keys!r}")
         super().__init__(
             *(x for k, c in zip(keys, columns, strict=True) for x in (literal_column(f"'{k}'"), c))
         )
