@@ -46,24 +46,38 @@ from .core import head as core_head
 from .errors import Invalid, NotFound
 
 
+def _scope(user: User) -> tuple[Any, ...]:
+    """Return what decides the cases a user may see: everything, an agency's, their own
+    as a party, or none. `visible_cases` builds its query from it; the overdue counts are
+    kept per scope."""
+    if user.role in ("auditor", "partnership"):
+        return ("all",)
+    if user.role in ("manager", "lead"):
+        return ("agency", user.agency_id)
+    if user.role == "practitioner":
+        return ("party", user.id)
+    return ("none",)  # admins manage accounts, not cases
+
+
 def visible_cases(user: User) -> Select[tuple[Case]]:
     """Return a query of the cases this user may see: every listing starts here."""
     query = select(Case)
-    if user.role in ("auditor", "partnership"):
+    kind, *which = _scope(user)
+    if kind == "all":
         return query
-    if user.role in ("manager", "lead"):
+    if kind == "agency":
         # Their agency's cases. A manager or lead who is a party is always of an involved
         # agency (raise_case names people of the named agencies only, and only those whose
         # agency is involved act), so no second test: with one, PostgreSQL hashes every
         # case of the agency before it can answer a page of them.
         return query.where(
-            exists().where(CaseAgency.case_id == Case.id, CaseAgency.agency_id == user.agency_id)
+            exists().where(CaseAgency.case_id == Case.id, CaseAgency.agency_id == which[0])
         )
-    if user.role == "practitioner":
+    if kind == "party":
         return query.where(
-            exists().where(CaseParty.case_id == Case.id, CaseParty.user_id == user.id)
+            exists().where(CaseParty.case_id == Case.id, CaseParty.user_id == which[0])
         )
-    return query.where(Case.id < 0)  # admins manage accounts, not cases
+    return query.where(Case.id < 0)
 
 
 # A case with its agencies, parties, steps and themes in one joined query: a read costs
@@ -368,18 +382,19 @@ class _Reader:
             for row in self.connection.execute(_PEOPLE, {"id": missing}):
                 self.people[row.id] = {k: getattr(row, k) for k in PERSON_KEYS}
 
-    def read(self, statement: Select[Any], ids: Any, user: User | None) -> dict[int, CaseRead]:
-        """Return the cases found (of those `user` may see, if given), by id."""
+    def read(self, ids: Any, user: User | None, *, full: bool) -> dict[int, CaseRead]:
+        """Return the cases found (of those `user` may see, if given), by id: whole with
+        `full` (one id), else their summaries (a list of ids)."""
+        actor = actor_of(user) if user is not None else None
         found = {}
-        for case in self.connection.execute(statement, {"id": ids}):
+        for case in self.connection.execute(_ONE_CASE if full else _PAGE_OF_CASES, {"id": ids}):
             read = self.head(case)
-            if user is None or rules.can_see(actor_of(user), read.access):
+            if actor is None or rules.can_see(actor, read.access):
                 found[case.id] = (case, read)
         steps = {
             i: [self.step(s) for s in _sorted(case.steps, "number")]
             for i, (case, _) in found.items()
         }
-        full = statement is _ONE_CASE
         records = {i: _sorted(case.records, "id") for i, (case, _) in found.items()} if full else {}
         acks: dict[int, list[dict[str, Any]]] = {}
         for case, _ in found.values() if full else ():
@@ -497,7 +512,7 @@ def read_case(
     not exist."""
     if not user.active:
         raise NotFound(f"no case {case_id}")
-    found = _Reader(session, workflows, now).read(_ONE_CASE, case_id, user)
+    found = _Reader(session, workflows, now).read(case_id, user, full=True)
     if case_id not in found:
         raise NotFound(f"no case {case_id}")
     return found[case_id]
@@ -509,7 +524,7 @@ def case_summaries(
     """Return the summary views of cases the caller has already been shown, in that order."""
     if not case_ids:
         return []
-    found = _Reader(session, workflows, now).read(_PAGE_OF_CASES, list(case_ids), None)
+    found = _Reader(session, workflows, now).read(list(case_ids), None, full=False)
     return [found[i].view for i in case_ids]
 
 
@@ -603,13 +618,12 @@ class _Counted:
 _COUNTED: dict[tuple[Any, ...], _Counted] = {}
 
 
-def _scope(user: User) -> tuple[Any, ...]:
-    """Return what decides the cases `visible_cases` gives this user."""
-    if user.role in ("auditor", "partnership"):
-        return ("all",)
-    if user.role in ("manager", "lead"):
-        return ("agency", user.agency_id)
-    return ("user", user.id)
+def _open_steps(user: User, now: datetime) -> tuple[Any, Any, Any, Any]:
+    """Return the conditions the Overdue page and its counts share: the user's open cases,
+    a case's current step, and that step overdue or due soon at `now`."""
+    visible = visible_cases(user).where(Case.closed == false()).whereclause
+    current = (Step.case_id == Case.id) & Step.ended_at.is_(None)
+    return visible, current, Step.due_at < now, (Step.due_at >= now) & (Step.warn_at <= now)
 
 
 def _level_counts(
@@ -631,10 +645,7 @@ def _level_counts(
         and (found.until is None or now < found.until)
     ):
         return found.rows
-    visible = visible_cases(user).where(Case.closed == false()).whereclause
-    current = (Step.case_id == Case.id) & Step.ended_at.is_(None)
-    overdue = Step.due_at < now
-    due_soon = (Step.due_at >= now) & (Step.warn_at <= now)
+    visible, current, overdue, due_soon = _open_steps(user, now)
     rows = session.execute(
         select(
             Case.workflow_key,
@@ -678,10 +689,7 @@ def open_cases(
         raise Invalid.field("page", "must be 1 or more")
     if not 1 <= flt.per_page <= 200:
         raise Invalid.field("per_page", "must be 1 to 200")
-    visible = visible_cases(user).where(Case.closed == false()).whereclause
-    current = (Step.case_id == Case.id) & Step.ended_at.is_(None)
-    overdue = Step.due_at < now
-    due_soon = (Step.due_at >= now) & (Step.warn_at <= now)
+    visible, current, overdue, due_soon = _open_steps(user, now)
     per_level = _level_counts(session, user, now)
     counts = {
         "open": sum(int(r[3]) for r in per_level),
