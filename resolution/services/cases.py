@@ -29,6 +29,11 @@ MAX_AHEAD = timedelta(days=366)
 _AGENCIES_BY_CODE = select(Agency).where(Agency.code.in_(bindparam("codes", expanding=True)))
 _USERS_BY_EMAIL = select(User).where(User.email.in_(bindparam("emails", expanding=True)))
 _LAST_CASE_ID = select(func.max(Case.id))
+_CASE_WITH_COLLECTIONS = (
+    joinedload(Case.agencies),
+    joinedload(Case.parties),
+    joinedload(Case.steps),
+)
 
 
 @dataclass(frozen=True)
@@ -67,11 +72,7 @@ def _load_case(session: Session, user: User, case_id: int) -> Case:
     Its agencies, parties and steps come in the same statement: the default (one select
     per collection) cost three round trips and as many ORM loaders, 5-10% of an
     escalation on PostgreSQL; on SQLite the two ways are even."""
-    case = session.get(
-        Case,
-        case_id,
-        options=(joinedload(Case.agencies), joinedload(Case.parties), joinedload(Case.steps)),
-    )
+    case = session.get(Case, case_id, options=_CASE_WITH_COLLECTIONS)
     if case is None or not rules.can_see(actor_of(user), access_of(case)):
         raise NotFound(f"no case {case_id}")
     return case
@@ -122,16 +123,15 @@ def _open_step(uow: UnitOfWork, definition: Definition, case: Case, level_key: s
     if due <= now:
         due = deadline(now, timescale, definition.calendar)
     step = uow.add(
-        Step(
-            case_id=case.id,
-            number=len(case.steps) + 1,
-            level=level_key,
-            started_at=now,
-            due_at=due,
-            warn_at=warning_time(now, due, definition.warn_before, definition.calendar),
-            timescale_status="default",
-            went_overdue=False,
-        )
+        Step,
+        case_id=case.id,
+        number=len(case.steps) + 1,
+        level=level_key,
+        started_at=now,
+        due_at=due,
+        warn_at=warning_time(now, due, definition.warn_before, definition.calendar),
+        timescale_status="default",
+        went_overdue=False,
     )
     uow.append(case, "steps", step)
     return step
@@ -231,7 +231,8 @@ def raise_case(
         urgent = bool(risk and risk.referral_made and definition.urgent is not None)
         start = definition.urgent.start if urgent and definition.urgent else definition.initial
         number = (session.scalar(_LAST_CASE_ID) or 0) + 1
-        case = Case(
+        case = uow.add(
+            Case,
             reference=f"RC-{number:06d}",
             workflow_key=definition.key,
             workflow_version=definition.version,
@@ -257,7 +258,6 @@ def raise_case(
             steps=[],
             themes=[],
         )
-        uow.add(case)
         involved_agencies = [(actor.agency, True)] + [
             (agencies[code], False) for code in codes if code != actor.agency.code
         ]
@@ -266,7 +266,7 @@ def raise_case(
                 case,
                 "agencies",
                 uow.add(
-                    CaseAgency(case_id=case.id, agency_id=agency.id, agency=agency, raising=raising)
+                    CaseAgency, case_id=case.id, agency_id=agency.id, agency=agency, raising=raising
                 ),
             )
         notify.ensure_party(uow, case, actor, "raised")
@@ -298,7 +298,7 @@ def raise_case(
         uow.queue(
             notify.messages(
                 ctx,
-                notify.recipients(session, case, definition, "raised", exclude=[actor.id]),
+                notify.recipients(uow, case, definition, "raised", exclude=[actor.id]),
                 kind="raised",
                 case=case,
                 subject="a professional disagreement has been raised with your agency",
@@ -348,18 +348,17 @@ def add_record(
         step = case.current_step
         assert step is not None  # noqa: S101 - an open case always has a step
         record = uow.add(
-            Record(
-                case_id=case.id,
-                step_number=step.number,
-                kind=kind,
-                text=body,
-                author_id=actor.id,
-                author=actor,
-                at=ctx.now,
-                corrects_id=corrects,
-                action_due_at=action_due,
-                acknowledgements=[],
-            )
+            Record,
+            case_id=case.id,
+            step_number=step.number,
+            kind=kind,
+            text=body,
+            author_id=actor.id,
+            author=actor,
+            at=ctx.now,
+            corrects_id=corrects,
+            action_due_at=action_due,
+            acknowledgements=[],
         )
         notify.ensure_party(uow, case, actor, "acted")
         uow.update(case, version=case.version + 1)
@@ -380,7 +379,7 @@ def add_record(
         uow.queue(
             notify.messages(
                 ctx,
-                notify.recipients(session, case, definition, "record_added", exclude=[actor.id]),
+                notify.recipients(uow, case, definition, "record_added", exclude=[actor.id]),
                 kind="record_added",
                 case=case,
                 subject=f"a new {kind} has been added to the record",
@@ -421,7 +420,7 @@ def acknowledge(ctx: Context, actor_id: int, record_id: int) -> Record:
         if any(a.user_id == actor.id for a in record.acknowledgements):
             return record
         ack = uow.add(
-            Acknowledgement(record_id=record.id, user_id=actor.id, user=actor, at=ctx.now)
+            Acknowledgement, record_id=record.id, user_id=actor.id, user=actor, at=ctx.now
         )
         uow.append(record, "acknowledgements", ack)
         uow.update(case, version=case.version + 1)
@@ -624,16 +623,15 @@ def take_action(
         uow.update(step, ended_at=ctx.now)
         if record_text:
             uow.add(
-                Record(
-                    case_id=case.id,
-                    step_number=step.number,
-                    kind="decision",
-                    text=record_text,
-                    author_id=actor.id,
-                    author=actor,
-                    at=ctx.now,
-                    acknowledgements=[],
-                )
+                Record,
+                case_id=case.id,
+                step_number=step.number,
+                kind="decision",
+                text=record_text,
+                author_id=actor.id,
+                author=actor,
+                at=ctx.now,
+                acknowledgements=[],
             )
         notify.ensure_party(uow, case, actor, "acted")
         new_step = None
@@ -655,7 +653,7 @@ def take_action(
                 version=case.version + 1,
             )
             uow.update(
-                case, themes=[uow.add(CaseTheme(case_id=case.id, theme=t)) for t in sorted(themes)]
+                case, themes=[uow.add(CaseTheme, case_id=case.id, theme=t) for t in sorted(themes)]
             )  # a case closes once: these are all its themes
         else:
             uow.update(case, state=to_state, version=case.version + 1)
@@ -707,7 +705,7 @@ def _notify_action(
     uow.queue(
         notify.messages(
             ctx,
-            notify.recipients(uow.session, case, definition, event, exclude=[actor.id]),
+            notify.recipients(uow, case, definition, event, exclude=[actor.id]),
             kind=event,
             case=case,
             subject=subject,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from functools import lru_cache
+from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, bindparam, false, literal, or_, select, true
 
 from ..domain.calendar import to_local
 from ..domain.definitions import Definition
@@ -31,21 +31,31 @@ class Person:
 
 
 _USER = User.__table__
-# One statement for every audience but the case's own people, compiled once.
-_STAFF = select(_USER.c.id, _USER.c.email, _USER.c.name).where(
-    _USER.c.active == true(),
-    or_(
-        and_(
-            _USER.c.agency_id.in_(bindparam("agencies", expanding=True)),
-            _USER.c.role.in_(bindparam("roles", expanding=True)),
-        ),
-        _USER.c.role.in_(bindparam("everywhere", expanding=True)),
-    ),
-)
+
+
+@lru_cache(maxsize=64)
+def _staff(agencies: int, roles: tuple[str, ...], everywhere: bool) -> Select[Any]:
+    """The active users with one of `roles` in any of so many agencies, or everywhere.
+
+    One statement per shape, built once: plain parameters, no expanding lists, so the
+    unit of work sends it straight to the driver."""
+    found = []
+    if agencies and roles:
+        found.append(
+            and_(
+                _USER.c.agency_id.in_([bindparam(f"agency_{i}") for i in range(agencies)]),
+                _USER.c.role.in_([literal(role) for role in roles]),
+            )
+        )
+    if everywhere:
+        found.append(_USER.c.role == literal("partnership"))
+    return select(_USER.c.id, _USER.c.email, _USER.c.name).where(
+        _USER.c.active == true(), or_(false(), *found)
+    )
 
 
 def recipients(
-    session: Session, case: Case, definition: Definition, event: str, exclude: Iterable[int] = ()
+    uow: UnitOfWork, case: Case, definition: Definition, event: str, exclude: Iterable[int] = ()
 ) -> list[Person]:
     """Return the active users the definition says are told of `event` on this case."""
     audiences = definition.notify.get(event, ())
@@ -57,18 +67,15 @@ def recipients(
                 found[party.user_id] = _person(party.user)
     if "raiser" in audiences and case.raised_by.active:
         found[case.raised_by_id] = _person(case.raised_by)
-    roles = [r.removesuffix("s") for r in ("managers", "leads") if r in audiences]
-    everywhere = ["partnership"] if "partnership" in audiences else []
+    roles = tuple(r.removesuffix("s") for r in ("managers", "leads") if r in audiences)
+    everywhere = "partnership" in audiences
     if roles or everywhere:
-        rows = session.connection().execute(
-            _STAFF,
-            {
-                "agencies": [ca.agency_id for ca in case.agencies],
-                "roles": roles,
-                "everywhere": everywhere,
-            },
-        )
-        found.update((r.id, Person(r.id, r.email, r.name)) for r in rows)
+        agencies = [ca.agency_id for ca in case.agencies]
+        rows = uow.execute(
+            _staff(len(agencies), roles, everywhere),
+            {f"agency_{i}": agency for i, agency in enumerate(agencies)},
+        ).fetchall()
+        found.update((uid, Person(uid, email, name)) for uid, email, name in rows)
     return [person for uid, person in sorted(found.items()) if uid not in skip]
 
 
@@ -131,6 +138,6 @@ def ensure_party(uow: UnitOfWork, case: Case, user: User, how: str) -> None:
     """Make the user a party to the case, if they are not one yet."""
     if user.id not in party_ids(case):
         party = uow.add(
-            CaseParty(case_id=case.id, user_id=user.id, user=user, joined_at=uow.now, how=how)
+            CaseParty, case_id=case.id, user_id=user.id, user=user, joined_at=uow.now, how=how
         )
         uow.append(case, "parties", party)
