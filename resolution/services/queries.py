@@ -19,10 +19,11 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union,
 )
 from sqlalchemy import case as sql_case
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..domain import rules
@@ -94,15 +95,25 @@ def own_cases(user: User, workflows: Workflows) -> Select[tuple[Case]]:
     """Return a query of the cases that are the user's own: where they are a party, or
     (for managers, leads and the partnership) where a case they may see is at a level
     their role acts at. An agency's whole caseload is `open_cases`' business."""
-    mine = exists().where(CaseParty.case_id == Case.id, CaseParty.user_id == user.id)
+    query = visible_cases(user)
+    if user.role == "practitioner":
+        return query
     at_my_level = [
         (Case.workflow_key == d.key) & (Case.workflow_version == d.version) & (Case.state == lv.key)
         for d in workflows.registry.all()
         for lv in d.levels
         if user.role in lv.acts
     ]
-    query = visible_cases(user)
-    return query.where(or_(mine, *at_my_level)) if user.role != "practitioner" else query
+    # Two short lists of ids, each from its index, rather than a test of every visible
+    # case (an OR of an EXISTS and the levels cannot use either index). A case at a
+    # level is open: saying so lets the open cases' (closed, state) index find them.
+    mine = select(CaseParty.case_id).where(CaseParty.user_id == user.id)
+    if at_my_level:
+        mine = union(
+            mine, select(Case.id).where(Case.closed == false(), or_(*at_my_level))
+        ).subquery()
+        return query.where(Case.id.in_(select(mine.c[0])))
+    return query.where(Case.id.in_(mine))
 
 
 def get_case(session: Session, user: User, case_id: int) -> Case:
@@ -579,8 +590,23 @@ class OpenFilter:
 
 
 @dataclass(frozen=True)
+class OpenRow:
+    """An open case as a list of them shows it: the case, its current step, its agencies."""
+
+    id: int
+    reference: str
+    workflow_key: str
+    workflow_version: int
+    state: str
+    due_at: datetime
+    warn_at: datetime
+    timescale_status: str
+    agencies: list[tuple[str, str]]  # (code, name), in the order they joined
+
+
+@dataclass(frozen=True)
 class OpenCasesPage:
-    rows: list[tuple[Case, Step]]  # one page, each case with its current step
+    rows: list[OpenRow]  # one page
     total: int  # cases matching the filter
     counts: dict[str, int]  # open, overdue, due_soon: before any filter
     levels: list[tuple[int, str, str, int]]  # (number, level, workflow, version) cases are at
@@ -716,13 +742,22 @@ def open_cases(
             .order_by(Agency.name)
         )
     ]
-    # A row shows the case, its current step and its agencies: parties and past steps
-    # are read only if something asks for them.
+    # A row shows the case, its current step and its agencies, read as plain values in
+    # one statement (as objects, the ORM's loading was half the page's time).
     query = (
-        select(Case, Step)
+        select(
+            Case.id,
+            Case.reference,
+            Case.workflow_key,
+            Case.workflow_version,
+            Case.state,
+            Step.due_at,
+            Step.warn_at,
+            Step.timescale_status,
+            _AGENCIES,
+        )
         .join(Step, current)
         .where(visible)
-        .options(lazyload(Case.parties), lazyload(Case.steps))
     )
     if flt.show == "late":
         query = query.where(overdue | due_soon)
@@ -746,8 +781,13 @@ def open_cases(
     }[flt.sort]
     order = [k.desc() if flt.descending else k.asc() for k in keys] + [Case.id]
     rows = [
-        (c, s)
-        for c, s in session.execute(
+        OpenRow(
+            *row[:8],
+            agencies=[
+                (a["code"], a["name"]) for a in sorted(row.agencies or (), key=itemgetter("n"))
+            ],
+        )
+        for row in session.execute(
             query.order_by(*order).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
         )
     ]

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import false, select
+from sqlalchemy.orm import lazyload
 
 from ..domain import rules
 from ..domain.definitions import Definition
@@ -53,7 +54,7 @@ def _refuse(exc: ServiceError) -> None:
 def row_of(ctx: Context, user: User, case: Case) -> dict[str, Any]:
     """Return what the list of cases shows about one case, and why it may be waiting on the user."""
     definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
-    step = case.current_step
+    step = None if case.closed else case.current_step
     now = ctx.now
     others = [ca.agency.name for ca in case.agencies if ca.agency_id != user.agency_id]
     row: dict[str, Any] = {
@@ -113,6 +114,7 @@ def your_cases() -> ResponseReturnValue:
         query.where(Case.closed.is_(True), Case.closed_at.is_not(None))
         .order_by(Case.closed_at.desc(), Case.id.desc())
         .limit(20)
+        .options(lazyload(Case.parties), lazyload(Case.steps))  # a closed row shows neither
     ).all()
     groups: dict[str, list[dict[str, Any]]] = {
         "waiting": [],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,19 +50,23 @@ def overdue() -> ResponseReturnValue:
     )
     found = queries.open_cases(db.session, user, ctx.workflows, flt, ctx.now)
     rows = []
-    for case, step in found.rows:
+    own = user.agency.code
+    for case in found.rows:
         definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
-        overdue = step.due_at < ctx.now
+        overdue = case.due_at < ctx.now
+        # An object, not a dict: Jinja looks for an attribute first, and a dict's miss
+        # costs an exception per lookup (a thousand a page).
         rows.append(
-            {
-                "case": case,
-                "level": _level_words(definition, case.state),
-                "due": step.due_at,
-                "overdue": overdue,
-                "due_soon": not overdue and step.warn_at <= ctx.now,
-                "agreed": step.timescale_status == "agreed",
-                "others": [ca.agency for ca in case.agencies if ca.agency_id != user.agency_id],
-            }
+            SimpleNamespace(
+                case=case,
+                level=_level_words(definition, case.state),
+                due=case.due_at,
+                overdue=overdue,
+                due_soon=not overdue and case.warn_at <= ctx.now,
+                agreed=case.timescale_status == "agreed",
+                proposed=False,
+                others=[name for code, name in case.agencies if code != own],
+            )
         )
     levels: dict[str, str] = {}
     for _, key, workflow, version in found.levels:

@@ -92,6 +92,9 @@ def test_a_managers_own_cases_are_those_at_their_level_or_where_they_are_a_party
 
     waiting = factories.make_case(world, now, child_ref="CS-AT-ONE")
     escalated = factories.make_case(world, now, child_ref="CS-AT-TWO")
+    named = factories.make_case(
+        world, now, child_ref="CS-AT-THREE", with_people=("health_practitioner", "csc_manager")
+    )
     cases.take_action(
         service_context(now),
         world["csc_practitioner"].id,
@@ -105,6 +108,7 @@ def test_a_managers_own_cases_are_those_at_their_level_or_where_they_are_a_party
     check_page(own)
     assert escalated.reference in own  # at the managers' level
     assert waiting.reference not in own  # still with the practitioners
+    assert named.reference in own  # with the practitioners, but the manager is a party
     assert waiting.reference in manager.get("/overdue?show=all").get_data(as_text=True)
     practitioner = as_user(world["csc_practitioner"]).get("/cases").get_data(as_text=True)
     assert waiting.reference in practitioner and escalated.reference in practitioner
