@@ -16,7 +16,7 @@ orders cannot deadlock. Any refusal raised before the commit rolls everything ba
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
@@ -243,7 +243,8 @@ class UnitOfWork:
         return self._raw
 
     def close(self) -> None:
-        """Let go of the driver's cursor, if the unit opened one."""
+        """Let go of the driver's cursor, if the unit opened one (before the connection
+        goes back to the pool, which may close it)."""
         if self._raw is not None:
             self._raw.close()
             self._raw = None
@@ -412,6 +413,7 @@ class UnitOfWork:
             self.execute(_MOVE_HEAD, {"seq": self.seq, "digest": self.digest})
         if self._outbox:
             self.execute_many(_insert_of(_OUTBOX, tuple(self._outbox[0]), False), self._outbox)
+        self.close()  # while the connection is still this unit's
         self.session.commit()
 
 
@@ -439,10 +441,10 @@ def unit_of_work(
         yield uow
         uow.finish()
     except BaseException:
+        with suppress(Exception):  # the error that brought us here is the one to tell
+            uow.close()
         session.rollback()
         raise
-    finally:
-        uow.close()
 
 
 def head(session: Session) -> tuple[int, str]:
