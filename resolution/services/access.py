@@ -14,10 +14,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import AccessLog, User
+from . import driver
 from .errors import Forbidden, Invalid
 
 DOORS = ("web", "api", "cli")
@@ -30,7 +31,12 @@ FIGURES_VIEWED = "figures_viewed"
 OUTCOMES_VIEWED = "outcomes_viewed"
 ACCESS_VIEWED = "access_log_viewed"
 MAX_LIMIT = 1000
-_INSERT = insert(AccessLog.__table__).returning(AccessLog.__table__.c.id)
+_KEYS = ("at", "user_id", "actor", "what", "target", "door")
+_INSERT = (
+    insert(AccessLog.__table__)
+    .values({key: bindparam(key) for key in _KEYS})
+    .returning(AccessLog.__table__.c.id)
+)
 
 
 def record_access(
@@ -64,7 +70,7 @@ def record_access(
         "door": door,
     }
     if with_read:
-        return int(session.connection().execute(_INSERT, row).scalar_one())
+        return int(driver.first(session.connection(), _INSERT, row).id)
     # One statement committed on its own (autocommit): one round trip, not three.
     bind = session.get_bind().execution_options(isolation_level="AUTOCOMMIT")
     with bind.connect() as connection:

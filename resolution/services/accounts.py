@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select, update
 from ..domain.definitions import ROLES
 from ..extensions import db
 from ..models import Agency, ApiToken, User
+from . import driver
 from .core import USER_ROW, unit_of_work, user_from_row
 from .errors import Conflict, Invalid, NotFound
 
@@ -232,13 +233,8 @@ def user_for_token(token: str, now: datetime) -> User | None:
     """Return the active user a live token belongs to, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    row = (
-        db.session.connection()
-        .execute(_TOKEN_USER, {"token_hash": hash_token(token)})
-        .mappings()
-        .first()
-    )
-    if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
+    found = driver.first(db.session.connection(), _TOKEN_USER, {"token_hash": hash_token(token)})
+    if found is None or found.revoked_at is not None or found.expires_at <= now:
         return None
-    user = user_from_row(db.session, row)
+    user = user_from_row(db.session, found._asdict())
     return user if user.active else None

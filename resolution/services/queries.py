@@ -41,6 +41,7 @@ from ..models import (
     Step,
     User,
 )
+from . import driver
 from .cases import access_of, actor_of
 from .core import Context
 from .core import head as core_head
@@ -398,7 +399,13 @@ class _Reader:
         `full` (one id), else their summaries (a list of ids)."""
         actor = actor_of(user) if user is not None else None
         found = {}
-        for case in self.connection.execute(_ONE_CASE if full else _PAGE_OF_CASES, {"id": ids}):
+        # One case's statement goes to the driver (see `driver`); a page's has a list.
+        cases = (
+            driver.rows(self.connection, _ONE_CASE, {"id": ids})
+            if full
+            else self.connection.execute(_PAGE_OF_CASES, {"id": ids})
+        )
+        for case in cases:
             read = self.head(case)
             if actor is None or rules.can_see(actor, read.access):
                 found[case.id] = (case, read)
