@@ -91,8 +91,8 @@ def load_user(session: Session, user_id: int) -> User | None:
     held = session.identity_map.get(inspect(User).identity_key_from_primary_key([user_id]))
     if held is not None:
         return held  # type: ignore[no-any-return]
-    row = session.connection().execute(_USER_BY_ID, {"id": user_id}).mappings().first()
-    return user_from_row(session, row) if row is not None else None
+    row = driver.first(session.connection(), _USER_BY_ID, {"id": user_id})
+    return user_from_row(session, row._asdict()) if row is not None else None
 
 
 def _adopt(session: Session, obj: Row) -> Row:

@@ -570,8 +570,8 @@ def available_actions(
     return out
 
 
-def history(session: Session, case: Case) -> list[AuditEvent]:
-    """Return a case's history events, oldest first."""
+def history(session: Session, case: Any) -> list[AuditEvent]:
+    """Return the history events of a case (anything with its `reference`), oldest first."""
     return list(
         session.scalars(
             select(AuditEvent).where(AuditEvent.case_ref == case.reference).order_by(AuditEvent.seq)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from resolution.context import real_now
@@ -217,6 +218,7 @@ def test_the_other_agency_reads_a_record_and_accepts_a_proposed_timescale(
     )
     page = priya.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Accept the proposed timescale" in page and "Mark as read" in page
+    assert f"Csc Practitioner, {escape(factories.AGENCIES['CSC'])}, at " in page  # raised by
     assert "Waiting on you" in priya.get("/cases").get_data(as_text=True)
     record = db.session.scalar(select(Record))
     assert record is not None
