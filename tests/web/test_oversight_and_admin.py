@@ -200,3 +200,29 @@ def test_the_admin_page_lists_the_loaded_workflow_versions(world, as_user: Clien
 )
 def test_only_the_frontend_files_are_served(client, path: str) -> None:  # noqa: ANN001
     assert client.get(path).status_code == 404
+
+
+def test_recently_closed_cases_are_listed_to_those_who_may_see_them(
+    world, now, as_user: Client
+) -> None:  # noqa: ANN001
+    from resolution.context import service_context
+    from resolution.services import cases
+
+    case = factories.make_case(world, now, child_ref="CS-DONE")
+    cases.take_action(
+        service_context(now + timedelta(hours=1)),
+        world["csc_practitioner"].id,
+        case.id,
+        "withdraw",
+        record="Settled between us.",
+        expected_version=case.version,
+        outcome={"text": "Agreed on the phone."},
+    )
+    page = as_user(world["csc_practitioner"]).get("/cases").get_data(as_text=True)
+    check_page(page)
+    closed = page[page.index("Recently closed") :]
+    assert case.reference in closed and "CS-DONE" in closed
+    assert factories.AGENCIES["HEALTH"] in closed  # the other agency involved
+    assert "Withdrawn" in closed or "withdrawn" in closed
+    # A lead of an agency not involved sees nothing of it.
+    assert case.reference not in as_user(world["police_lead"]).get("/cases").get_data(as_text=True)
