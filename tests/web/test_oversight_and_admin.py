@@ -226,3 +226,25 @@ def test_recently_closed_cases_are_listed_to_those_who_may_see_them(
     assert "Withdrawn" in closed or "withdrawn" in closed
     # A lead of an agency not involved sees nothing of it.
     assert case.reference not in as_user(world["police_lead"]).get("/cases").get_data(as_text=True)
+
+
+def test_the_overdue_page_sorts_by_level_both_ways(world, now, as_user: Client) -> None:  # noqa: ANN001
+    from resolution.context import service_context
+    from resolution.services import cases
+
+    higher = factories.make_case(world, now, child_ref="CS-HIGHER")
+    lower = factories.make_case(world, now, child_ref="CS-LOWER")
+    cases.take_action(
+        service_context(now),
+        world["csc_practitioner"].id,
+        higher.id,
+        "escalate",
+        record="Not agreed.",
+        expected_version=higher.version,
+    )
+    client = as_user(world["csc_lead"])
+    ascending = client.get("/overdue?show=all&sort=level").get_data(as_text=True)
+    check_page(ascending)
+    assert ascending.index(lower.reference) < ascending.index(higher.reference)
+    descending = client.get("/overdue?show=all&sort=level&order=desc").get_data(as_text=True)
+    assert descending.index(higher.reference) < descending.index(lower.reference)
