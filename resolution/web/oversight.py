@@ -70,7 +70,7 @@ def overdue() -> ResponseReturnValue:
                 due_soon=not overdue and case.warn_at <= ctx.now,
                 agreed=case.timescale_status == "agreed",
                 proposed=False,
-                others=[name for code, name in case.agencies if code != own],
+                others=", ".join(name for code, name in case.agencies if code != own),
             )
         )
     levels: dict[str, str] = {}
