@@ -41,6 +41,7 @@ _LOCK_HEAD = (
     .values(seq=_HEAD.c.seq)
     .returning(_HEAD.c.seq, _HEAD.c.digest)
 )
+_HEAD_ROW = select(_HEAD.c.seq, _HEAD.c.digest).where(_HEAD.c.id == 1)
 _LOCK_CASE = text("SELECT id FROM case_file WHERE id = :id FOR NO KEY UPDATE")
 _MOVE_HEAD = (
     update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), digest=bindparam("digest"))
@@ -406,5 +407,5 @@ def unit_of_work(
 
 def head(session: Session) -> tuple[int, str]:
     """Return the chain's newest sequence number and digest."""
-    row = session.execute(select(AuditHead.seq, AuditHead.digest).where(AuditHead.id == 1)).first()
+    row = driver.first(session.connection(), _HEAD_ROW, {})
     return (int(row[0]), str(row[1])) if row else (0, audit.GENESIS)
