@@ -84,25 +84,31 @@ def test_overdue_page_is_paged_in_due_order_and_counts_every_open_case(
     assert client.get("/overdue?page=nonsense").status_code == 200
 
 
+def _escalate(world, now: datetime, case) -> None:  # noqa: ANN001
+    """The raising practitioner takes the case up to the managers."""
+    from resolution.context import service_context
+    from resolution.services import cases
+
+    cases.take_action(
+        service_context(now),
+        world["csc_practitioner"].id,
+        case.id,
+        "escalate",
+        record="We could not agree.",
+        expected_version=case.version,
+    )
+
+
 def test_a_managers_own_cases_are_those_at_their_level_or_where_they_are_a_party(
     world, now, as_user: Client
 ) -> None:  # noqa: ANN001
-    from resolution.context import service_context
-    from resolution.services import cases
 
     waiting = factories.make_case(world, now, child_ref="CS-AT-ONE")
     escalated = factories.make_case(world, now, child_ref="CS-AT-TWO")
     named = factories.make_case(
         world, now, child_ref="CS-AT-THREE", with_people=("health_practitioner", "csc_manager")
     )
-    cases.take_action(
-        service_context(now),
-        world["csc_practitioner"].id,
-        escalated.id,
-        "escalate",
-        record="We could not agree.",
-        expected_version=escalated.version,
-    )
+    _escalate(world, now, escalated)
     manager = as_user(world["csc_manager"])
     own = manager.get("/cases").get_data(as_text=True)
     check_page(own)
@@ -229,19 +235,10 @@ def test_recently_closed_cases_are_listed_to_those_who_may_see_them(
 
 
 def test_the_overdue_page_sorts_by_level_both_ways(world, now, as_user: Client) -> None:  # noqa: ANN001
-    from resolution.context import service_context
-    from resolution.services import cases
 
     higher = factories.make_case(world, now, child_ref="CS-HIGHER")
     lower = factories.make_case(world, now, child_ref="CS-LOWER")
-    cases.take_action(
-        service_context(now),
-        world["csc_practitioner"].id,
-        higher.id,
-        "escalate",
-        record="Not agreed.",
-        expected_version=higher.version,
-    )
+    _escalate(world, now, higher)
     client = as_user(world["csc_lead"])
     ascending = client.get("/overdue?show=all&sort=level").get_data(as_text=True)
     check_page(ascending)
