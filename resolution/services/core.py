@@ -31,7 +31,6 @@ from ..domain import audit
 from ..domain.machines import Workflows
 from ..extensions import db
 from ..models import Agency, AuditEvent, AuditHead, Outbox, User
-from ..sessions import mark_written
 from . import driver
 
 _HEAD, _EVENTS, _OUTBOX = AuditHead.__table__, AuditEvent.__table__, Outbox.__table__
@@ -213,11 +212,9 @@ class UnitOfWork:
 
     def execute_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run one statement for each of some rows of parameters."""
-        sql = driver.compiled(statement, self.conn.dialect)
-        mark_written(self.conn)
         if self._raw is None:
             self._raw = driver.cursor(self.conn)
-        self._raw.executemany(sql.text, [sql.layout(row) for row in rows])
+        driver.execute_many(self.conn, self._raw, statement, rows)
 
     # The case changes write their rows with Core statements and keep the objects they
     # hold up to date by hand: the ORM's flush (history, cascades, dependency sort) cost

@@ -7,7 +7,9 @@ statements. The hot ones go through here instead: each Core statement is compile
 once per dialect, with the values fixed in it and its column types' conversions
 (UTC instants, booleans, JSON) worked out as SQLAlchemy works them out, and sent on
 the cursor of the session's own connection, in the same transaction. Statements with
-expanding lists (`IN` of a list) are not for this path: they are rewritten per call.
+expanding lists (`IN` of a list) are not for this path: they are rewritten per call;
+an INSERT names its columns (`values()` of bind parameters), as SQLAlchemy would
+otherwise work them out from each call's parameters.
 """
 
 from __future__ import annotations
@@ -94,6 +96,15 @@ def execute(
         mark_written(connection)
     raw.execute(sql.text, sql.layout(values))
     return sql
+
+
+def execute_many(
+    connection: Connection, raw: Any, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Run one writing statement for each of some rows of parameters on the cursor `raw`."""
+    sql = compiled(statement, connection.dialect)
+    mark_written(connection)
+    raw.executemany(sql.text, [sql.layout(row) for row in rows])
 
 
 def rows(connection: Connection, statement: ClauseElement, values: Mapping[str, Any]) -> list[Any]:
