@@ -27,8 +27,14 @@ def _began(connection: Connection) -> None:
     connection.info[_WROTE] = False
 
 
+def reads_only(statement: str) -> bool:
+    """Tell whether an SQL statement only reads: a SELECT (a row lock taken by a SELECT
+    writes nothing either)."""
+    return statement.lstrip()[:6].upper() == "SELECT"
+
+
 def _sent(connection: Connection, cursor: Any, statement: str, *args: Any) -> None:
-    if statement.lstrip()[:6].upper() != "SELECT":
+    if not reads_only(statement):
         connection.info[_WROTE] = True
 
 

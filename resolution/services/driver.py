@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ClauseElement
 
-from ..sessions import mark_written
+from ..sessions import mark_written, reads_only
 
 Convert = Callable[[Any], Any] | None
 
@@ -76,7 +76,7 @@ def compiled(statement: ClauseElement, dialect: Dialect) -> Sql:
         text=done.string,
         params=tuple(params),
         positional=bool(done.positional),
-        reads=done.string.lstrip()[:6].upper() == "SELECT",  # as `sessions` tells them
+        reads=reads_only(done.string),
         row=namedtuple("Row", [c.key for c in columns], rename=True) if columns else None,  # noqa: PYI024
         converts=converts,
     )
