@@ -81,3 +81,17 @@ def make_case(
         workflow=workflow,
         immediate_risk=immediate_risk,
     )
+
+
+def escalate(
+    world: World, now: datetime, case: Case, *, by: str = "csc_practitioner", record: str = "Up."
+) -> Case:
+    """Take a case up one level, as `by`, at `now`."""
+    return cases.take_action(
+        service_context(now),
+        world[by].id,
+        case.id,
+        "escalate",
+        record=record,
+        expected_version=case.version,
+    )

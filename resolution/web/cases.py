@@ -114,10 +114,6 @@ def your_cases() -> ResponseReturnValue:
             others=[name for code, name in case.agencies if code != own_agency],
             level=case.outcome_kind,
             due=None,
-            overdue=False,
-            due_soon=False,
-            agreed=False,
-            proposed=False,
             waiting=[],
         )
         for case in queries.recently_closed(db.session, user, 20)

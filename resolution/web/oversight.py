@@ -69,7 +69,6 @@ def overdue() -> ResponseReturnValue:
                 overdue=overdue,
                 due_soon=not overdue and case.warn_at <= ctx.now,
                 agreed=case.timescale_status == "agreed",
-                proposed=False,
                 others=", ".join(name for code, name in case.agencies if code != own),
             )
         )

@@ -189,14 +189,7 @@ def test_ended_steps_are_not_flagged_and_large_sweeps_go_in_chunks(
 ) -> None:
     made = [factories.make_case(world, now, child_ref=f"CS-{i:06d}") for i in range(5)]
     first = db.session.get(Case, made[0].id)
-    cases.take_action(
-        service_context(now + timedelta(days=1)),
-        world["csc_practitioner"].id,
-        first.id,
-        "escalate",
-        record="Up.",
-        expected_version=first.version,
-    )
+    factories.escalate(world, now + timedelta(days=1), first)
     late = _step(made[1].id).due_at + timedelta(minutes=1)
     result = sweep(service_context(late), chunk=2)
     # Four level-1 steps still open; case 1's level-1 step ended, its level-2 step is not due yet.

@@ -44,6 +44,7 @@ def test_overdue_page_counts_and_filters_the_cases_of_the_users_agency(
     assert late.reference in html and police.reference in html
     assert other.reference not in html  # it does not involve CSC
     assert '<span class="app-count__number">2</span> overdue' in html
+    assert html.count('<strong class="govuk-tag govuk-tag--red">Overdue</strong>') == 2
     only_police = client.get("/overdue?agency=POLICE").get_data(as_text=True)
     assert police.reference in only_police and late.reference not in only_police
     by_reference = client.get("/overdue?sort=reference&order=desc").get_data(as_text=True)
@@ -84,21 +85,6 @@ def test_overdue_page_is_paged_in_due_order_and_counts_every_open_case(
     assert client.get("/overdue?page=nonsense").status_code == 200
 
 
-def _escalate(world, now: datetime, case) -> None:  # noqa: ANN001
-    """The raising practitioner takes the case up to the managers."""
-    from resolution.context import service_context
-    from resolution.services import cases
-
-    cases.take_action(
-        service_context(now),
-        world["csc_practitioner"].id,
-        case.id,
-        "escalate",
-        record="We could not agree.",
-        expected_version=case.version,
-    )
-
-
 def test_a_managers_own_cases_are_those_at_their_level_or_where_they_are_a_party(
     world, now, as_user: Client
 ) -> None:  # noqa: ANN001
@@ -108,7 +94,7 @@ def test_a_managers_own_cases_are_those_at_their_level_or_where_they_are_a_party
     named = factories.make_case(
         world, now, child_ref="CS-AT-THREE", with_people=("health_practitioner", "csc_manager")
     )
-    _escalate(world, now, escalated)
+    factories.escalate(world, now, escalated, record="We could not agree.")
     manager = as_user(world["csc_manager"])
     own = manager.get("/cases").get_data(as_text=True)
     check_page(own)
@@ -238,7 +224,7 @@ def test_the_overdue_page_sorts_by_level_both_ways(world, now, as_user: Client) 
 
     higher = factories.make_case(world, now, child_ref="CS-HIGHER")
     lower = factories.make_case(world, now, child_ref="CS-LOWER")
-    _escalate(world, now, higher)
+    factories.escalate(world, now, higher, record="Not agreed.")
     client = as_user(world["csc_lead"])
     ascending = client.get("/overdue?show=all&sort=level").get_data(as_text=True)
     check_page(ascending)
