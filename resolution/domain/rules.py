@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .definitions import Action, Definition
@@ -66,15 +67,38 @@ class CaseAccess:
     closed: bool
 
 
+# Who may see which cases, by role: every case ("all"), the cases their agency is
+# involved in ("agency"), the cases they are a party to ("party"). A role sees the
+# cases any of its grants gives. `can_see` answers for one case, and the listing
+# query (services.queries.visible_cases) is built from the same grants.
+ALL, AGENCY, PARTY = "all", "agency", "party"
+SCOPES: dict[str, frozenset[str]] = {
+    "auditor": frozenset({ALL}),
+    "partnership": frozenset({ALL}),
+    "manager": frozenset({AGENCY, PARTY}),
+    "lead": frozenset({AGENCY, PARTY}),
+    "practitioner": frozenset({PARTY}),
+    "admin": frozenset(),  # admins manage accounts, not cases
+}
+
+
+def scope(role: str) -> frozenset[str]:
+    """Return the grants that decide which cases a role may see."""
+    return SCOPES.get(role, frozenset())
+
+
 def can_see(actor: Actor, case: CaseAccess) -> bool:
     """Say whether the actor may read the case."""
-    if actor.role in ("auditor", "partnership"):
-        return True
-    if actor.role in ("manager", "lead"):
-        return actor.agency in case.agencies or actor.id in case.party_ids
-    if actor.role == "practitioner":
-        return actor.id in case.party_ids
-    return False
+    grants = scope(actor.role)
+    return (
+        ALL in grants
+        or (AGENCY in grants and actor.agency in case.agencies)
+        or (PARTY in grants and actor.id in case.party_ids)
+    )
+
+
+# Nothing changes on a closed case: no record, acknowledgement, timescale or action.
+# Every function below answers False for one, and the services refuse with a conflict.
 
 
 def acting_at_level(actor: Actor, case: CaseAccess, definition: Definition) -> bool:
@@ -89,11 +113,38 @@ def is_party(actor: Actor, case: CaseAccess) -> bool:
     return actor.id in case.party_ids
 
 
-def can_write(actor: Actor, case: CaseAccess, definition: Definition) -> bool:
-    """Say whether the actor may add records and propose or accept timescales."""
+def may_write(actor: Actor, case: CaseAccess, definition: Definition) -> bool:
+    """Say whether the actor may add to the shared record of an open case."""
     if case.closed or actor.role in ("auditor", "admin"):
         return False
     return is_party(actor, case) or acting_at_level(actor, case, definition)
+
+
+def may_acknowledge(actor: Actor, case: CaseAccess, definition: Definition) -> bool:
+    """Say whether the actor may mark records of the case as read."""
+    return may_write(actor, case, definition)
+
+
+def should_read(actor: Actor, author_id: int, readers: Iterable[int]) -> bool:
+    """Say whether a record is still waiting for the actor to read it."""
+    return author_id != actor.id and actor.id not in set(readers)
+
+
+def may_propose(actor: Actor, case: CaseAccess, definition: Definition) -> bool:
+    """Say whether the actor may propose a timescale for the current level."""
+    return definition.agreed_between_parties and may_write(actor, case, definition)
+
+
+def may_accept(
+    actor: Actor, case: CaseAccess, definition: Definition, proposer_agency: str | None
+) -> bool:
+    """Say whether the actor may accept the timescale proposed by someone of `proposer_agency`
+    (None: nothing is proposed): a party of another agency."""
+    return (
+        proposer_agency is not None
+        and proposer_agency != actor.agency
+        and may_write(actor, case, definition)
+    )
 
 
 def may_take(actor: Actor, case: CaseAccess, definition: Definition, action: Action) -> bool:

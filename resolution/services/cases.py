@@ -339,7 +339,7 @@ def add_record(
         definition = _definition(ctx, case)
         if case.closed:
             raise Conflict(f"case {case.reference} is closed: nothing more can be added")
-        if not rules.can_write(actor_of(actor), access_of(case), definition):
+        if not rules.may_write(actor_of(actor), access_of(case), definition):
             raise Forbidden("only the parties and those acting at this level can add to the record")
         if corrects is not None:
             original = session.get(Record, corrects)
@@ -414,7 +414,7 @@ def acknowledge(ctx: Context, actor_id: int, record_id: int) -> Record:
         access = access_of(case)
         if actor.role in ("auditor", "admin") or not (
             rules.is_party(actor_of(actor), access)
-            or rules.can_write(actor_of(actor), access, _definition(ctx, case))
+            or rules.may_write(actor_of(actor), access, _definition(ctx, case))
         ):
             raise Forbidden("only the parties acknowledge records")
         if any(a.user_id == actor.id for a in record.acknowledgements):
@@ -459,7 +459,7 @@ def propose_timescale(
             raise Conflict(
                 "this process sets its timescales: they are not agreed between the parties"
             )
-        if not rules.can_write(actor_of(actor), access_of(case), definition):
+        if not rules.may_write(actor_of(actor), access_of(case), definition):
             raise Forbidden("only the parties propose a timescale")
         step = case.current_step
         assert step is not None  # noqa: S101
@@ -504,7 +504,7 @@ def accept_timescale(
             or step.proposed_due_at is None
         ):
             raise Conflict("no timescale has been proposed at this level")
-        if not rules.can_write(actor_of(actor), access_of(case), definition):
+        if not rules.may_write(actor_of(actor), access_of(case), definition):
             raise Forbidden("only the parties accept a timescale")
         if actor.agency_id == step.proposed_by.agency_id:
             raise Forbidden(

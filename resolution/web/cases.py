@@ -71,7 +71,7 @@ def row_of(ctx: Context, user: User, case: Case) -> dict[str, Any]:
     if case.closed or step is None:
         return row
     actor, access = case_service.actor_of(user), case_service.access_of(case)
-    may_write = rules.can_write(actor, access, definition)
+    may_write = rules.may_write(actor, access, definition)
     if (
         step.timescale_status == "proposed"
         and step.proposed_by
@@ -180,7 +180,7 @@ def show(case_id: int) -> ResponseReturnValue:
     definition, view, access = read.definition(ctx.workflows), read.view, read.access
     case = _page_case(view)
     actor = case_service.actor_of(user)
-    may_write = rules.can_write(actor, access, definition)
+    may_write = rules.may_write(actor, access, definition)
     may_read_mark = user.role not in ("auditor", "admin") and (
         rules.is_party(actor, access) or may_write
     )
