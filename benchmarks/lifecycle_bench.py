@@ -62,6 +62,7 @@ def seed(now: datetime) -> dict[str, int]:
 def run_services(app, ids: dict[str, int], first: int, n: int) -> float:  # noqa: ANN001
     """Run lifecycles first..first+n-1 through the services; return the seconds taken."""
     from resolution.context import service_context
+    from resolution.extensions import db
     from resolution.services import cases
 
     with app.app_context():
@@ -71,6 +72,7 @@ def run_services(app, ids: dict[str, int], first: int, n: int) -> float:  # noqa
             now = START + timedelta(minutes=i)
             ctx = service_context(now)
             case = cases.raise_case(
+                db.session(),
                 ctx,
                 ids["CSC.practitioner"],
                 child_ref=f"CS-{i:06d}",
@@ -80,9 +82,15 @@ def run_services(app, ids: dict[str, int], first: int, n: int) -> float:  # noqa
                 with_people=[health],
             )
             cases.add_record(
-                ctx, ids["HEALTH.practitioner"], case.id, kind="discussion", text="We talked."
+                db.session(),
+                ctx,
+                ids["HEALTH.practitioner"],
+                case.id,
+                kind="discussion",
+                text="We talked.",
             )
             case = cases.take_action(
+                db.session(),
                 ctx,
                 ids["CSC.practitioner"],
                 case.id,
@@ -91,6 +99,7 @@ def run_services(app, ids: dict[str, int], first: int, n: int) -> float:  # noqa
                 expected_version=case.version,
             )
             case = cases.take_action(
+                db.session(),
                 ctx,
                 ids["CSC.manager"],
                 case.id,
@@ -99,6 +108,7 @@ def run_services(app, ids: dict[str, int], first: int, n: int) -> float:  # noqa
                 expected_version=case.version,
             )
             cases.take_action(
+                db.session(),
                 ctx,
                 ids["HEALTH.lead"],
                 case.id,

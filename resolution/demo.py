@@ -108,6 +108,7 @@ def _cases(ctx: Context) -> None:
         **extra: object,
     ) -> int:
         case = cases.raise_case(
+            db.session(),
             at(days),
             by,
             child_ref=ref,
@@ -131,15 +132,19 @@ def _cases(ctx: Context) -> None:
     # 1. Resolved at level 1 after an agreed timescale.
     c1 = raise_(0, sam, "threshold", ["HEALTH"], [priya_email], "CS-204518")
     cases.add_record(
+        db.session(),
         at(0.1),
         priya,
         c1,
         kind="discussion",
         text="Spoke by phone. Health will send the health visitor's chronology.",
     )
-    cases.propose_timescale(at(0.2), sam, c1, due_at=at(6).now, reason="Waiting for the chronology")
-    cases.accept_timescale(at(0.3), priya, c1)
+    cases.propose_timescale(
+        db.session(), at(0.2), sam, c1, due_at=at(6).now, reason="Waiting for the chronology"
+    )
+    cases.accept_timescale(db.session(), at(0.3), priya, c1)
     cases.take_action(
+        db.session(),
         at(3),
         sam,
         c1,
@@ -156,9 +161,15 @@ def _cases(ctx: Context) -> None:
     # 2. Escalated to managers, then resolved there.
     c2 = raise_(2, priya, "cp_medical", ["CSC"], [USERS[0][0]], "CS-311204")
     cases.add_record(
-        at(2.2), sam, c2, kind="discussion", text="Discussed; CSC do not think a medical is needed."
+        db.session(),
+        at(2.2),
+        sam,
+        c2,
+        kind="discussion",
+        text="Discussed; CSC do not think a medical is needed.",
     )
     cases.take_action(
+        db.session(),
         at(4),
         priya,
         c2,
@@ -167,6 +178,7 @@ def _cases(ctx: Context) -> None:
         expected_version=version(c2),
     )
     cases.take_action(
+        db.session(),
         at(6),
         gareth,
         c2,
@@ -180,6 +192,7 @@ def _cases(ctx: Context) -> None:
     # 3. Withdrawn by the raiser.
     c3 = raise_(5, tom, "meetings", ["POLICE"], [], "ED-88213")
     cases.take_action(
+        db.session(),
         at(6),
         tom,
         c3,
@@ -192,6 +205,7 @@ def _cases(ctx: Context) -> None:
     # 4. At the designated leads, overdue.
     c4 = raise_(10, sam, "services_plan", ["HEALTH"], [priya_email], "CS-402117")
     cases.add_record(
+        db.session(),
         at(10.5),
         priya,
         c4,
@@ -200,9 +214,16 @@ def _cases(ctx: Context) -> None:
         action_due=at(13).now,
     )
     cases.take_action(
-        at(14), sam, c4, "escalate", record="No agreement at level 1.", expected_version=version(c4)
+        db.session(),
+        at(14),
+        sam,
+        c4,
+        "escalate",
+        record="No agreement at level 1.",
+        expected_version=version(c4),
     )
     cases.take_action(
+        db.session(),
         at(18),
         maria,
         c4,
@@ -214,12 +235,25 @@ def _cases(ctx: Context) -> None:
     # 5. With the partnership.
     c5 = raise_(12, priya, "roles", ["CSC", "SCHOOLS"], [USERS[0][0], tom_email], "CS-509981")
     cases.take_action(
-        at(13), priya, c5, "escalate", record="Escalating.", expected_version=version(c5)
+        db.session(),
+        at(13),
+        priya,
+        c5,
+        "escalate",
+        record="Escalating.",
+        expected_version=version(c5),
     )
     cases.take_action(
-        at(15), gareth, c5, "escalate", record="Escalating to leads.", expected_version=version(c5)
+        db.session(),
+        at(15),
+        gareth,
+        c5,
+        "escalate",
+        record="Escalating to leads.",
+        expected_version=version(c5),
     )
     cases.take_action(
+        db.session(),
         at(20),
         david,
         c5,
@@ -241,6 +275,7 @@ def _cases(ctx: Context) -> None:
         ),
     )
     cases.take_action(
+        db.session(),
         at(25.5),
         aisha,
         c6,
@@ -253,6 +288,7 @@ def _cases(ctx: Context) -> None:
     # 7. Open at level 1 with a proposed timescale waiting for the other agency.
     c7 = raise_(39, sam, "information_sharing", ["SCHOOLS"], [tom_email], "CS-700345")
     cases.propose_timescale(
+        db.session(),
         at(39.1),
         sam,
         c7,
@@ -263,6 +299,7 @@ def _cases(ctx: Context) -> None:
     # 8. Open at managers, due soon.
     c8 = raise_(33, priya, "threshold", ["CSC"], [USERS[0][0]], "CS-801276")
     cases.take_action(
+        db.session(),
         at(39.5),
         priya,
         c8,
@@ -270,7 +307,9 @@ def _cases(ctx: Context) -> None:
         record="Escalating to managers.",
         expected_version=version(c8),
     )
-    cases.add_record(at(39.6), maria, c8, kind="note", text="I will call Gareth tomorrow morning.")
+    cases.add_record(
+        db.session(), at(39.6), maria, c8, kind="note", text="I will call Gareth tomorrow morning."
+    )
 
     # 9. Dissent about a conference decision.
     raise_(38, david, "cp_medical", ["CSC"], [], "CP-2026-014", workflow="cp-conference-dissent")

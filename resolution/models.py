@@ -176,6 +176,9 @@ class Case(db.Model):
         lazy="select",
         order_by="CaseTheme.theme",
     )
+    records: Mapped[list[Record]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", lazy="select", order_by="Record.id"
+    )
 
     __table_args__ = (
         Index("ix_case_open_state", "closed", "state"),
@@ -320,6 +323,7 @@ class Record(db.Model):
     due_soon_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    case: Mapped[Case] = relationship(back_populates="records")
     author: Mapped[User] = relationship(lazy="joined")
     acknowledgements: Mapped[list[Acknowledgement]] = relationship(
         back_populates="record", lazy="selectin", order_by="Acknowledgement.at"

@@ -38,11 +38,6 @@ def _sent(connection: Connection, cursor: Any, statement: str, *args: Any) -> No
         connection.info[_WROTE] = True
 
 
-def mark_written(connection: Connection) -> None:
-    """Note that a transaction wrote, for statements sent past SQLAlchemy to the driver."""
-    connection.info[_WROTE] = True
-
-
 def end_read(exc: BaseException | None) -> None:
     """Commit the request's transaction if it only read; leave anything else alone."""
     if exc is not None or not db.session.registry.has():

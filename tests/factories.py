@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from resolution.context import service_context
+from resolution.extensions import db
 from resolution.models import Case, User
 from resolution.services import accounts, cases
 
@@ -71,6 +72,7 @@ def make_case(
     immediate_risk: cases.ImmediateRisk | None = None,
 ) -> Case:
     return cases.raise_case(
+        db.session(),
         service_context(now),
         world[by].id,
         child_ref=child_ref,
@@ -88,6 +90,7 @@ def escalate(
 ) -> Case:
     """Take a case up one level, as `by`, at `now`."""
     return cases.take_action(
+        db.session(),
         service_context(now),
         world[by].id,
         case.id,

@@ -205,6 +205,9 @@ class StepOut(Out):
     overdue = fields.Boolean(required=True)
     due_soon = fields.Boolean(required=True)
     went_overdue = fields.Boolean(required=True)
+    urgent = fields.Boolean(
+        required=True, metadata={"description": "on the urgent route's shorter clock"}
+    )
 
 
 class RecordOut(Out):

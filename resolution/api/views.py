@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from marshmallow import Schema
 
 from ..extensions import db
-from ..services import access, cases, history, queries, reports
+from ..services import access, cases, history, loading, queries, reports
 from ..services.core import head
-from . import dumping, errors
+from ..services.views import CaseView
+from . import errors
 from . import requests as rq
 from . import schemas as s
 from .spec import build_spec, operation
@@ -19,12 +19,6 @@ from .spec import build_spec, operation
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 errors.attach(bp)
 READERS = ("auditor", "partnership")
-
-
-@cache
-def _dumper(schema: type[Schema], many: bool) -> dumping.Dump:
-    """Return one shared dumping function per output schema (see `dumping`)."""
-    return dumping.dumper(schema(many=many))
 
 
 def reply(
@@ -36,7 +30,7 @@ def reply(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Return `data` dumped through `schema` as a JSON response."""
-    response = jsonify(_dumper(schema, many)(data))
+    response = jsonify(schema(many=many).dump(data))
     response.status_code = status
     response.headers.update(headers or {})
     return response
@@ -47,23 +41,17 @@ def case_answer(
     status: int = 200,
     *,
     headers: dict[str, str] | None = None,
-    read: queries.CaseRead | None = None,
+    read: CaseView | None = None,
 ) -> Response:
     """Return the caller's view of a case with its version as ETag.
 
     After a change the case is read afresh; a read passes the case it has just `read`.
     """
-    user, ctx = rq.caller(), rq.context()
     if read is None:
-        read = queries.read_case(db.session, ctx.workflows, user, case_id, ctx.now)
-    view = {
-        **read.view,
-        "actions": queries.available_actions(
-            ctx, user, read.definition(ctx.workflows), read.access
-        ),
-    }
+        ctx = rq.context()
+        read = queries.read_case(db.session, ctx.workflows, rq.caller(), case_id, ctx.now)
     return reply(
-        s.CaseOut, view, status, headers={"ETag": rq.etag(read.version), **(headers or {})}
+        s.CaseOut, read, status, headers={"ETag": rq.etag(read.version), **(headers or {})}
     )
 
 
@@ -71,7 +59,7 @@ def record_answer(case_id: int, record_id: int, status: int) -> Response:
     """Return one record as it appears on its case."""
     ctx = rq.context()
     read = queries.read_case(db.session, ctx.workflows, rq.caller(), case_id, ctx.now)
-    record = next(r for r in read.view["records"] if r["id"] == record_id)
+    record = next(r for r in read.records if r.id == record_id)
     return reply(s.RecordOut, record, status, headers={"ETag": rq.etag(read.version)})
 
 
@@ -110,6 +98,7 @@ def raise_case() -> Response:
     data = rq.body(s.RaiseCaseIn)
     risk = data.pop("immediate_risk", None)
     case = cases.raise_case(
+        db.session(),
         rq.context(),
         rq.caller().id,
         child_ref=data["child_ref"],
@@ -154,10 +143,7 @@ def get_case(case_id: int) -> Response:
     """Return a case with its version as ETag; the view is written to the access log."""
     user, ctx = rq.caller(), rq.context()
     read = queries.read_case(db.session, ctx.workflows, user, rq.known_id(case_id, "case"), ctx.now)
-    access.record_access(
-        db.session, user, access.CASE_VIEWED, read.reference, "api", ctx.now, with_read=True
-    )
-    db.session.commit()  # the access row, in the read's own transaction
+    access.record_access(db.session, user, access.CASE_VIEWED, read.reference, "api", ctx.now)
     return case_answer(read.id, read=read)
 
 
@@ -174,7 +160,9 @@ def get_case(case_id: int) -> Response:
 def add_record(case_id: int) -> Response:
     """Add a discussion, action, decision or note."""
     data = rq.body(s.RecordIn)
-    record = cases.add_record(rq.context(), rq.caller().id, rq.known_id(case_id, "case"), **data)
+    record = cases.add_record(
+        db.session(), rq.context(), rq.caller().id, rq.known_id(case_id, "case"), **data
+    )
     return record_answer(case_id, record.id, 201)
 
 
@@ -191,7 +179,9 @@ def add_record(case_id: int) -> Response:
 def acknowledge(record_id: int) -> Response:
     """Record that the caller has read a record; answer the record with who has read it."""
     rq.body(s.EmptyIn, optional=True)
-    record = cases.acknowledge(rq.context(), rq.caller().id, rq.known_id(record_id, "record"))
+    record = cases.acknowledge(
+        db.session(), rq.context(), rq.caller().id, rq.known_id(record_id, "record")
+    )
     return record_answer(record.case_id, record.id, 200)
 
 
@@ -211,6 +201,7 @@ def propose_timescale(case_id: int) -> Response:
     data = rq.body(s.TimescaleIn)
     version = rq.if_match(required=False)
     cases.propose_timescale(
+        db.session(),
         rq.context(),
         rq.caller().id,
         rq.known_id(case_id, "case"),
@@ -238,7 +229,11 @@ def accept_timescale(case_id: int) -> Response:
     rq.body(s.EmptyIn, optional=True)
     version = rq.if_match(required=False)
     cases.accept_timescale(
-        rq.context(), rq.caller().id, rq.known_id(case_id, "case"), expected_version=version
+        db.session(),
+        rq.context(),
+        rq.caller().id,
+        rq.known_id(case_id, "case"),
+        expected_version=version,
     )
     return case_answer(case_id)
 
@@ -260,6 +255,7 @@ def take_action(case_id: int, action: str) -> Response:
     data = rq.body(s.ActionIn)
     version = rq.if_match(required=True)
     cases.take_action(
+        db.session(),
         rq.context(),
         rq.caller().id,
         rq.known_id(case_id, "case"),
@@ -276,7 +272,7 @@ def take_action(case_id: int, action: str) -> Response:
 @operation("A case's history events, oldest first", s.EventOut, many=True, tags=["cases"])
 def case_history(case_id: int) -> Response:
     """Return the case's audit events."""
-    case = queries.get_case(db.session, rq.caller(), rq.known_id(case_id, "case"))
+    case = loading.visible_case(db.session, rq.caller(), rq.known_id(case_id, "case"))
     return reply(s.EventOut, queries.history(db.session, case), many=True)
 
 

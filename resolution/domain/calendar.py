@@ -306,3 +306,23 @@ def working_days_between(start: datetime, end: datetime, cal: Calendar) -> int:
     weekdays = _weekdays_up_to(last) - _weekdays_up_to(first)
     closed = sum(1 for day in cal.closures if first < day <= last and day.weekday() < 5)
     return weekdays - closed
+
+
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def spoken_time(moment: datetime, zone: ZoneInfo, with_time: bool = True) -> str:
+    """Return an instant in GOV.UK style local time, e.g. '5pm on 9 March 2026'."""
+    local = moment.astimezone(zone)
+    day = f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+    if not with_time:
+        return day
+    if local.minute == 0 and local.hour in (0, 12):
+        clock = "midnight" if local.hour == 0 else "midday"
+    else:
+        hour, half = local.hour % 12 or 12, "am" if local.hour < 12 else "pm"
+        clock = f"{hour}{half}" if local.minute == 0 else f"{hour}:{local.minute:02d}{half}"
+    return f"{clock} on {day}"

@@ -133,6 +133,14 @@ class Definition:
         """Say whether `state` is a closing outcome."""
         return state in CLOSING_KINDS
 
+    def level_words(self, state: str) -> str:
+        """Name a state as the pages do: 'Level 2: Managers', or the outcome, 'Resolved'."""
+        if self.is_closed_state(state):
+            return state.capitalize()
+        return (
+            f"{self.level_word.capitalize()} {self.level_number(state)}: {self.level(state).title}"
+        )
+
     def summary(self) -> dict[str, Any]:
         """Return the definition as plain data for listings."""
         return {

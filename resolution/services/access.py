@@ -4,8 +4,7 @@ Reading is not a change, so these rows stay out of the cases' hash chain. They
 are append-only all the same: this module only ever inserts, and each row is
 written in its own short transaction on its own connection, so it is kept even
 when the request that caused it later fails, and it never commits the caller's
-pending work; or, for a caller that has only read (the API's read of a case), in
-the read's own transaction, which the caller commits at once.
+pending work.
 """
 
 from __future__ import annotations
@@ -14,11 +13,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import AccessLog, User
-from . import driver
 from .errors import Forbidden, Invalid
 
 DOORS = ("web", "api", "cli")
@@ -31,12 +29,6 @@ FIGURES_VIEWED = "figures_viewed"
 OUTCOMES_VIEWED = "outcomes_viewed"
 ACCESS_VIEWED = "access_log_viewed"
 MAX_LIMIT = 1000
-_KEYS = ("at", "user_id", "actor", "what", "target", "door")
-_INSERT = (
-    insert(AccessLog.__table__)
-    .values({key: bindparam(key) for key in _KEYS})
-    .returning(AccessLog.__table__.c.id)
-)
 
 
 def record_access(
@@ -46,14 +38,10 @@ def record_access(
     target: str | None,
     door: str,
     now: datetime,
-    *,
-    with_read: bool = False,
 ) -> int:
     """Append one row to the access log in its own transaction; return its id.
 
     `user` is the signed-in user, or the e-mail typed at a failed sign-in, or None.
-    With `with_read`, the row joins the session's transaction instead: for a caller that
-    has only read and commits straight after (one connection and one commit for both).
     """
     if door not in DOORS:
         raise Invalid.field("door", f"must be one of {', '.join(DOORS)}")
@@ -69,12 +57,10 @@ def record_access(
         "target": target[:200] if target else None,
         "door": door,
     }
-    if with_read:
-        return int(driver.first(session.connection(), _INSERT, row).id)
-    # One statement committed on its own (autocommit): one round trip, not three.
-    bind = session.get_bind().execution_options(isolation_level="AUTOCOMMIT")
-    with bind.connect() as connection:
-        return int(connection.execute(_INSERT, row).scalar_one())
+    with session.get_bind().connect() as connection:
+        found = connection.execute(insert(AccessLog).returning(AccessLog.id), row).scalar_one()
+        connection.commit()
+    return int(found)
 
 
 def _auditors_only(user: User) -> None:

@@ -9,25 +9,18 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from ..domain.definitions import ROLES
 from ..extensions import db
 from ..models import Agency, ApiToken, User
-from . import driver
-from .core import USER_ROW, unit_of_work, user_from_row
+from .core import unit_of_work
 from .errors import Conflict, Invalid, NotFound
 
 _hasher = PasswordHasher()
 # Verified against when no such user exists, so a wrong e-mail costs the same time.
 _DUMMY_HASH = _hasher.hash("not a real password")
-_TOKENS = ApiToken.__table__
-# Every API request: the token's user, their agency and the token's life, in one row.
-_TOKEN_USER = (
-    USER_ROW.add_columns(_TOKENS.c.expires_at, _TOKENS.c.revoked_at)
-    .join(_TOKENS, _TOKENS.c.user_id == User.__table__.c.id)
-    .where(_TOKENS.c.token_hash == bindparam("token_hash"))
-)
 AGENCY_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_-]{1,19}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,40}$")
 MIN_PASSWORD = 12
@@ -49,7 +42,7 @@ def create_agency(code: str, name: str, *, now: datetime, actor: str = "cli") ->
         )
     if not name or len(name) > 200:
         raise Invalid.field("name", "give a name of 1 to 200 characters")
-    with unit_of_work(now) as uow:
+    with unit_of_work(db.session(), now) as uow:
         if uow.session.scalar(select(Agency.id).where(Agency.code == code)):
             raise Conflict(f"agency {code} exists already", {"code": ["already exists"]})
         agency = Agency(code=code, name=name, active=True)
@@ -86,7 +79,7 @@ def create_user(
         raise Invalid.field("role", f"must be one of {', '.join(ROLES)}")
     if password is not None:
         validate_password(password)
-    with unit_of_work(now) as uow:
+    with unit_of_work(db.session(), now) as uow:
         found = uow.session.scalar(select(Agency).where(Agency.code == agency.strip().upper()))
         if found is None or not found.active:
             raise Invalid.field("agency", f"unknown agency '{agency}'")
@@ -136,7 +129,7 @@ def check_password(email: str, password: str) -> User | None:
 def set_password(email: str, password: str, *, now: datetime, actor: str = "cli") -> User:
     """Set a new password and end the user's existing sessions."""
     validate_password(password)
-    with unit_of_work(now) as uow:
+    with unit_of_work(db.session(), now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise NotFound(f"no user {email}")
@@ -148,7 +141,7 @@ def set_password(email: str, password: str, *, now: datetime, actor: str = "cli"
 
 def set_active(email: str, active: bool, *, now: datetime, actor: str = "cli") -> User:
     """Activate or deactivate a user; deactivation ends sessions and tokens at once."""
-    with unit_of_work(now) as uow:
+    with unit_of_work(db.session(), now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise NotFound(f"no user {email}")
@@ -172,7 +165,7 @@ def set_role(email: str, role: str, *, now: datetime, actor: str = "cli") -> Use
     """Change a user's role."""
     if role not in ROLES:
         raise Invalid.field("role", f"must be one of {', '.join(ROLES)}")
-    with unit_of_work(now) as uow:
+    with unit_of_work(db.session(), now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise NotFound(f"no user {email}")
@@ -192,7 +185,7 @@ def issue_token(email: str, *, now: datetime, days: int = 90, actor: str = "cli"
     if not 1 <= days <= 366:
         raise Invalid.field("days", "a token lasts 1 to 366 days")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with unit_of_work(now) as uow:
+    with unit_of_work(db.session(), now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None or not user.active:
             raise NotFound(f"no active user {email}")
@@ -213,7 +206,7 @@ def issue_token(email: str, *, now: datetime, days: int = 90, actor: str = "cli"
 
 def revoke_tokens(email: str, *, now: datetime, actor: str = "cli") -> int:
     """Revoke every live token of a user; return how many."""
-    with unit_of_work(now) as uow:
+    with unit_of_work(db.session(), now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise NotFound(f"no user {email}")
@@ -233,8 +226,11 @@ def user_for_token(token: str, now: datetime) -> User | None:
     """Return the active user a live token belongs to, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    found = driver.first(db.session.connection(), _TOKEN_USER, {"token_hash": hash_token(token)})
+    found = db.session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == hash_token(token))
+    )
     if found is None or found.revoked_at is not None or found.expires_at <= now:
         return None
-    user = user_from_row(db.session, found._asdict())
-    return user if user.active else None
+    return found.user if found.user.active else None

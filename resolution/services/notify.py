@@ -7,15 +7,16 @@ to the case.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import Select, and_, bindparam, false, literal, or_, select, true
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import Session
 
-from ..domain.calendar import to_local
+from ..domain.calendar import spoken_time
 from ..domain.definitions import Definition
 from ..models import Case, CaseParty, User
 from .core import Context, Message, UnitOfWork
@@ -30,53 +31,82 @@ class Person:
     name: str
 
 
-_USER = User.__table__
+@dataclass(frozen=True)
+class Audience:
+    """What the notification rules need to know of a case to name whom to tell."""
+
+    case_id: int
+    definition: Definition
+    raiser: Person | None  # None when the raiser's account is not active
+    parties: tuple[Person, ...]  # the active ones
+    agency_ids: tuple[int, ...]
 
 
-@lru_cache(maxsize=64)
-def _staff(agencies: int, roles: tuple[str, ...], everywhere: bool) -> Select[Any]:
-    """The active users with one of `roles` in any of so many agencies, or everywhere.
-
-    One statement per shape, built once: plain parameters, no expanding lists, so the
-    unit of work sends it straight to the driver."""
-    found = []
-    if agencies and roles:
-        found.append(
-            and_(
-                _USER.c.agency_id.in_([bindparam(f"agency_{i}") for i in range(agencies)]),
-                _USER.c.role.in_([literal(role) for role in roles]),
-            )
-        )
-    if everywhere:
-        found.append(_USER.c.role == literal("partnership"))
-    return select(_USER.c.id, _USER.c.email, _USER.c.name).where(
-        _USER.c.active == true(), or_(false(), *found)
+def audience_of(case: Case, definition: Definition) -> Audience:
+    """Return the audience facts of a loaded case."""
+    return Audience(
+        case_id=case.id,
+        definition=definition,
+        raiser=_person(case.raised_by) if case.raised_by.active else None,
+        parties=tuple(_person(p.user) for p in case.parties if p.user.active),
+        agency_ids=tuple(ca.agency_id for ca in case.agencies),
     )
 
 
+class Recipients:
+    """Who is told of what: the definition's rules applied to some cases' audiences.
+
+    The staff the rules can name (managers and leads of the cases' agencies, the
+    partnership) are read once, for every case and event given; a change asks for one
+    case, the sweep for a chunk of them."""
+
+    def __init__(self, session: Session, audiences: Iterable[Audience], events: set[str]) -> None:
+        wanted: set[str] = set()
+        agency_ids: set[int] = set()
+        for audience in audiences:
+            for event in events:
+                wanted.update(audience.definition.notify.get(event, ()))
+            agency_ids.update(audience.agency_ids)
+        roles = [r.removesuffix("s") for r in ("managers", "leads") if r in wanted]
+        named = []
+        if roles and agency_ids:
+            named.append(and_(User.agency_id.in_(agency_ids), User.role.in_(roles)))
+        if "partnership" in wanted:
+            named.append(User.role == "partnership")
+        self._staff: dict[tuple[int | None, str], list[Person]] = defaultdict(list)
+        if named:
+            for row in session.execute(
+                select(User.id, User.email, User.name, User.agency_id, User.role).where(
+                    User.active.is_(True), or_(false(), *named)
+                )
+            ):
+                agency = None if row.role == "partnership" else row.agency_id
+                self._staff[(agency, row.role)].append(Person(row.id, row.email, row.name))
+
+    def of(self, audience: Audience, event: str, exclude: Iterable[int] = ()) -> list[Person]:
+        """Return who the case's definition says is told of `event`, each once, by id."""
+        rules = audience.definition.notify.get(event, ())
+        found: dict[int, Person] = {}
+        if "parties" in rules:
+            found.update((p.id, p) for p in audience.parties)
+        if "raiser" in rules and audience.raiser is not None:
+            found[audience.raiser.id] = audience.raiser
+        for rule in ("managers", "leads"):
+            if rule in rules:
+                for agency_id in audience.agency_ids:
+                    found.update((p.id, p) for p in self._staff[(agency_id, rule[:-1])])
+        if "partnership" in rules:
+            found.update((p.id, p) for p in self._staff[(None, "partnership")])
+        skip = set(exclude)
+        return [found[k] for k in sorted(found) if k not in skip]
+
+
 def recipients(
-    uow: UnitOfWork, case: Case, definition: Definition, event: str, exclude: Iterable[int] = ()
+    session: Session, case: Case, definition: Definition, event: str, exclude: Iterable[int] = ()
 ) -> list[Person]:
-    """Return the active users the definition says are told of `event` on this case."""
-    audiences = definition.notify.get(event, ())
-    skip = set(exclude)
-    found: dict[int, Person] = {}
-    if "parties" in audiences:
-        for party in case.parties:
-            if party.user.active:
-                found[party.user_id] = _person(party.user)
-    if "raiser" in audiences and case.raised_by.active:
-        found[case.raised_by_id] = _person(case.raised_by)
-    roles = tuple(r.removesuffix("s") for r in ("managers", "leads") if r in audiences)
-    everywhere = "partnership" in audiences
-    if roles or everywhere:
-        agencies = [ca.agency_id for ca in case.agencies]
-        rows = uow.execute(
-            _staff(len(agencies), roles, everywhere),
-            {f"agency_{i}": agency for i, agency in enumerate(agencies)},
-        ).fetchall()
-        found.update((uid, Person(uid, email, name)) for uid, email, name in rows)
-    return [person for uid, person in sorted(found.items()) if uid not in skip]
+    """Return the active users the definition says are told of `event` on one case."""
+    audience = audience_of(case, definition)
+    return Recipients(session, [audience], {event}).of(audience, event, exclude)
 
 
 def _person(user: User) -> Person:
@@ -84,9 +114,8 @@ def _person(user: User) -> Person:
 
 
 def when(moment: datetime, definition: Definition) -> str:
-    """Return a deadline as people in the partnership read it."""
-    local = to_local(moment, definition.calendar)
-    return local.strftime("%A %d %B %Y at %H:%M").replace(" 0", " ")
+    """Return a deadline as people in the partnership read it, e.g. '5pm on 9 March 2026'."""
+    return spoken_time(moment, definition.calendar.timezone)
 
 
 class CaseNamed(Protocol):
@@ -129,15 +158,7 @@ def messages(
     ]
 
 
-def party_ids(case: Case) -> set[int]:
-    """Return the ids of the users who are parties to a case."""
-    return {p.user_id for p in case.parties}
-
-
 def ensure_party(uow: UnitOfWork, case: Case, user: User, how: str) -> None:
     """Make the user a party to the case, if they are not one yet."""
-    if user.id not in party_ids(case):
-        party = uow.add(
-            CaseParty, case_id=case.id, user_id=user.id, user=user, joined_at=uow.now, how=how
-        )
-        uow.append(case, "parties", party)
+    if all(p.user_id != user.id for p in case.parties):
+        case.parties.append(CaseParty(user=user, user_id=user.id, joined_at=uow.now, how=how))

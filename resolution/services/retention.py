@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.machines import Workflows
+from ..extensions import db
 from ..models import AuditEvent, Case, Record, Step
 from .core import Context, unit_of_work
 
@@ -150,7 +151,7 @@ def apply_retention(
     """Redact every case past its keeping time (or only those named), in one transaction."""
     references: list[str] = []
     records = events = 0
-    with unit_of_work(ctx.now) as uow:
+    with unit_of_work(db.session(), ctx.now) as uow:
         session = uow.session
         for item in plan_retention(session, ctx.workflows, ctx.now, keep_days=keep_days):
             if only is not None and item.reference not in only:

@@ -32,7 +32,7 @@ from ..extensions import db
 from ..models import Case, CaseAgency, CaseParty, Record, Step, User
 from . import notify
 from .core import Context, Message, UnitOfWork, unit_of_work
-from .notify import Person
+from .notify import Audience, Person, Recipients
 
 ACTOR = "scheduler"
 CHUNK = 2000
@@ -78,9 +78,7 @@ class _CaseFacts:
     reference: str
     state: str
     definition: Definition
-    raiser: Person | None
-    parties: tuple[Person, ...]
-    agency_ids: tuple[int, ...]
+    audience: Audience
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ def sweep(ctx: Context, *, chunk: int = CHUNK) -> SweepResult:
     # sweep ran is flagged overdue only.
     for kind in ("step_overdue", "action_overdue", "step_due_soon", "action_due_soon"):
         while True:
-            with unit_of_work(ctx.now, late=True) as uow:
+            with unit_of_work(db.session(), ctx.now, late=True) as uow:
                 flags = _FLAGGERS[kind](uow.session, ctx, chunk)
                 if flags:
                     messages += _record_and_queue(ctx, uow, flags)
@@ -324,76 +322,24 @@ def _load_cases(session: Session, ctx: Context, case_ids: Sequence[int]) -> dict
             )
         )
     }
-    return {
-        c.id: _CaseFacts(
-            id=c.id,
-            reference=c.reference,
-            state=c.state,
-            definition=ctx.workflows.definition(c.workflow_key, c.workflow_version),
+    found = {}
+    for c in cases:
+        definition = ctx.workflows.definition(c.workflow_key, c.workflow_version)
+        audience = Audience(
+            case_id=c.id,
+            definition=definition,
             raiser=raisers.get(c.raised_by_id),
             parties=tuple(parties[c.id]),
             agency_ids=tuple(agencies[c.id]),
         )
-        for c in cases
-    }
-
-
-class _Audiences:
-    """The staff the notification rules can name, read once per chunk."""
-
-    def __init__(self, session: Session, cases: Iterable[_CaseFacts], events: set[str]) -> None:
-        wanted: set[str] = set()
-        agency_ids: set[int] = set()
-        for case in cases:
-            for event in events:
-                wanted.update(case.definition.notify.get(event, ()))
-            agency_ids.update(case.agency_ids)
-        roles = [r.removesuffix("s") for r in ("managers", "leads") if r in wanted]
-        self.by_agency_role: dict[tuple[int, str], list[Person]] = defaultdict(list)
-        if roles and agency_ids:
-            for r in session.execute(
-                select(
-                    _USER.c.id, _USER.c.email, _USER.c.name, _USER.c.agency_id, _USER.c.role
-                ).where(
-                    _USER.c.agency_id.in_(agency_ids),
-                    _USER.c.role.in_(roles),
-                    _USER.c.active.is_(True),
-                )
-            ):
-                self.by_agency_role[(r.agency_id, r.role)].append(Person(r.id, r.email, r.name))
-        self.partnership: list[Person] = []
-        if "partnership" in wanted:
-            self.partnership = [
-                Person(r.id, r.email, r.name)
-                for r in session.execute(
-                    select(_USER.c.id, _USER.c.email, _USER.c.name).where(
-                        _USER.c.role == "partnership", _USER.c.active.is_(True)
-                    )
-                )
-            ]
-
-    def recipients(self, case: _CaseFacts, event: str) -> list[Person]:
-        """Return who the case's definition says is told of `event`, each once, by id."""
-        audiences = case.definition.notify.get(event, ())
-        found: dict[int, Person] = {}
-        if "parties" in audiences:
-            found.update((p.id, p) for p in case.parties)
-        if "raiser" in audiences and case.raiser is not None:
-            found[case.raiser.id] = case.raiser
-        for audience in ("managers", "leads"):
-            if audience in audiences:
-                role = audience.removesuffix("s")
-                for agency_id in case.agency_ids:
-                    found.update((p.id, p) for p in self.by_agency_role.get((agency_id, role), ()))
-        if "partnership" in audiences:
-            found.update((p.id, p) for p in self.partnership)
-        return [found[k] for k in sorted(found)]
+        found[c.id] = _CaseFacts(c.id, c.reference, c.state, definition, audience)
+    return found
 
 
 def _record_and_queue(ctx: Context, uow: UnitOfWork, flags: Sequence[_Flag]) -> int:
     """Write one history event per flag and queue its e-mails; return how many."""
     cases = _load_cases(uow.session, ctx, sorted({f.case_id for f in flags}))
-    audiences = _Audiences(uow.session, cases.values(), {f.event for f in flags})
+    told = Recipients(uow.session, [c.audience for c in cases.values()], {f.event for f in flags})
     queued: list[Message] = []
     for flag in flags:
         case = cases[flag.case_id]
@@ -405,7 +351,7 @@ def _record_and_queue(ctx: Context, uow: UnitOfWork, flags: Sequence[_Flag]) -> 
             to_state=case.state,
             payload=flag.payload,
         )
-        queued.extend(_messages(ctx, case, flag, audiences.recipients(case, flag.event)))
+        queued.extend(_messages(ctx, case, flag, told.of(case.audience, flag.event)))
     return uow.queue(queued)
 
 

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import false, select
 
 from ..domain import rules
 from ..domain.definitions import Definition
+from ..domain.status import timescale_for
 from ..extensions import db
-from ..models import Case, Record, User
 from ..services import access as access_log
 from ..services import cases as case_service
-from ..services import queries
-from ..services.core import Context
+from ..services import queries, worklist
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from ..services.loading import actor_of
+from ..services.views import CaseView
 from .diagram import process_diagram
 from .forms import ActionForm, ButtonForm, RecordForm, TimescaleForm, add_errors
 from .helpers import end_of_day, me, roles_required, web_ctx
@@ -36,9 +35,10 @@ EVENT_WORDS = {
 }
 
 
-def _load(case_id: int) -> Case:
+def _load(case_id: int) -> CaseView:
+    ctx = web_ctx()
     try:
-        return queries.get_case(db.session, me(), case_id)
+        return queries.read_case(db.session(), ctx.workflows, me(), case_id, ctx.now)
     except NotFound:
         abort(404)
 
@@ -51,109 +51,29 @@ def _refuse(exc: ServiceError) -> None:
         abort(403)
 
 
-def row_of(ctx: Context, user: User, case: Case) -> dict[str, Any]:
-    """Return what the list of cases shows about one case, and why it may be waiting on the user."""
-    definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
-    step = None if case.closed else case.current_step
-    now = ctx.now
-    others = [ca.agency.name for ca in case.agencies if ca.agency_id != user.agency_id]
-    row: dict[str, Any] = {
-        "case": case,
-        "others": others,
-        "level": _level_words(definition, case.state) if not case.closed else case.outcome_kind,
-        "due": step.due_at if step else None,
-        "overdue": bool(step and step.due_at < now),
-        "due_soon": bool(step and step.due_at >= now and step.warn_at <= now),
-        "agreed": bool(step and step.timescale_status == "agreed"),
-        "proposed": bool(step and step.timescale_status == "proposed"),
-        "waiting": [],
-    }
-    if case.closed or step is None:
-        return row
-    actor, access = case_service.actor_of(user), case_service.access_of(case)
-    may_write = rules.may_write(actor, access, definition)
-    if (
-        step.timescale_status == "proposed"
-        and step.proposed_by
-        and may_write
-        and step.proposed_by.agency_id != user.agency_id
-    ):
-        row["waiting"].append("a proposed timescale needs your answer")
-    if rules.is_party(actor, access) or may_write:
-        unread = db.session.scalar(
-            select(Record.id)
-            .where(Record.case_id == case.id, Record.author_id != user.id)
-            .where(~Record.acknowledgements.any(user_id=user.id))
-            .limit(1)
-        )
-        if unread is not None:
-            row["waiting"].append("a record you have not read")
-    if user.role != "practitioner" and rules.acting_at_level(actor, access, definition):
-        row["waiting"].append(f"it is at your {definition.level_word}")
-    return row
-
-
 def _level_words(definition: Definition, state: str) -> str:
-    if definition.is_closed_state(state):
-        return state.capitalize()
-    word = definition.level_word.capitalize()
-    return f"{word} {definition.level_number(state)}: {definition.level(state).title}"
+    return definition.level_words(state)
 
 
 @bp.get("/cases")
 @roles_required("practitioner", "manager", "lead", "partnership")
 def your_cases() -> ResponseReturnValue:
     """List the user's open cases: waiting on them, overdue, due soon, then the rest."""
-    ctx, user = web_ctx(), me()
-    own = queries.own_cases(user, ctx.workflows)
-    open_cases = db.session.scalars(own.where(Case.closed == false()).order_by(Case.id)).all()
-    own_agency = user.agency.code
-    closed = [
-        SimpleNamespace(
-            case=case,
-            others=[name for code, name in case.agencies if code != own_agency],
-            level=case.outcome_kind,
-            due=None,
-            waiting=[],
-        )
-        for case in queries.recently_closed(db.session, user, 20)
-    ]
-    groups: dict[str, list[dict[str, Any]]] = {
-        "waiting": [],
-        "overdue": [],
-        "due_soon": [],
-        "rest": [],
-    }
-    for case in open_cases:
-        row = row_of(ctx, user, case)
-        key = (
-            "waiting"
-            if row["waiting"]
-            else "overdue"
-            if row["overdue"]
-            else "due_soon"
-            if row["due_soon"]
-            else "rest"
-        )
-        groups[key].append(row)
-    for rows in groups.values():
-        rows.sort(key=lambda r: (r["due"] is None, r["due"] or ctx.now))
+    user = me()
+    found = worklist.your_cases(db.session(), web_ctx(), user)
     return render_template(
         "cases/list.html",
-        # Objects, not dicts: Jinja looks for an attribute first, and a dict's miss
-        # costs an exception per lookup.
-        groups={key: [SimpleNamespace(**r) for r in rows] for key, rows in groups.items()},
-        closed=closed,
-        may_raise=user.role in ("practitioner", "manager", "lead"),
+        cases=found,
+        may_raise=user.role in case_service.RAISING_ROLES,
         oversees=user.role in ("manager", "lead", "partnership"),
     )
 
 
-def _timeline(case: Any, view: dict[str, Any]) -> list[dict[str, Any]]:
+def _timeline(case: CaseView) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [
-        {"kind": "record", "at": r["at"], "record": r} for r in view["records"]
+        {"kind": "record", "at": r.at, "record": r} for r in case.records
     ]
-    for event in queries.history(db.session, case):
+    for event in queries.history(db.session(), case):
         if event.action in ("record_added",):
             continue
         items.append(
@@ -173,76 +93,43 @@ def _timeline(case: Any, view: dict[str, Any]) -> list[dict[str, Any]]:
 def show(case_id: int) -> ResponseReturnValue:
     """Show a case: its summary, current level, timeline, diagram and what the user may do now."""
     ctx, user = web_ctx(), me()
-    try:
-        read = queries.read_case(db.session, ctx.workflows, user, case_id, ctx.now)
-    except NotFound:
-        abort(404)
-    definition, view, access = read.definition(ctx.workflows), read.view, read.access
-    case = _page_case(view)
-    actor = case_service.actor_of(user)
-    may_write = rules.may_write(actor, access, definition)
-    may_read_mark = user.role not in ("auditor", "admin") and (
-        rules.is_party(actor, access) or may_write
-    )
-    step = view["step"]
-    proposer = step["timescale"]["proposed_by"] if step else None
-    may_accept = bool(
-        may_write
-        and step
-        and step["timescale"]["status"] == "proposed"
-        and proposer
-        and proposer["agency"] != user.agency.code
-    )
+    case = _load(case_id)
+    definition, access, actor = case.definition, case.access, actor_of(user)
+    step = case.step
+    proposer = step.timescale.proposed_by if step else None
     access_log.record_access(
-        db.session, user, access_log.CASE_VIEWED, case.reference, "web", ctx.now
+        db.session(), user, access_log.CASE_VIEWED, case.reference, "web", ctx.now
     )
+    shown_at = case.outcome.level if case.outcome and case.outcome.level else case.state
     return render_template(
         "cases/show.html",
         case=case,
-        view=view,
-        definition=definition,
-        level_words=_level_words(
-            definition, case.outcome_level if case.closed and case.outcome_level else case.state
+        level_words=definition.level_words(shown_at),
+        timeline=_timeline(case),
+        may_write=rules.may_write(actor, access, definition),
+        may_propose=rules.may_propose(actor, access, definition),
+        may_accept=bool(
+            step
+            and step.proposed
+            and rules.may_accept(actor, access, definition, proposer.agency if proposer else None)
         ),
-        timeline=_timeline(case, view),
-        actions=queries.available_actions(ctx, user, definition, access),
-        may_write=may_write,
-        may_propose=may_write and definition.agreed_between_parties,
-        may_accept=may_accept,
-        may_read_mark=may_read_mark,
+        may_read_mark=rules.may_acknowledge(actor, access, definition),
+        should_read=lambda record: rules.should_read(
+            actor, record.author.id, [r.id for r in record.acknowledged_by]
+        ),
         diagram=process_diagram(
-            definition, case.state, case.outcome_level if case.closed else None
+            definition, case.state, case.outcome.level if case.outcome else None, case.urgent
         ),
         button=ButtonForm(version=str(case.version)),
-        theme_words=[rules.THEMES.get(t, t) for t in case.themes],
+        theme_words=[
+            rules.THEMES.get(t, t) for t in (case.learning.themes if case.learning else [])
+        ],
         categories=rules.CATEGORIES,
-        user=user,
+        level_timescales={
+            lv.key: timescale_for(definition, lv.key, case.urgent).timescale
+            for lv in definition.levels
+        },
     )
-
-
-def _page_case(view: dict[str, Any]) -> SimpleNamespace:
-    """Return the case of a read as the case page names its parts.
-
-    The page is drawn from the one-statement read (`queries.read_case`), as the API's
-    answer is: the ORM's whole-case load beside it was a third of the page's time."""
-    outcome, learning = view["outcome"] or {}, view["learning"] or {}
-    raising = next((a for a in view["agencies"] if a["raising"]), None)
-    return SimpleNamespace(
-        **{k: view[k] for k in _PAGE_KEYS},
-        raising_agency=raising["name"] if raising else "",
-        outcome_kind=outcome.get("kind"),
-        outcome_level=outcome.get("level"),
-        outcome_text=outcome.get("text"),
-        closed_at=outcome.get("at"),
-        learning_text=learning.get("text"),
-        themes=learning.get("themes", []),
-    )
-
-
-_PAGE_KEYS = (
-    "id", "reference", "version", "state", "closed", "summary", "child_ref",
-    "child_initials", "category", "raised_at", "urgent",
-)  # fmt: skip
 
 
 @bp.route("/cases/<int:case_id>/records/new", methods=["GET", "POST"])
@@ -256,9 +143,10 @@ def add_record(case_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         due = None
         if form.kind.data == "action" and form.action_due.data:
-            due = end_of_day(form.action_due.data, ctx, case.workflow_key, case.workflow_version)
+            due = end_of_day(form.action_due.data, ctx, case.workflow.key, case.workflow.version)
         try:
             case_service.add_record(
+                db.session(),
                 ctx,
                 me().id,
                 case.id,
@@ -284,7 +172,7 @@ def acknowledge(record_id: int) -> ResponseReturnValue:
     """Mark a record as read by the signed-in user."""
     ButtonForm().validate_on_submit()
     try:
-        record = case_service.acknowledge(web_ctx(), me().id, record_id)
+        record = case_service.acknowledge(db.session(), web_ctx(), me().id, record_id)
     except ServiceError as exc:
         _refuse(exc)
         abort(409)
@@ -311,10 +199,11 @@ def propose(case_id: int) -> ResponseReturnValue:
         assert form.due.data is not None  # noqa: S101 - required by the form
         try:
             case_service.propose_timescale(
+                db.session(),
                 ctx,
                 me().id,
                 case.id,
-                due_at=end_of_day(form.due.data, ctx, case.workflow_key, case.workflow_version),
+                due_at=end_of_day(form.due.data, ctx, case.workflow.key, case.workflow.version),
                 reason=form.reason.data or "",
                 expected_version=_version(form),
             )
@@ -339,7 +228,9 @@ def accept(case_id: int) -> ResponseReturnValue:
     form = ButtonForm()
     form.validate_on_submit()
     try:
-        case_service.accept_timescale(web_ctx(), me().id, case.id, expected_version=_version(form))
+        case_service.accept_timescale(
+            db.session(), web_ctx(), me().id, case.id, expected_version=_version(form)
+        )
     except (Conflict, Invalid) as exc:
         flash(exc.message, "error")
     except ServiceError as exc:
@@ -356,9 +247,8 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
     """Escalate, resolve, withdraw or refer on, with the record, outcome and learning asked for."""
     ctx, user = web_ctx(), me()
     case = _load(case_id)
-    definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
-    access = case_service.access_of(case)
-    offered = {a["key"]: a for a in queries.available_actions(ctx, user, definition, access)}
+    definition = case.definition
+    offered = {a.key for a in case.actions}
     action = definition.action(action_key)
     if action is None or action_key not in offered:
         abort(404 if action is None else 403)
@@ -385,6 +275,7 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
                 }
         try:
             case_service.take_action(
+                db.session(),
                 ctx,
                 user.id,
                 case.id,
@@ -417,7 +308,7 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
         form=form,
         action=action,
         definition=definition,
-        level_words=_level_words(definition, case.state),
+        level_words=definition.level_words(case.state),
         problems=problems,
     ), status
 

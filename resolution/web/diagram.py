@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from ..domain.definitions import Definition
+from ..domain.status import timescale_for
 
 WIDTH = 340
 BOX_X = 10
@@ -32,7 +33,7 @@ class Box:
     current: bool
 
 
-def _boxes(definition: Definition, state: str, closed_from: str | None) -> list[Box]:
+def _boxes(definition: Definition, state: str, closed_from: str | None, urgent: bool) -> list[Box]:
     boxes = []
     for number, level in enumerate(definition.levels, start=1):
         current = level.key == state
@@ -41,7 +42,8 @@ def _boxes(definition: Definition, state: str, closed_from: str | None) -> list[
         )
         if closed_from == level.key:
             heading += " – closed here"
-        lines = tuple(textwrap.wrap(level.title, 34)) + (f"Timescale: {level.timescale}",)
+        timescale = timescale_for(definition, level.key, urgent).timescale
+        lines = tuple(textwrap.wrap(level.title, 34)) + (f"Timescale: {timescale}",)
         boxes.append(Box(level.key, heading, lines, current))
     return boxes
 
@@ -75,9 +77,12 @@ def _box(x: int, y: int, width: int, height: int, current: bool) -> str:
     )
 
 
-def process_diagram(definition: Definition, state: str, closed_from: str | None = None) -> Markup:
-    """Return the SVG of the process's levels, top to bottom, with the case's level marked."""
-    boxes = _boxes(definition, state, closed_from)
+def process_diagram(
+    definition: Definition, state: str, closed_from: str | None = None, urgent: bool = False
+) -> Markup:
+    """Return the SVG of the process's levels, top to bottom, with the case's level marked
+    and each level's timescale for this case (`urgent`: on the urgent route's clock)."""
+    boxes = _boxes(definition, state, closed_from, urgent)
     outcomes = [s for s in definition.states if definition.is_closed_state(s)]
     parts: list[str] = []
     y = 10
@@ -127,12 +132,14 @@ def process_diagram(definition: Definition, state: str, closed_from: str | None 
         xmlns="http://www.w3.org/2000/svg",
     )
     title = _el("title", f"Diagram of the {definition.title}", id="diagram-title")
-    desc = _el("desc", describe(definition, state, closed_from), id="diagram-desc")
+    desc = _el("desc", describe(definition, state, closed_from, urgent), id="diagram-desc")
     # Every piece above went through escape(): the markup is built, not copied from input.
     return Markup(head[:-2] + ">" + title + desc + "".join(parts) + "</svg>")  # noqa: S704 - every text in it is escaped  # nosec B704
 
 
-def describe(definition: Definition, state: str, closed_from: str | None = None) -> str:
+def describe(
+    definition: Definition, state: str, closed_from: str | None = None, urgent: bool = False
+) -> str:
     """Return the diagram in words."""
     words = []
     for number, level in enumerate(definition.levels, start=1):
@@ -141,7 +148,7 @@ def describe(definition: Definition, state: str, closed_from: str | None = None)
             mark = " (closed at this level)"
         words.append(
             f"{definition.level_word.capitalize()} {number}: "
-            f"{level.title}, {level.timescale}{mark}."
+            f"{level.title}, {timescale_for(definition, level.key, urgent).timescale}{mark}."
         )
     if definition.is_closed_state(state):
         words.append(f"The case is closed: {state}.")

@@ -211,6 +211,7 @@ def check() -> ResponseReturnValue:
             )
         try:
             case = case_service.raise_case(
+                db.session(),
                 ctx,
                 me().id,
                 child_ref=answers["child_ref"],

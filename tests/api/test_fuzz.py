@@ -42,7 +42,9 @@ EXAMPLES = 50  # per operation and mode: 14 operations, valid and invalid, up to
 def targets(world: factories.World, tokens: dict[str, str], now: datetime, ctx: Context) -> dict:
     """Real cases and a record for the fuzzed requests to land on."""
     made = [new_case(world, now, child_ref=f"CS-9{i:05d}") for i in range(6)]
-    record = cases.add_record(ctx, world["csc_practitioner"].id, made[0].id, kind="note", text="N.")
+    record = cases.add_record(
+        db.session(), ctx, world["csc_practitioner"].id, made[0].id, kind="note", text="N."
+    )
     ids = {"case_id": [c.id for c in made], "record_id": [record.id]}
     db.session.remove()
     return {

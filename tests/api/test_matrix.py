@@ -80,8 +80,11 @@ RAISE = {
 def _fresh(world: factories.World, now: datetime, ctx: Context) -> dict[str, int]:
     """Raise a case with a record by the raiser and a timescale proposed by the party."""
     case = new_case(world, now)
-    record = cases.add_record(ctx, world["csc_practitioner"].id, case.id, kind="note", text="N.")
+    record = cases.add_record(
+        db.session(), ctx, world["csc_practitioner"].id, case.id, kind="note", text="N."
+    )
     cases.propose_timescale(
+        db.session(),
         ctx,
         world["health_practitioner"].id,
         case.id,

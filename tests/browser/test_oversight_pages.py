@@ -10,6 +10,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from resolution.context import real_now, service_context
+from resolution.extensions import db
 from resolution.services import accounts, cases
 
 from .conftest import Pages
@@ -38,11 +39,11 @@ def closed_cases(app: Flask) -> list[str]:
     )  # fmt: skip
     refs = []
     for i, (action, themes) in enumerate((("resolve", ["neglect"]), ("withdraw", []))):
-        case = cases.raise_case(
+        case = cases.raise_case(db.session(),
             service_context(now), sam.id, child_ref=f"CS-77{i}", category="threshold",
             summary="Whether the threshold is met.", with_agencies=["HEALTH"],
         )  # fmt: skip
-        closed = cases.take_action(
+        closed = cases.take_action(db.session(),
             service_context(now + timedelta(minutes=30)), sam.id, case.id, action,
             record="Agreed by phone.", expected_version=case.version,
             outcome={"text": "Settled."},

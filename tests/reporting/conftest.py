@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import pytest
 
 from resolution.context import service_context
+from resolution.extensions import db
 from resolution.models import Case
 from resolution.services import cases
 from tests import factories
@@ -46,6 +47,7 @@ def act(
         "outcome", {"text": f"{action} at {when:%d %b}"} if action != "escalate" else None
     )
     cases.take_action(
+        db.session(),
         service_context(when),
         world[who].id,
         case_id,

@@ -112,6 +112,7 @@ def test_a_record_rewritten_behind_the_chain_is_named_by_the_event_that_wrote_it
 ) -> None:
     ctx = service_context(at(10))
     record = cases.add_record(
+        db.session(),
         ctx,
         closed_cases.world["csc_practitioner"].id,
         closed_cases.ids["F"],
@@ -172,6 +173,7 @@ def test_since_export_passes_on_an_untouched_log_and_after_new_events(
         == f"export verified: events 1 to {exported} unchanged since the export (0 added since)\n"
     )
     cases.add_record(
+        db.session(),
         service_context(at(10)),
         closed_cases.world["csc_practitioner"].id,
         closed_cases.ids["F"],

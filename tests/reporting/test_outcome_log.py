@@ -129,6 +129,7 @@ def test_dates_are_london_days_in_summer_time(app, world) -> None:
     # 23:30 UTC on 31 March is 00:30 on 1 April in London (BST).
     late = at(31, 23).replace(minute=30)
     cases.take_action(
+        db.session(),
         service_context(late),
         world["csc_practitioner"].id,
         raised.id,

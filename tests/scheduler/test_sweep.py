@@ -61,7 +61,7 @@ def test_overdue_step_emails_each_right_person_once(
         assert mail.subject == f"{case.reference}: overdue at level 1"
         assert f"http://resolution.test/cases/{case.id}" in mail.body
         assert case.reference in mail.body
-        assert "Monday 9 March 2026 at 17:00" in mail.body
+        assert "5pm on 9 March 2026" in mail.body
         # Reference only: nothing the agencies wrote about the child.
         assert case.child_ref not in mail.body and case.summary not in mail.body
     step = _step(case.id)
@@ -94,7 +94,7 @@ def test_due_soon_warns_the_parties_then_overdue_follows(
     send_pending(db.session(), step.warn_at, smtp_server.settings)
     assert smtp_server.mailbox.recipients() == PARTIES
     assert all("due soon" in m.subject for m in smtp_server.mailbox.items)
-    assert all("by Monday 9 March 2026 at 17:00" in m.body for m in smtp_server.mailbox.items)
+    assert all("by 5pm on 9 March 2026" in m.body for m in smtp_server.mailbox.items)
     assert sweep(service_context(step.warn_at + timedelta(hours=1))).flagged == 0
 
     smtp_server.mailbox.clear()
@@ -122,6 +122,7 @@ def test_overdue_agreed_action_is_flagged_on_open_cases_only(
     closed_case = factories.make_case(world, now, child_ref="CS-654321")
     by = now + timedelta(days=1)
     action = cases.add_record(
+        db.session(),
         ctx,
         world["health_practitioner"].id,
         open_case.id,
@@ -130,6 +131,7 @@ def test_overdue_agreed_action_is_flagged_on_open_cases_only(
         action_due=by,
     )
     cases.add_record(
+        db.session(),
         ctx,
         world["health_practitioner"].id,
         closed_case.id,
@@ -138,10 +140,16 @@ def test_overdue_agreed_action_is_flagged_on_open_cases_only(
         action_due=by,
     )
     cases.add_record(
-        ctx, world["health_practitioner"].id, open_case.id, kind="note", text="A note."
+        db.session(),
+        ctx,
+        world["health_practitioner"].id,
+        open_case.id,
+        kind="note",
+        text="A note.",
     )
     closed = db.session.get(Case, closed_case.id)
     cases.take_action(
+        db.session(),
         ctx,
         world["csc_practitioner"].id,
         closed.id,
@@ -174,7 +182,13 @@ def test_agreed_action_due_soon_is_warned_once(
     # Due Wednesday 17:00; leeds-pcrp warns one working day before: Tuesday 17:00.
     by = datetime.fromisoformat("2026-03-04T17:00:00+00:00")
     cases.add_record(
-        ctx, world["csc_practitioner"].id, case.id, kind="action", text="Visit.", action_due=by
+        db.session(),
+        ctx,
+        world["csc_practitioner"].id,
+        case.id,
+        kind="action",
+        text="Visit.",
+        action_due=by,
     )
     assert sweep(service_context(by - timedelta(days=1, minutes=1))).actions_due_soon == 0
     assert sweep(service_context(by - timedelta(days=1))).actions_due_soon == 1
@@ -302,6 +316,7 @@ def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_i
         try:
             with app.app_context():
                 cases.take_action(
+                    db.session(),
                     service_context(late),
                     world["csc_practitioner"].id,
                     target,

@@ -93,7 +93,7 @@ def test_bad_input_when_raising_is_refused_by_field_and_writes_nothing(
         **change,
     }
     with pytest.raises(Invalid) as caught:
-        cases.raise_case(service_context(now), world["csc_practitioner"].id, **args)
+        cases.raise_case(db.session(), service_context(now), world["csc_practitioner"].id, **args)
     assert field in caught.value.fields
     assert counts() == before
 
@@ -108,13 +108,18 @@ def test_a_record_is_shared_with_the_other_parties_and_acknowledged_once(world, 
     case = factories.make_case(world, now)
     ctx = service_context(now + timedelta(hours=1))
     record = cases.add_record(
-        ctx, world["health_practitioner"].id, case.id, kind="discussion", text="We spoke."
+        db.session(),
+        ctx,
+        world["health_practitioner"].id,
+        case.id,
+        kind="discussion",
+        text="We spoke.",
     )
     assert record.step_number == 1
     mails = db.session.scalars(select(Outbox).where(Outbox.kind == "record_added")).all()
     assert [m.to_email for m in mails] == [world["csc_practitioner"].email]
-    cases.acknowledge(ctx, world["csc_practitioner"].id, record.id)
-    cases.acknowledge(ctx, world["csc_practitioner"].id, record.id)
+    cases.acknowledge(db.session(), ctx, world["csc_practitioner"].id, record.id)
+    cases.acknowledge(db.session(), ctx, world["csc_practitioner"].id, record.id)
     assert [a.user.email for a in record.acknowledgements] == [world["csc_practitioner"].email]
     on_case = (
         select(func.count()).select_from(AuditEvent).where(AuditEvent.case_ref == case.reference)
@@ -127,13 +132,25 @@ def test_an_action_record_needs_its_own_deadline_in_the_future(world, now) -> No
     ctx = service_context(now)
     with pytest.raises(Invalid, match="action_due"):
         cases.add_record(
-            ctx, world["csc_practitioner"].id, case.id, kind="action", text="Send chronology"
+            db.session(),
+            ctx,
+            world["csc_practitioner"].id,
+            case.id,
+            kind="action",
+            text="Send chronology",
         )
     with pytest.raises(Invalid, match="future"):
         cases.add_record(
-            ctx, world["csc_practitioner"].id, case.id, kind="action", text="Send", action_due=now
+            db.session(),
+            ctx,
+            world["csc_practitioner"].id,
+            case.id,
+            kind="action",
+            text="Send",
+            action_due=now,
         )
     rec = cases.add_record(
+        db.session(),
         ctx,
         world["csc_practitioner"].id,
         case.id,
@@ -148,11 +165,15 @@ def test_people_outside_the_case_cannot_see_or_write_to_it(world, now) -> None:
     case = factories.make_case(world, now)
     ctx = service_context(now)
     with pytest.raises(NotFound):
-        cases.add_record(ctx, world["police_practitioner"].id, case.id, kind="note", text="hello")
+        cases.add_record(
+            db.session(), ctx, world["police_practitioner"].id, case.id, kind="note", text="hello"
+        )
     with pytest.raises(NotFound):
-        cases.add_record(ctx, world["police_lead"].id, case.id, kind="note", text="hello")
+        cases.add_record(
+            db.session(), ctx, world["police_lead"].id, case.id, kind="note", text="hello"
+        )
     with pytest.raises(Forbidden):
-        cases.add_record(ctx, world["auditor"].id, case.id, kind="note", text="hello")
+        cases.add_record(db.session(), ctx, world["auditor"].id, case.id, kind="note", text="hello")
 
 
 def test_a_timescale_is_agreed_only_by_a_party_of_another_agency(world, now) -> None:
@@ -160,14 +181,19 @@ def test_a_timescale_is_agreed_only_by_a_party_of_another_agency(world, now) -> 
     ctx = service_context(now)
     due = now + timedelta(days=3)
     cases.propose_timescale(
-        ctx, world["csc_practitioner"].id, case.id, due_at=due, reason="Chronology first"
+        db.session(),
+        ctx,
+        world["csc_practitioner"].id,
+        case.id,
+        due_at=due,
+        reason="Chronology first",
     )
     assert case.current_step.timescale_status == "proposed"
     with pytest.raises(Forbidden, match="another agency"):
-        cases.accept_timescale(ctx, world["csc_practitioner"].id, case.id)
+        cases.accept_timescale(db.session(), ctx, world["csc_practitioner"].id, case.id)
     with pytest.raises(NotFound):  # not a party, and a practitioner sees only their own cases
-        cases.accept_timescale(ctx, world["police_practitioner"].id, case.id)
-    cases.accept_timescale(ctx, world["health_practitioner"].id, case.id)
+        cases.accept_timescale(db.session(), ctx, world["police_practitioner"].id, case.id)
+    cases.accept_timescale(db.session(), ctx, world["health_practitioner"].id, case.id)
     step = db.session.get(Case, case.id).current_step
     assert step.timescale_status == "agreed" and step.due_at == due
     assert (step.agreed_proposer.email, step.agreed_by.email) == (
@@ -175,13 +201,14 @@ def test_a_timescale_is_agreed_only_by_a_party_of_another_agency(world, now) -> 
         world["health_practitioner"].email,
     )
     with pytest.raises(Conflict, match="no timescale has been proposed"):
-        cases.accept_timescale(ctx, world["health_practitioner"].id, case.id)
+        cases.accept_timescale(db.session(), ctx, world["health_practitioner"].id, case.id)
 
 
 def test_a_timescale_in_the_past_is_refused(world, now) -> None:
     case = factories.make_case(world, now)
     with pytest.raises(Invalid, match="due_at"):
         cases.propose_timescale(
+            db.session(),
             service_context(now),
             world["csc_practitioner"].id,
             case.id,
@@ -194,10 +221,13 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(world, now) -> None:
     case = factories.make_case(world, now)
     ctx = service_context(now)
     stale = case.version
-    cases.add_record(ctx, world["health_practitioner"].id, case.id, kind="note", text="moved on")
+    cases.add_record(
+        db.session(), ctx, world["health_practitioner"].id, case.id, kind="note", text="moved on"
+    )
     before = counts()
     with pytest.raises(Conflict, match="changed since you loaded it"):
         cases.take_action(
+            db.session(),
             ctx,
             world["csc_practitioner"].id,
             case.id,
@@ -213,6 +243,7 @@ def test_an_action_not_allowed_at_this_level_is_a_conflict(world, now) -> None:
     case = factories.make_case(world, now)
     with pytest.raises(Conflict, match="cannot be taken at level 1"):
         cases.take_action(
+            db.session(),
             service_context(now),
             world["csc_practitioner"].id,
             case.id,
@@ -227,6 +258,7 @@ def test_an_unknown_action_is_not_found(world, now) -> None:
     case = factories.make_case(world, now)
     with pytest.raises(NotFound):
         cases.take_action(
+            db.session(),
             service_context(now),
             world["csc_practitioner"].id,
             case.id,
@@ -240,6 +272,7 @@ def test_escalating_needs_a_written_record(world, now) -> None:
     case = factories.make_case(world, now)
     with pytest.raises(Invalid, match="record"):
         cases.take_action(
+            db.session(),
             service_context(now),
             world["csc_practitioner"].id,
             case.id,
@@ -253,11 +286,18 @@ def test_a_practitioner_cannot_resolve_at_the_managers_level(world, now) -> None
     case = factories.make_case(world, now)
     ctx = service_context(now)
     cases.take_action(
-        ctx, world["csc_practitioner"].id, case.id, "escalate", record="up", expected_version=1
+        db.session(),
+        ctx,
+        world["csc_practitioner"].id,
+        case.id,
+        "escalate",
+        record="up",
+        expected_version=1,
     )
     case = db.session.get(Case, case.id)
     with pytest.raises(Forbidden):
         cases.take_action(
+            db.session(),
             ctx,
             world["csc_practitioner"].id,
             case.id,
@@ -273,9 +313,16 @@ def test_closing_needs_an_outcome_and_a_closed_case_accepts_nothing(world, now) 
     ctx = service_context(now)
     with pytest.raises(Invalid, match="outcome.text"):
         cases.take_action(
-            ctx, world["csc_practitioner"].id, case.id, "resolve", record="done", expected_version=1
+            db.session(),
+            ctx,
+            world["csc_practitioner"].id,
+            case.id,
+            "resolve",
+            record="done",
+            expected_version=1,
         )
     cases.take_action(
+        db.session(),
         ctx,
         world["csc_practitioner"].id,
         case.id,
@@ -289,9 +336,12 @@ def test_closing_needs_an_outcome_and_a_closed_case_accepts_nothing(world, now) 
     assert case.current_step is None and case.steps[-1].ended_at == now
     before = counts()
     with pytest.raises(Conflict, match="closed"):
-        cases.add_record(ctx, world["csc_practitioner"].id, case.id, kind="note", text="more")
+        cases.add_record(
+            db.session(), ctx, world["csc_practitioner"].id, case.id, kind="note", text="more"
+        )
     with pytest.raises(Conflict, match="closed"):
         cases.take_action(
+            db.session(),
             ctx,
             world["csc_practitioner"].id,
             case.id,
@@ -307,9 +357,16 @@ def test_the_raiser_may_withdraw_at_any_level(world, now) -> None:
     case = factories.make_case(world, now)
     ctx = service_context(now)
     cases.take_action(
-        ctx, world["csc_practitioner"].id, case.id, "escalate", record="up", expected_version=1
+        db.session(),
+        ctx,
+        world["csc_practitioner"].id,
+        case.id,
+        "escalate",
+        record="up",
+        expected_version=1,
     )
     case = cases.take_action(
+        db.session(),
         ctx,
         world["csc_practitioner"].id,
         case.id,
@@ -325,6 +382,7 @@ def test_unknown_learning_themes_are_refused(world, now) -> None:
     case = factories.make_case(world, now)
     with pytest.raises(Invalid, match="learning.themes"):
         cases.take_action(
+            db.session(),
             service_context(now),
             world["csc_practitioner"].id,
             case.id,
@@ -347,18 +405,25 @@ def test_the_leeds_process_end_to_end_through_every_level(world, now: datetime) 
         return service_context(t)
 
     cases.add_record(
-        step(1), world["health_practitioner"].id, ids, kind="discussion", text="Talked it through."
+        db.session(),
+        step(1),
+        world["health_practitioner"].id,
+        ids,
+        kind="discussion",
+        text="Talked it through.",
     )
     cases.propose_timescale(
+        db.session(),
         step(1),
         world["health_practitioner"].id,
         ids,
         due_at=t + timedelta(days=2),
         reason="Need the GP's view",
     )
-    cases.accept_timescale(step(1), world["csc_practitioner"].id, ids)
+    cases.accept_timescale(db.session(), step(1), world["csc_practitioner"].id, ids)
     version = db.session.get(Case, ids).version
     cases.take_action(
+        db.session(),
         step(24),
         world["csc_practitioner"].id,
         ids,
@@ -368,6 +433,7 @@ def test_the_leeds_process_end_to_end_through_every_level(world, now: datetime) 
     )
     version = db.session.get(Case, ids).version
     cases.take_action(
+        db.session(),
         step(24),
         world["health_manager"].id,
         ids,
@@ -377,6 +443,7 @@ def test_the_leeds_process_end_to_end_through_every_level(world, now: datetime) 
     )
     version = db.session.get(Case, ids).version
     cases.take_action(
+        db.session(),
         step(24),
         world["csc_lead"].id,
         ids,
@@ -386,6 +453,7 @@ def test_the_leeds_process_end_to_end_through_every_level(world, now: datetime) 
     )
     version = db.session.get(Case, ids).version
     final = cases.take_action(
+        db.session(),
         step(24),
         world["partnership"].id,
         ids,
@@ -419,12 +487,19 @@ def test_the_hours_based_process_end_to_end(world, now) -> None:
     assert case.current_step.due_at == now + timedelta(hours=48)
     ctx = service_context(now + timedelta(hours=2))
     cases.take_action(
-        ctx, world["csc_practitioner"].id, case.id, "escalate", record="up", expected_version=1
+        db.session(),
+        ctx,
+        world["csc_practitioner"].id,
+        case.id,
+        "escalate",
+        record="up",
+        expected_version=1,
     )
     case = db.session.get(Case, case.id)
     # Stage 2 is five working days, ending at this partnership's 17:30.
     assert case.current_step.due_at.isoformat() == "2026-03-09T17:30:00+00:00"
     case = cases.take_action(
+        db.session(),
         ctx,
         world["health_manager"].id,
         case.id,
@@ -435,6 +510,7 @@ def test_the_hours_based_process_end_to_end(world, now) -> None:
     assert case.state == "senior-managers"
     assert case.current_step.due_at == ctx.now + timedelta(hours=48)
     case = cases.take_action(
+        db.session(),
         ctx,
         world["health_lead"].id,
         case.id,
@@ -443,6 +519,7 @@ def test_the_hours_based_process_end_to_end(world, now) -> None:
         expected_version=case.version,
     )
     case = cases.take_action(
+        db.session(),
         ctx,
         world["partnership"].id,
         case.id,

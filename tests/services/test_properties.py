@@ -83,6 +83,7 @@ class CaseLife(RuleBasedStateMachine):
 
         def call(ctx):  # noqa: ANN001, ANN202
             case = cases.raise_case(
+                db.session(),
                 ctx,
                 self.world[by].id,
                 child_ref="CS-42",
@@ -107,7 +108,7 @@ class CaseLife(RuleBasedStateMachine):
         due = self.now + timedelta(days=2) if kind == "action" else None
         self.attempt(
             lambda ctx: cases.add_record(
-                ctx, self.world[by].id, case_id, kind=kind, text="t", action_due=due
+                db.session(), ctx, self.world[by].id, case_id, kind=kind, text="t", action_due=due
             )
         )
 
@@ -118,7 +119,8 @@ class CaseLife(RuleBasedStateMachine):
         if record_ids:
             record_id = data.draw(st.sampled_from(record_ids))
             self.attempt(
-                lambda ctx: cases.acknowledge(ctx, self.world[by].id, record_id), may_repeat=True
+                lambda ctx: cases.acknowledge(db.session(), ctx, self.world[by].id, record_id),
+                may_repeat=True,
             )
 
     @precondition(lambda self: self.case_ids)
@@ -128,7 +130,7 @@ class CaseLife(RuleBasedStateMachine):
         due = self.now + timedelta(days=days, hours=1)
         self.attempt(
             lambda ctx: cases.propose_timescale(
-                ctx, self.world[by].id, case_id, due_at=due, reason="r"
+                db.session(), ctx, self.world[by].id, case_id, due_at=due, reason="r"
             )
         )
 
@@ -136,7 +138,9 @@ class CaseLife(RuleBasedStateMachine):
     @rule(data=st.data(), by=st.sampled_from(USERS))
     def accept(self, data: st.DataObject, by: str) -> None:
         case_id = data.draw(st.sampled_from(self.case_ids))
-        self.attempt(lambda ctx: cases.accept_timescale(ctx, self.world[by].id, case_id))
+        self.attempt(
+            lambda ctx: cases.accept_timescale(db.session(), ctx, self.world[by].id, case_id)
+        )
 
     @precondition(lambda self: self.case_ids)
     @rule(
@@ -160,6 +164,7 @@ class CaseLife(RuleBasedStateMachine):
         version = db.session.get(Case, case_id).version - (1 if stale else 0)
         self.attempt(
             lambda ctx: cases.take_action(
+                db.session(),
                 ctx,
                 self.world[by].id,
                 case_id,

@@ -40,7 +40,7 @@ def _seed_overdue(url: str) -> set[str]:
         raised = real_now() - timedelta(days=30)
         references = set()
         for i in range(OVERDUE):
-            case = cases.raise_case(
+            case = cases.raise_case(db.session(),
                 service_context(raised + timedelta(seconds=i)), sam.id, child_ref=f"CS-9{i:04d}",
                 category="threshold", summary="Whether the threshold is met.",
                 with_agencies=["HEALTH"], with_people=["priya@health.example"],

@@ -27,6 +27,7 @@ def _close(world, now, action: str, by: str, *, themes=(), escalate_by=None, **k
     case = factories.make_case(world, now, **kw)
     if escalate_by:
         case = cases.take_action(
+            db.session(),
             service_context(now),
             world[escalate_by].id,
             case.id,
@@ -36,6 +37,7 @@ def _close(world, now, action: str, by: str, *, themes=(), escalate_by=None, **k
         )
     learning = {"text": "Talk sooner.", "themes": list(themes)} if themes else None
     return cases.take_action(
+        db.session(),
         service_context(now + timedelta(days=2)),
         world[by].id,
         case.id,
@@ -257,6 +259,7 @@ def test_the_figures_page_shows_hand_computed_times(world, now, as_user: Client)
     for i, days in enumerate((2, 4, 6)):
         case = factories.make_case(world, now, child_ref=f"CS-T{i}")
         cases.take_action(
+            db.session(),
             service_context(now + timedelta(days=days)),
             world["csc_practitioner"].id,
             case.id,

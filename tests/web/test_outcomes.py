@@ -9,6 +9,7 @@ from collections.abc import Callable
 from flask.testing import FlaskClient
 
 from resolution.context import service_context
+from resolution.extensions import db
 from resolution.models import User
 from resolution.services import cases
 from tests import factories
@@ -21,6 +22,7 @@ Client = Callable[[User], FlaskClient]
 def closed_case(world, now, **kwargs):  # noqa: ANN001, ANN003, ANN201
     case = factories.make_case(world, now, **kwargs)
     return cases.take_action(
+        db.session(),
         service_context(now),
         world[kwargs.get("by", "csc_practitioner")].id,
         case.id,

@@ -202,6 +202,7 @@ def test_recently_closed_cases_are_listed_to_those_who_may_see_them(
 
     case = factories.make_case(world, now, child_ref="CS-DONE")
     cases.take_action(
+        db.session(),
         service_context(now + timedelta(hours=1)),
         world["csc_practitioner"].id,
         case.id,

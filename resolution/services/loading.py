@@ -1,0 +1,60 @@
+"""The one way a case is read: with everything it carries, for every door and every change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..domain import rules
+from ..models import Case, Record, User
+from .errors import NotFound
+
+# What a case carries. The people on them (authors, readers, proposers, a party's user
+# and every agency) come with their rows, as the mapping says.
+CASE_LOAD = (
+    selectinload(Case.agencies),
+    selectinload(Case.parties),
+    selectinload(Case.steps),
+    selectinload(Case.records).selectinload(Record.acknowledgements),
+    selectinload(Case.themes),
+)
+
+
+def load_cases(session: Session, case_ids: Sequence[int]) -> list[Case]:
+    """Return the cases with these ids, whole and read afresh, in the order of `case_ids`."""
+    if not case_ids:
+        return []
+    found = session.scalars(
+        select(Case)
+        .where(Case.id.in_(case_ids))
+        .options(*CASE_LOAD)
+        .execution_options(populate_existing=True)
+    )
+    by_id = {case.id: case for case in found}
+    return [by_id[i] for i in case_ids if i in by_id]
+
+
+def actor_of(user: User) -> rules.Actor:
+    """Return the domain's view of a user."""
+    return rules.Actor(id=user.id, role=user.role, agency=user.agency.code)
+
+
+def access_of(case: Case) -> rules.CaseAccess:
+    """Return the facts about a case that decide access."""
+    return rules.CaseAccess(
+        raiser_id=case.raised_by_id,
+        party_ids=frozenset(p.user_id for p in case.parties),
+        agencies=frozenset(ca.agency.code for ca in case.agencies),
+        state=case.state,
+        closed=case.closed,
+    )
+
+
+def visible_case(session: Session, user: User, case_id: int) -> Case:
+    """Return a case the user may see, whole; one they may not see does not exist for them."""
+    found = load_cases(session, [case_id]) if user.active else []
+    if not found or not rules.can_see(actor_of(user), access_of(found[0])):
+        raise NotFound(f"no case {case_id}")
+    return found[0]
