@@ -55,7 +55,7 @@ MONTHS = (
 def london(value: datetime | None, with_time: bool = True) -> str:
     """Return an instant as GOV.UK style London time, e.g. '5pm on 9 March 2026'.
 
-    Written out rather than with `strftime` (a twentieth of a page of fifty dates)."""
+    Written out, not with `strftime`: GOV.UK style has no leading zeros and says midday."""
     if value is None:
         return ""
     local = value.astimezone(LONDON)
@@ -90,32 +90,8 @@ def rendered_once(name: str) -> Markup:
     return done[name]  # type: ignore[no-any-return]
 
 
-# The GOV.UK tags a list row or a step shows: (flag, space before, colour, words).
-_TAGS = (
-    ("overdue", "", "red", "Overdue"),
-    ("due_soon", "", "yellow", "Due soon"),
-    ("agreed", " ", "green", "Agreed timescale"),
-    ("proposed", " ", "blue", "Timescale proposed"),
-)
-
-
-def status_tags(row: Any) -> Markup:
-    """Return the status tags of a row (an object or a dict of flags; a flag it lacks is off).
-
-    A function, not a Jinja macro: a macro call per row was a tenth of a long list's page.
-    Only this module's fixed words go into the markup."""
-    flag = row.get if isinstance(row, dict) else (lambda key: getattr(row, key, False))
-    tags = "".join(
-        f'{space}<strong class="govuk-tag govuk-tag--{colour}">{words}</strong>'
-        for key, space, colour, words in _TAGS
-        if flag(key)
-    )
-    return Markup(tags)  # noqa: S704 - fixed words only  # nosec B704
-
-
 def init_app(app: Flask) -> None:
     """Register the date filters and the once-rendered parts."""
     app.add_template_filter(london, "london")
     app.add_template_filter(london_date, "london_date")
     app.add_template_global(rendered_once, "rendered_once")
-    app.add_template_global(status_tags, "status_tags")
