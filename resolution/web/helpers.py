@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from ..context import service_context
 from ..models import User
@@ -81,17 +80,7 @@ def end_of_day(day: date, ctx: Context, key: str, version: int) -> datetime:
     return datetime.combine(day, calendar.end_of_day, tzinfo=calendar.timezone)
 
 
-def rendered_once(name: str) -> Markup:
-    """Return a template that is the same on every page, rendered once per process."""
-    done = current_app.extensions.setdefault("resolution.rendered_once", {})
-    if name not in done:
-        page = current_app.jinja_env.get_template(name).render()
-        done[name] = Markup(page)  # noqa: S704 - our own template, autoescaped  # nosec B704
-    return done[name]  # type: ignore[no-any-return]
-
-
 def init_app(app: Flask) -> None:
-    """Register the date filters and the once-rendered parts."""
+    """Register the date filters."""
     app.add_template_filter(london, "london")
     app.add_template_filter(london_date, "london_date")
-    app.add_template_global(rendered_once, "rendered_once")
