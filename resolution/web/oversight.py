@@ -84,6 +84,7 @@ def overdue() -> ResponseReturnValue:
         total=found.total,
         first=first + 1,
         last=first + len(rows),
+        pages=max(1, -(-found.total // PER_PAGE)),
         previous_args={**here, "page": flt.page - 1} if flt.page > 1 else None,
         next_args={**here, "page": flt.page + 1} if first + len(rows) < found.total else None,
         counts=found.counts,
