@@ -10,14 +10,12 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
-from sqlalchemy import select
 
 from ..charts import bar_chart_svg
 from ..domain import rules
 from ..domain.status import step_status
 from ..extensions import db
-from ..models import Agency
-from ..services import access, figures, history, queries, reports
+from ..services import access, directory, figures, history, queries, reports
 from ..services.core import Context, head
 from .cases import _level_words
 from .helpers import me, roles_required, web_ctx
@@ -172,7 +170,7 @@ def _outcome_choices(ctx: Any) -> dict[str, list[tuple[str, str]]]:
     for definition in ctx.workflows.registry.all():
         for key in definition.level_index:
             levels.setdefault(key, definition.level(key).title)
-    agencies = [(a.code, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))]
+    agencies = [(a.code, a.name) for a in directory.agencies(db.session)]
     return {
         "agency": [("", "Any agency"), *agencies],
         "category": [("", "Any category"), *rules.CATEGORIES.items()],
