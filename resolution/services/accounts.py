@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from ..domain.definitions import ROLES
 from ..extensions import db
 from ..models import Agency, ApiToken, User
+from . import directory
 from .core import unit_of_work
 from .errors import Conflict, Invalid, NotFound
 
@@ -234,3 +236,38 @@ def user_for_token(token: str, now: datetime) -> User | None:
     if found is None or found.revoked_at is not None or found.expires_at <= now:
         return None
     return found.user if found.user.active else None
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the administration page lists."""
+
+    agencies: list[Agency]  # by name
+    users: list[User]  # by name
+    live_tokens: dict[int, int]  # user id -> how many live API tokens they hold
+
+
+def overview(session: Session, now: datetime) -> Overview:
+    """Return the agencies, the users and each user's count of live API tokens at `now`."""
+    live = (
+        select(ApiToken.user_id, func.count())
+        .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+        .group_by(ApiToken.user_id)
+    )
+    return Overview(
+        agencies=directory.agencies(session),
+        users=list(session.scalars(select(User).order_by(User.name))),
+        live_tokens=dict(session.execute(live).tuples().all()),
+    )
+
+
+def user_by_id(session: Session, user_id: int) -> User | None:
+    """Return the user with this id, or None."""
+    return session.get(User, user_id)
+
+
+def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    """Return a user's API tokens, live or not, oldest first."""
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+    )

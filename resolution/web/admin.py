@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Agency, ApiToken, User
-from ..services import accounts
+from ..models import User
+from ..services import accounts, directory
 from ..services.errors import ServiceError
 from .forms import AgencyForm, ButtonForm, PasswordForm, RoleForm, UserForm, add_errors, choices
 from .helpers import me, roles_required, web_ctx
@@ -20,24 +19,15 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @roles_required("admin")
 def index() -> ResponseReturnValue:
     """List agencies, users and the loaded workflow definitions."""
-    agencies = db.session.scalars(select(Agency).order_by(Agency.name)).all()
-    users = db.session.scalars(select(User).order_by(User.name)).all()
-    live = dict(
-        db.session.execute(
-            select(ApiToken.user_id, func.count())
-            .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > web_ctx().now)
-            .group_by(ApiToken.user_id)
-        )
-        .tuples()
-        .all()
-    )
+    ctx = web_ctx()
+    found = accounts.overview(db.session, ctx.now)
     return render_template(
         "admin/index.html",
-        agencies=agencies,
-        users=users,
-        tokens=live,
-        definitions=web_ctx().workflows.registry.all(),
-        default_key=web_ctx().workflows.registry.default_key,
+        agencies=found.agencies,
+        users=found.users,
+        tokens=found.live_tokens,
+        definitions=ctx.workflows.registry.all(),
+        default_key=ctx.workflows.registry.default_key,
     )
 
 
@@ -67,15 +57,8 @@ def new_agency() -> ResponseReturnValue:
 def new_user() -> ResponseReturnValue:
     """Add a user with a password."""
     form = UserForm()
-    form.agency.choices = choices(
-        [("", "Select an agency")]
-        + [
-            (a.code, a.name)
-            for a in db.session.scalars(
-                select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
-            )
-        ]
-    )
+    active = directory.agencies(db.session, active_only=True)
+    form.agency.choices = choices([("", "Select an agency"), *((a.code, a.name) for a in active)])
     problems: list[str] = []
     if form.validate_on_submit():
         try:
@@ -99,7 +82,7 @@ def new_user() -> ResponseReturnValue:
 
 
 def _user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+    user = accounts.user_by_id(db.session, user_id)
     if user is None:
         abort(404)
     return user
@@ -120,16 +103,13 @@ def _user_page(
     problems: list[str],
     status: int = 200,
 ) -> ResponseReturnValue:
-    tokens = db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == found.id).order_by(ApiToken.id)
-    ).all()
     return render_template(
         "admin/user.html",
         found=found,
         role_form=role_form,
         password_form=password_form,
         button=ButtonForm(),
-        tokens=tokens,
+        tokens=accounts.tokens_of(db.session, found.id),
         now=web_ctx().now,
         problems=problems,
     ), status

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from ..context import service_context
+from ..domain.calendar import spoken_time
 from ..models import User
 from ..services.core import Context
 
@@ -46,28 +46,9 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
-MONTHS = (
-    "January", "February", "March", "April", "May", "June", "July", "August",
-    "September", "October", "November", "December",
-)  # fmt: skip
-
-
 def london(value: datetime | None, with_time: bool = True) -> str:
-    """Return an instant as GOV.UK style London time, e.g. '5pm on 9 March 2026'.
-
-    Written out rather than with `strftime` (a twentieth of a page of fifty dates)."""
-    if value is None:
-        return ""
-    local = value.astimezone(LONDON)
-    day = f"{local.day} {MONTHS[local.month - 1]} {local.year}"
-    if not with_time:
-        return day
-    if local.minute == 0 and local.hour in (0, 12):
-        clock = "midnight" if local.hour == 0 else "midday"
-    else:
-        hour, half = local.hour % 12 or 12, "am" if local.hour < 12 else "pm"
-        clock = f"{hour}{half}" if local.minute == 0 else f"{hour}:{local.minute:02d}{half}"
-    return f"{clock} on {day}"
+    """Return an instant as GOV.UK style London time, e.g. '5pm on 9 March 2026'."""
+    return "" if value is None else spoken_time(value, LONDON, with_time)
 
 
 def london_date(value: datetime | None) -> str:
@@ -81,41 +62,7 @@ def end_of_day(day: date, ctx: Context, key: str, version: int) -> datetime:
     return datetime.combine(day, calendar.end_of_day, tzinfo=calendar.timezone)
 
 
-def rendered_once(name: str) -> Markup:
-    """Return a template that is the same on every page, rendered once per process."""
-    done = current_app.extensions.setdefault("resolution.rendered_once", {})
-    if name not in done:
-        page = current_app.jinja_env.get_template(name).render()
-        done[name] = Markup(page)  # noqa: S704 - our own template, autoescaped  # nosec B704
-    return done[name]  # type: ignore[no-any-return]
-
-
-# The GOV.UK tags a list row or a step shows: (flag, space before, colour, words).
-_TAGS = (
-    ("overdue", "", "red", "Overdue"),
-    ("due_soon", "", "yellow", "Due soon"),
-    ("agreed", " ", "green", "Agreed timescale"),
-    ("proposed", " ", "blue", "Timescale proposed"),
-)
-
-
-def status_tags(row: Any) -> Markup:
-    """Return the status tags of a row (an object or a dict of flags; a flag it lacks is off).
-
-    A function, not a Jinja macro: a macro call per row was a tenth of a long list's page.
-    Only this module's fixed words go into the markup."""
-    flag = row.get if isinstance(row, dict) else (lambda key: getattr(row, key, False))
-    tags = "".join(
-        f'{space}<strong class="govuk-tag govuk-tag--{colour}">{words}</strong>'
-        for key, space, colour, words in _TAGS
-        if flag(key)
-    )
-    return Markup(tags)  # noqa: S704 - fixed words only  # nosec B704
-
-
 def init_app(app: Flask) -> None:
-    """Register the date filters and the once-rendered parts."""
+    """Register the date filters."""
     app.add_template_filter(london, "london")
     app.add_template_filter(london_date, "london_date")
-    app.add_template_global(rendered_once, "rendered_once")
-    app.add_template_global(status_tags, "status_tags")

@@ -11,13 +11,12 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from ..domain import rules
 from ..domain.definitions import Definition
 from ..extensions import db
-from ..models import Agency
 from ..services import cases as case_service
+from ..services import directory
 from ..services.errors import Forbidden, ServiceError
 from .forms import AboutForm, AgenciesForm, ButtonForm, ReferralForm, RiskForm, choices
 from .helpers import LONDON, me, roles_required, web_ctx
@@ -75,16 +74,6 @@ def _definitions() -> list[Definition]:
 def _default_definition() -> Definition:
     registry = web_ctx().workflows.registry
     return registry.latest(registry.default_key)
-
-
-def _agencies() -> list[Agency]:
-    return list(
-        db.session.scalars(
-            select(Agency)
-            .where(Agency.active.is_(True), Agency.id != me().agency_id)
-            .order_by(Agency.name)
-        )
-    )
 
 
 @bp.get("")
@@ -157,7 +146,8 @@ def agencies() -> ResponseReturnValue:
     if request.method == "GET" and "agencies" in answers:
         data = {"agencies": answers["agencies"], "people": "\n".join(answers.get("people", []))}
     form = AgenciesForm(data=data)
-    form.agencies.choices = choices((a.code, a.name) for a in _agencies())
+    others = directory.agencies(db.session, active_only=True, excluding=me().agency_id)
+    form.agencies.choices = choices((a.code, a.name) for a in others)
     if form.validate_on_submit():
         _save(agencies=list(form.agencies.data or []), people=form.emails())
         return _next("raising.about")
@@ -235,7 +225,7 @@ def check() -> ResponseReturnValue:
             session.pop(KEY, None)
             flash(f"Disagreement raised: your reference is {case.reference}", "success")
             return redirect(url_for("cases.show", case_id=case.id))
-    names = dict((a.code, a.name) for a in db.session.scalars(select(Agency)))
+    names = directory.agency_names(db.session)
     definition = ctx.workflows.registry.latest(
         answers.get("workflow") or ctx.workflows.registry.default_key
     )

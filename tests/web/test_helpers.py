@@ -1,4 +1,4 @@
-"""Instants are shown in London time, as GOV.UK writes times and dates; and the status tags of a row."""
+"""Instants are shown in London time, as GOV.UK writes times and dates."""
 
 from __future__ import annotations
 
@@ -30,19 +30,3 @@ def test_an_instant_is_shown_in_london_time(instant: datetime, shown: str) -> No
 
 def test_no_instant_shows_nothing() -> None:
     assert london(None) == "" and london_date(None) == ""
-
-
-def test_status_tags_show_each_flag_that_is_on_and_nothing_else() -> None:
-    from types import SimpleNamespace
-
-    from resolution.web.helpers import status_tags
-
-    late = status_tags(SimpleNamespace(overdue=True, agreed=True))  # a flag it lacks is off
-    assert late == (
-        '<strong class="govuk-tag govuk-tag--red">Overdue</strong>'
-        ' <strong class="govuk-tag govuk-tag--green">Agreed timescale</strong>'
-    )
-    soon = status_tags({"overdue": False, "due_soon": True})
-    assert soon == '<strong class="govuk-tag govuk-tag--yellow">Due soon</strong>'
-    assert status_tags({"proposed": True}).endswith(">Timescale proposed</strong>")
-    assert status_tags({}) == ""
