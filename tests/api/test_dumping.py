@@ -37,7 +37,7 @@ def compared(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def test_every_kind_of_answer_dumps_as_marshmallow_does(api: Api, world, now, compared) -> None:  # noqa: ANN001
+def test_every_kind_of_answer_dumps_as_marshmallow_does(api: Api, world, now, compared) -> None:
     case_id = new_case(world, now).id
     record = api.post(
         f"/cases/{case_id}/records",

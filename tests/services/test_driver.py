@@ -15,7 +15,7 @@ from tests import factories
 from tests.services.test_queries import _busy_case
 
 
-def test_a_case_read_through_the_driver_is_the_rows_sqlalchemy_reads(world, now) -> None:  # noqa: ANN001
+def test_a_case_read_through_the_driver_is_the_rows_sqlalchemy_reads(world, now) -> None:
     """Instants come back aware in UTC, booleans as booleans, JSON arrays parsed."""
     closed = _busy_case(world, now)
     open_one = factories.make_case(world, now, child_ref="CS-OPEN").id
@@ -29,7 +29,7 @@ def test_a_case_read_through_the_driver_is_the_rows_sqlalchemy_reads(world, now)
         assert ours[0].closed is (case_id == closed)
 
 
-def test_a_tokens_user_read_through_the_driver_is_what_sqlalchemy_reads(world, now) -> None:  # noqa: ANN001
+def test_a_tokens_user_read_through_the_driver_is_what_sqlalchemy_reads(world, now) -> None:
     token = accounts.issue_token(world["csc_lead"].email, now=now)
     connection = db.session.connection()
     values = {"token_hash": hash_token(token)}
@@ -40,7 +40,7 @@ def test_a_tokens_user_read_through_the_driver_is_what_sqlalchemy_reads(world, n
     assert driver.first(connection, _TOKEN_USER, {"token_hash": "0" * 64}) is None
 
 
-def test_rows_written_through_the_driver_read_back_as_written(world, now) -> None:  # noqa: ANN001
+def test_rows_written_through_the_driver_read_back_as_written(world, now) -> None:
     """The unit of work's rows (steps, events, e-mails) and an access row, read by the ORM."""
     case_id = _busy_case(world, now)
     steps = db.session.scalars(select(Step).where(Step.case_id == case_id)).all()
