@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 
 from ..domain.definitions import ROLES
 from ..extensions import db
@@ -222,7 +222,8 @@ def revoke_tokens(email: str, *, now: datetime, actor: str = "cli") -> int:
             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        assert isinstance(result, CursorResult)  # as an UPDATE's is (typed as a Result)
+        count = result.rowcount
         uow.record_event(
             actor=actor, action="tokens_revoked", payload={"email": user.email, "count": count}
         )
@@ -236,5 +237,5 @@ def user_for_token(token: str, now: datetime) -> User | None:
     found = driver.first(db.session.connection(), _TOKEN_USER, {"token_hash": hash_token(token)})
     if found is None or found.revoked_at is not None or found.expires_at <= now:
         return None
-    user = user_from_row(db.session, found._asdict())
+    user = user_from_row(db.session(), found._asdict())
     return user if user.active else None

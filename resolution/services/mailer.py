@@ -73,7 +73,8 @@ def backoff(attempts: int) -> timedelta:
     """Return how long to wait after the `attempts`-th failure: doubling, capped at an hour."""
     if attempts < 1:
         return timedelta(0)
-    return min(FIRST_RETRY * 2 ** min(attempts - 1, 20), LONGEST_RETRY)
+    factor: int = 2 ** min(attempts - 1, 20)  # a power of two (typeshed: int ** int is Any)
+    return min(FIRST_RETRY * factor, LONGEST_RETRY)
 
 
 def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> list[Any]:
