@@ -105,7 +105,9 @@ def _cases(ctx: Context) -> None:
         agencies: list[str],
         people: list[str],
         ref: str,
-        **extra: object,
+        *,
+        workflow: str | None = None,
+        immediate_risk: cases.ImmediateRisk | None = None,
     ) -> int:
         case = cases.raise_case(
             at(days),
@@ -115,8 +117,9 @@ def _cases(ctx: Context) -> None:
             summary=SUMMARIES[category],
             with_agencies=agencies,
             with_people=people,
-            **extra,
-        )  # type: ignore[arg-type]
+            workflow=workflow,
+            immediate_risk=immediate_risk,
+        )
         return case.id
 
     def version(case_id: int) -> int:
