@@ -30,7 +30,8 @@ from ..models import Outbox
 
 log = logging.getLogger(__name__)
 
-_OUTBOX = Outbox.__table__
+# The outbox's Table itself: `Outbox.__table__` is typed as any FromClause, which update() refuses.
+_OUTBOX = Outbox.metadata.tables[Outbox.__tablename__]
 BATCH = 200
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=60)
