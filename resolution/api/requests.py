@@ -44,13 +44,13 @@ def authenticate() -> None:
 
 def caller() -> User:
     """Return the signed-in user of this request."""
-    user: User = g.api_user  # set by the before-request hook above
+    user: User = g.api_user  # set by authenticate() above
     return user
 
 
 def context() -> Context:
     """Return this request's service context (the real time, read once)."""
-    ctx: Context = g.api_ctx
+    ctx: Context = g.api_ctx  # set by authenticate() above
     return ctx
 
 
