@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def make_app(path: Path):  # noqa: ANN201
+def make_app(path: Path):
     """Return an app on a fresh SQLite file built by the real migrations."""
     os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     from resolution import create_app
@@ -59,7 +59,7 @@ def seed(now: datetime) -> dict[str, int]:
     return ids
 
 
-def run_services(app, ids: dict[str, int], first: int, n: int) -> float:  # noqa: ANN001
+def run_services(app, ids: dict[str, int], first: int, n: int) -> float:
     """Run lifecycles first..first+n-1 through the services; return the seconds taken."""
     from resolution.context import service_context
     from resolution.extensions import db

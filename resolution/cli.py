@@ -1,4 +1,7 @@
-"""The `flask --app wsgi ...` commands: a thin door into the services."""
+"""The `flask --app wsgi ...` commands: a thin door into the services.
+
+The `audit`, `outcomes`, `figures` and `retention` commands are resolution.reporting's.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .context import real_now, service_context, workflows
+from .domain import audit
 from .domain.definitions import DefinitionError, load_definition
 from .extensions import db
 from .models import AuditHead
-from .services import accounts, history
+from .services import accounts
 from .services.errors import ServiceError
 
 
@@ -43,7 +47,7 @@ def ensure_database() -> None:
 
     upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
     if db.session.get(AuditHead, 1) is None:
-        db.session.add(AuditHead(id=1, seq=0, digest="0" * 64))
+        db.session.add(AuditHead(id=1, seq=0, digest=audit.GENESIS))
         db.session.commit()
 
 
@@ -154,21 +158,6 @@ def users_set_password(email: str, password: str) -> None:
     click.echo(email)
 
 
-audit_cli = AppGroup("audit", help="Check the history's hash chain.")
-
-
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the whole audit log's hash chain."""
-    verdict = history.verify_chain(db.session)
-    if verdict.ok:
-        click.echo(f"audit log intact: {verdict.events} events")
-        return
-    click.echo(f"reason: {verdict.reason}", err=True)
-    click.echo(f"audit log broken at event {verdict.broken_at}")
-    sys.exit(1)
-
-
 workflows_cli = AppGroup("workflows", help="Check and show process definitions.")
 
 
@@ -236,7 +225,6 @@ def init_app(app: Flask) -> None:
         demo_command,
         agencies_cli,
         users_cli,
-        audit_cli,
         workflows_cli,
     ):
         app.cli.add_command(command)

@@ -82,7 +82,7 @@ def load_demo(ctx: Context) -> dict[str, str]:
 
 def _user(email: str) -> int:
     user_id = db.session.scalar(select(User.id).where(User.email == email))
-    assert user_id is not None  # noqa: S101 - created just above
+    assert user_id is not None
     return user_id
 
 
@@ -105,7 +105,9 @@ def _cases(ctx: Context) -> None:
         agencies: list[str],
         people: list[str],
         ref: str,
-        **extra: object,
+        *,
+        workflow: str | None = None,
+        immediate_risk: cases.ImmediateRisk | None = None,
     ) -> int:
         case = cases.raise_case(
             db.session(),
@@ -116,15 +118,16 @@ def _cases(ctx: Context) -> None:
             summary=SUMMARIES[category],
             with_agencies=agencies,
             with_people=people,
-            **extra,
-        )  # type: ignore[arg-type]
+            workflow=workflow,
+            immediate_risk=immediate_risk,
+        )
         return case.id
 
     def version(case_id: int) -> int:
         from .models import Case
 
         case = db.session.get(Case, case_id)
-        assert case is not None  # noqa: S101
+        assert case is not None
         return case.version
 
     priya_email, tom_email = USERS[1][0], USERS[2][0]

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from flask import Blueprint, Flask, jsonify
 from sqlalchemy import text
@@ -44,13 +44,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """The handler configure_logging adds (its class tells it is there already)."""
+
+
 def configure_logging(json_lines: bool) -> None:
     """Send the project's logs to standard error, as JSON lines when asked."""
     root = logging.getLogger("resolution")
-    if any(getattr(h, "_resolution", False) for h in root.handlers):
+    if any(isinstance(h, _StderrHandler) for h in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler._resolution = True  # type: ignore[attr-defined]
+    handler = _StderrHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter()
         if json_lines

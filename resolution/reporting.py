@@ -1,8 +1,10 @@
 """The reporting door's commands: audit verification, exports and the retention rule.
 
-`init_app` replaces the `audit verify` command of resolution.cli with one that
-also takes `--since-export FILE`, and adds the `outcomes`, `figures` and
-`retention` groups.
+`init_app` adds the `audit` group (`audit verify`, which also takes
+`--since-export FILE`) and the `outcomes`, `figures` and `retention` groups.
+
+Each command passes the services the current `sqlalchemy.orm.Session`, `db.session()`:
+the object that Flask-SQLAlchemy's scoped `db.session` stands for in this app context.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-@click.command("verify")
+audit_cli = AppGroup("audit", help="Check the history's hash chain.")
+outcomes_cli = AppGroup("outcomes", help="The outcome log of closed cases.")
+figures_cli = AppGroup("figures", help="The partnership's annual-report figures.")
+retention_cli = AppGroup("retention", help="Redact free text kept past the retention rule.")
+
+
+@audit_cli.command("verify")
 @click.option(
     "--since-export",
     "export_file",
@@ -43,9 +51,10 @@ def audit_verify(export_file: Path | None) -> None:
     if export_file is not None:
         _verify_since_export(export_file)
         return
-    verdict = history.verify_chain(db.session)
+    session = db.session()
+    verdict = history.verify_chain(session)
     if verdict.ok:
-        mismatch = integrity.check_cases(db.session)
+        mismatch = integrity.check_cases(session)
         if mismatch is None:
             click.echo(f"audit log intact: {verdict.events} events")
             return
@@ -63,14 +72,15 @@ def _verify_since_export(export_file: Path) -> None:
     except (ValueError, UnicodeDecodeError) as exc:
         _fail(f"{export_file}: {exc}")
         return
-    newest, _ = head(db.session)
+    session = db.session()
+    newest, _ = head(session)
     if seq > newest:
         click.echo(
             f"reason: the export names event {seq} but the log ends at event {newest}", err=True
         )
         click.echo(f"export not verified: events from {newest + 1} are missing")
         sys.exit(1)
-    verdict = history.verify_chain(db.session, upto=seq)
+    verdict = history.verify_chain(session, upto=seq)
     if not verdict.ok:
         click.echo(f"reason: {verdict.reason}", err=True)
         click.echo(f"export not verified: audit log broken at event {verdict.broken_at}")
@@ -83,11 +93,6 @@ def _verify_since_export(export_file: Path) -> None:
     click.echo(
         f"export verified: events 1 to {seq} unchanged since the export ({later} added since)"
     )
-
-
-outcomes_cli = AppGroup("outcomes", help="The outcome log of closed cases.")
-figures_cli = AppGroup("figures", help="The partnership's annual-report figures.")
-retention_cli = AppGroup("retention", help="Redact free text kept past the retention rule.")
 
 
 def _reader(email: str) -> User:
@@ -140,10 +145,11 @@ def outcomes_export(
 ) -> None:
     """Write the outcome log as CSV, ending with the audit chain's head."""
     user = _reader(email)
-    chain_head = head(db.session)
+    session = db.session()
+    chain_head = head(session)
     try:
         rows = reports.outcome_log(
-            db.session,
+            session,
             user,
             date_from=_date(date_from, "--from"),
             date_to=_date(date_to, "--to"),
@@ -157,7 +163,7 @@ def outcomes_export(
     except ServiceError as exc:
         _fail(exc.message)
         return
-    access.record_access(db.session, user, access.EXPORTED, "outcomes.csv", "cli", real_now())
+    access.record_access(session, user, access.EXPORTED, "outcomes.csv", "cli", real_now())
     _write(reports.outcome_csv(rows, chain_head), out)
 
 
@@ -171,15 +177,16 @@ def figures_export(
 ) -> None:
     """Write the annual-report figures as CSV, ending with the audit chain's head."""
     user = _reader(email)
-    chain_head = head(db.session)
+    session = db.session()
+    chain_head = head(session)
     try:
         figs = figures.figures(
-            db.session, user, workflows(), _date(date_from, "--from"), _date(date_to, "--to")
+            session, user, workflows(), _date(date_from, "--from"), _date(date_to, "--to")
         )
     except ServiceError as exc:
         _fail(exc.message)
         return
-    access.record_access(db.session, user, access.EXPORTED, "figures.csv", "cli", real_now())
+    access.record_access(session, user, access.EXPORTED, "figures.csv", "cli", real_now())
     _write(figures.figures_csv(figs, chain_head), out)
 
 
@@ -197,7 +204,8 @@ def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
     if days is not None and days < 1:
         raise click.BadParameter("must be 1 or more", param_hint="--days")
     ctx = service_context(now)
-    plan = retention.plan_retention(db.session, ctx.workflows, now, keep_days=days)
+    session = db.session()
+    plan = retention.plan_retention(session, ctx.workflows, now, keep_days=days)
     if not plan:
         click.echo("nothing to redact")
         return
@@ -208,7 +216,7 @@ def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
             f"kept {item.keep_days} days: "
             f"{item.records} record(s), {item.events} history event(s)"
         )
-    db.session.commit()  # end the read before asking: the redaction takes the writers' lock
+    session.commit()  # end the read before asking: the redaction takes the writers' lock
     if not yes and not click.confirm("Redact their free text now?", default=False):
         click.echo("nothing redacted")
         sys.exit(1)
@@ -220,13 +228,6 @@ def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the reporting commands and put the export-aware `audit verify` in place."""
-    group = app.cli.commands.get("audit")
-    if isinstance(group, click.Group):
-        group.add_command(audit_verify, "verify")
-    else:
-        audit_cli = AppGroup("audit", help="Check the history's hash chain.")
-        audit_cli.add_command(audit_verify, "verify")
-        app.cli.add_command(audit_cli)
-    for command in (outcomes_cli, figures_cli, retention_cli):
+    """Register the reporting commands."""
+    for command in (audit_cli, outcomes_cli, figures_cli, retention_cli):
         app.cli.add_command(command)

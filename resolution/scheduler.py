@@ -117,6 +117,7 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
 @click.option("--now", "now_text", default=None, help="ISO 8601 with offset; default: now")
 def sweep_command(now_text: str | None) -> None:
     """Flag overdue and due-soon steps and actions once, and queue the e-mails."""
+    # Flask types the current_app proxy as a Flask, so the proxy's own method is unknown to mypy.
     result = run_sweep(current_app._get_current_object(), _parse_now(now_text))  # type: ignore[attr-defined]
     click.echo(f"flagged {result.flagged}")
 
@@ -124,6 +125,7 @@ def sweep_command(now_text: str | None) -> None:
 @click.command("scheduler")
 def scheduler_command() -> None:
     """Run the sweep and the outbox sender on their intervals until stopped."""
+    # The real app, not the proxy, for the scheduler's threads (see sweep_command above).
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     stop = threading.Event()
 

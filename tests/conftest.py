@@ -19,6 +19,7 @@ from sqlalchemy import text
 from resolution import create_app
 from resolution.cli import ensure_database
 from resolution.context import service_context
+from resolution.domain import audit
 from resolution.extensions import db
 from resolution.services.core import Context
 
@@ -81,7 +82,8 @@ def empty_tables(app: Flask) -> None:
                 for table in reversed(db.metadata.sorted_tables):
                     conn.execute(table.delete())
             conn.execute(
-                text("INSERT INTO audit_head (id, seq, digest) VALUES (1, 0, :g)"), {"g": "0" * 64}
+                text("INSERT INTO audit_head (id, seq, digest) VALUES (1, 0, :g)"),
+                {"g": audit.GENESIS},
             )
         db.session.remove()
 
@@ -95,12 +97,12 @@ def app(_app: Flask) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def client(app: Flask):  # noqa: ANN201
+def client(app: Flask):
     return app.test_client()
 
 
 @pytest.fixture
-def runner(app: Flask):  # noqa: ANN201
+def runner(app: Flask):
     return app.test_cli_runner()
 
 

@@ -57,7 +57,7 @@ def _logged(app: Flask) -> int:
         return int(db.session.scalar(select(func.count()).select_from(AccessLog)) or 0)
 
 
-def test_a_request_that_only_read_commits_and_nothing_else_is_saved(app, probe_app) -> None:  # noqa: ANN001
+def test_a_request_that_only_read_commits_and_nothing_else_is_saved(app, probe_app) -> None:
     probe, ends = probe_app
     client = probe.test_client()
     assert client.get("/probe/read").status_code == 200

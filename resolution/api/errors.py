@@ -153,7 +153,9 @@ def api_http_error(exc: HTTPException) -> ResponseReturnValue | HTTPException:
         return _http_json(exc)
     fallback = current_app.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException)
     if fallback is not None and fallback is not api_http_error:
-        return fallback(exc)  # type: ignore[no-any-return]
+        # As Flask calls a handler: ensure_sync (typed as returning Any) runs an async one too.
+        answer: ResponseReturnValue = current_app.ensure_sync(fallback)(exc)
+        return answer
     return exc
 
 

@@ -59,6 +59,8 @@ def operation(summary: str, response: type[Schema] | None, **kwargs: Any) -> Cal
     """Attach an operation's description to a view."""
 
     def attach(view: F) -> F:
+        # A function attribute (functools.wraps carries it through the view's other
+        # decorators) that no type declares: build_spec reads it back with getattr.
         view.api_operation = Operation(summary, response, **kwargs)  # type: ignore[attr-defined]
         return view
 

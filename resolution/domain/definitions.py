@@ -63,7 +63,7 @@ class Action:
 
     def allowed_roles(self, level: Level) -> frozenset[str]:
         """Return the roles that may take this action at `level`."""
-        roles = set()
+        roles: set[str] = set()
         for role in self.roles:
             roles.update(level.acts if role == "acting" else (role,))
         return frozenset(roles)
@@ -421,17 +421,22 @@ def _parse_actions(
         closes = item.get("closes")
         if (to is None) == (closes is None):
             raise reader.fail(where, "give exactly one of 'to' (a level or 'next') or 'closes'")
+        targets: tuple[tuple[str, str], ...]
         if closes is not None:
             if closes not in CLOSING_KINDS:
                 raise reader.fail(
                     f"{where}.closes", f"'{closes}' must be one of {', '.join(CLOSING_KINDS)}"
                 )
+            targets = tuple((s, closes) for s in sources)
         elif not isinstance(to, str) or (to != "next" and to not in level_keys):
             raise reader.fail(f"{where}.to", f"unknown level '{to}'")
-        if to == "next":
+        elif to == "next":
             last = [s for s in sources if level_keys.index(s) == len(level_keys) - 1]
             if last:
                 raise reader.fail(f"{where}.to", f"level '{last[0]}' has no next level")
+            targets = tuple((s, level_keys[level_keys.index(s) + 1]) for s in sources)
+        else:
+            targets = tuple((s, to) for s in sources)
         roles = reader.strings(item, "roles", where, ["acting"])
         for role in roles:
             if role != "acting" and role not in ACTING_ROLES:
@@ -450,15 +455,7 @@ def _parse_actions(
                     item, "requires_outcome", bool, where, closes is not None
                 ),
                 description=reader.get(item, "description", str, where, ""),
-                targets=tuple(
-                    (
-                        s,
-                        closes
-                        if closes
-                        else (level_keys[level_keys.index(s) + 1] if to == "next" else to),
-                    )
-                    for s in sources
-                ),
+                targets=targets,
             )
         )
     return tuple(actions)

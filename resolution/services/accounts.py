@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..domain.definitions import ROLES
@@ -217,7 +217,8 @@ def revoke_tokens(email: str, *, now: datetime, actor: str = "cli") -> int:
             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        assert isinstance(result, CursorResult)  # as an UPDATE's is (typed as a Result)
+        count = result.rowcount
         uow.record_event(
             actor=actor, action="tokens_revoked", payload={"email": user.email, "count": count}
         )

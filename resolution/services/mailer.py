@@ -30,7 +30,8 @@ from ..models import Outbox
 
 log = logging.getLogger(__name__)
 
-_OUTBOX = Outbox.__table__
+# The outbox's Table itself: `Outbox.__table__` is typed as any FromClause, which update() refuses.
+_OUTBOX = Outbox.metadata.tables[Outbox.__tablename__]
 BATCH = 200
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=60)
@@ -73,7 +74,8 @@ def backoff(attempts: int) -> timedelta:
     """Return how long to wait after the `attempts`-th failure: doubling, capped at an hour."""
     if attempts < 1:
         return timedelta(0)
-    return min(FIRST_RETRY * 2 ** min(attempts - 1, 20), LONGEST_RETRY)
+    factor: int = 2 ** min(attempts - 1, 20)  # a power of two (typeshed: int ** int is Any)
+    return min(FIRST_RETRY * factor, LONGEST_RETRY)
 
 
 def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> list[Any]:

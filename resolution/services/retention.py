@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.machines import Workflows
@@ -68,44 +68,41 @@ def plan_retention(
         .where(Case.closed.is_(True), Case.redacted_at.is_(None), Case.closed_at.is_not(None))
         .order_by(Case.closed_at, Case.reference)
     )
-    due: list[tuple[Case, int]] = []
+    due: list[tuple[Case, datetime, int]] = []
     for case in candidates:
         days = keep_days
         if days is None:
             days = workflows.definition(
                 case.workflow_key, case.workflow_version
             ).text_retention_days
-        if days is None or case.closed_at is None or case.closed_at + timedelta(days=days) > now:
+        closed_at = case.closed_at
+        if days is None or closed_at is None or closed_at + timedelta(days=days) > now:
             continue
-        due.append((case, days))
+        due.append((case, closed_at, days))
     if not due:
         return []
-    ids = [case.id for case, _ in due]
-    refs = [case.reference for case, _ in due]
-    records = dict(
-        session.execute(
-            select(Record.case_id, func.count())
-            .where(Record.case_id.in_(ids))
-            .group_by(Record.case_id)
-        ).all()
+    ids = [case.id for case, _, _ in due]
+    refs = [case.reference for case, _, _ in due]
+    records_of = (
+        select(Record.case_id, func.count()).where(Record.case_id.in_(ids)).group_by(Record.case_id)
     )
-    events = dict(
-        session.execute(
-            select(AuditEvent.case_ref, func.count())
-            .where(AuditEvent.case_ref.in_(refs), AuditEvent.redacted.is_(False))
-            .group_by(AuditEvent.case_ref)
-        ).all()
+    events_of = (
+        select(AuditEvent.case_ref, func.count())
+        .where(AuditEvent.case_ref.in_(refs), AuditEvent.redacted.is_(False))
+        .group_by(AuditEvent.case_ref)
     )
+    records = dict(session.execute(records_of).tuples().all())
+    events = dict(session.execute(events_of).tuples().all())
     return [
         Due(
             case_id=case.id,
             reference=case.reference,
-            closed_at=case.closed_at,  # type: ignore[arg-type]
+            closed_at=closed_at,
             keep_days=days,
-            records=int(records.get(case.id, 0)),
-            events=int(events.get(case.reference, 0)),
+            records=records.get(case.id, 0),
+            events=events.get(case.reference, 0),
         )
-        for case, days in due
+        for case, closed_at, days in due
     ]
 
 
@@ -123,7 +120,7 @@ def _redact_case(session: Session, case: Case, now: datetime) -> tuple[int, int]
         .where(Record.case_id == case.id, Record.redacted_at.is_(None))
         .values(text=MARKER, redacted_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.execute(
         update(Step)
         .where(Step.case_id == case.id, Step.proposed_reason.is_not(None))
@@ -141,8 +138,10 @@ def _redact_case(session: Session, case: Case, now: datetime) -> tuple[int, int]
         .where(AuditEvent.case_ref == case.reference, AuditEvent.redacted.is_(False))
         .values(payload=None, redacted=True)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    return int(records or 0), int(events or 0)
+    )
+    # An UPDATE's result is a CursorResult (Session.execute is typed with the base Result).
+    assert isinstance(records, CursorResult) and isinstance(events, CursorResult)
+    return records.rowcount, events.rowcount
 
 
 def apply_retention(

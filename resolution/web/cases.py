@@ -196,7 +196,7 @@ def propose(case_id: int) -> ResponseReturnValue:
         form.version.data = str(case.version)
     problems: list[str] = []
     if form.validate_on_submit():
-        assert form.due.data is not None  # noqa: S101 - required by the form
+        assert form.due.data is not None
         try:
             case_service.propose_timescale(
                 db.session(),

@@ -121,7 +121,7 @@ def referral() -> ResponseReturnValue:
         }
     form = ReferralForm(data=data)
     if form.validate_on_submit():
-        assert form.referral_date.data is not None  # noqa: S101 - required
+        assert form.referral_date.data is not None
         if form.referral_date.data > web_ctx().now.astimezone(LONDON).date():
             form.referral_date.errors = ["The date of the referral must be today or in the past"]
             form._errors = None

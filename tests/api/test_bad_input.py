@@ -99,7 +99,7 @@ def test_rules_the_services_check_are_refused_with_the_field_named(
 
 def test_a_body_over_the_size_limit_is_413_in_the_json_shape(
     api: Api, world: factories.World, app
-) -> None:  # noqa: ANN001
+) -> None:
     limit = app.config["MAX_CONTENT_LENGTH"]
     huge = json.dumps({**RAISE, "summary": "x" * (limit + 10)}).encode()
     with nothing_written():
@@ -139,7 +139,7 @@ def test_unknown_case_record_and_action_are_404(
         assert error_of(response)["code"] == "not_found"
 
 
-def test_a_wrong_method_is_405_in_the_json_shape_never_html(api: Api, world) -> None:  # noqa: ANN001
+def test_a_wrong_method_is_405_in_the_json_shape_never_html(api: Api, world) -> None:
     for response in (api.call("DELETE", "/cases", "auditor"), api.call("PUT", "/workflows", None)):
         assert response.status_code == 405
         assert error_of(response)["code"] == "method_not_allowed"

@@ -97,7 +97,7 @@ def test_raising_with_immediate_risk_starts_urgent(api: Api) -> None:
 
 def test_listing_is_scoped_filtered_and_paged_in_a_stable_order(
     api: Api, world: factories.World, now
-) -> None:  # noqa: ANN001
+) -> None:
     ids = [new_case(world, now, child_ref=f"CS-10000{i}").id for i in range(3)]
     new_case(world, now, by="police_practitioner", with_agencies=("CSC",), with_people=())
     first = api.get("/cases?per_page=2", "health_practitioner").get_json()
@@ -125,7 +125,7 @@ def test_listing_is_scoped_filtered_and_paged_in_a_stable_order(
 
 def test_a_case_is_read_with_its_version_as_etag_and_the_view_is_logged(
     api: Api, world, now
-) -> None:  # noqa: ANN001
+) -> None:
     case = new_case(world, now)
     response = api.get(f"/cases/{case.id}", "health_lead")
     assert response.status_code == 200
@@ -140,7 +140,7 @@ def test_a_case_is_read_with_its_version_as_etag_and_the_view_is_logged(
 
 def test_a_full_journey_records_acknowledgements_timescales_and_actions(
     api: Api, world, now
-) -> None:  # noqa: ANN001
+) -> None:
     case_id = new_case(world, now).id
     record = api.post(
         f"/cases/{case_id}/records", "csc_practitioner", {"kind": "discussion", "text": "We spoke."}
@@ -223,7 +223,7 @@ def test_a_full_journey_records_acknowledgements_timescales_and_actions(
     assert [e["prev_digest"] for e in events[1:]] == [e["digest"] for e in events[:-1]]
 
 
-def test_outcome_log_as_json_and_csv_for_auditors(api: Api, world, now) -> None:  # noqa: ANN001
+def test_outcome_log_as_json_and_csv_for_auditors(api: Api, world, now) -> None:
     case = new_case(world, now)
     etag = api.get(f"/cases/{case.id}", "csc_practitioner").headers["ETag"]
     api.post(
@@ -254,7 +254,7 @@ def test_outcome_log_as_json_and_csv_for_auditors(api: Api, world, now) -> None:
     assert f"# audit chain head: seq={body['audit_head']['seq']}" in text
 
 
-def test_audit_events_page_in_order_and_the_chain_verifies(api: Api, world, now) -> None:  # noqa: ANN001
+def test_audit_events_page_in_order_and_the_chain_verifies(api: Api, world, now) -> None:
     new_case(world, now)
     everything = api.get("/audit/events?limit=1000", "auditor").get_json()
     assert [e["seq"] for e in everything] == list(range(1, len(everything) + 1))
@@ -279,7 +279,7 @@ def test_audit_events_page_in_order_and_the_chain_verifies(api: Api, world, now)
     )
 
 
-def test_a_tampered_chain_fails_verification_at_the_broken_event(api: Api, world, now) -> None:  # noqa: ANN001
+def test_a_tampered_chain_fails_verification_at_the_broken_event(api: Api, world, now) -> None:
     new_case(world, now)
     db.session.execute(db.text("UPDATE audit_event SET actor = 'someone@else.org' WHERE seq = 3"))
     db.session.commit()
@@ -287,7 +287,7 @@ def test_a_tampered_chain_fails_verification_at_the_broken_event(api: Api, world
     assert verdict["ok"] is False and verdict["broken_at"] == 3
 
 
-def test_the_description_is_openapi_3_with_every_endpoint_errors_and_bearer_auth(client) -> None:  # noqa: ANN001
+def test_the_description_is_openapi_3_with_every_endpoint_errors_and_bearer_auth(client) -> None:
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     spec = response.get_json()
@@ -327,7 +327,7 @@ def test_tokens_are_stored_hashed(api: Api, tokens: dict[str, str]) -> None:
     assert accounts.hash_token(tokens["auditor"]) in stored
 
 
-def test_missing_malformed_and_unknown_tokens_answer_401(api: Api, client) -> None:  # noqa: ANN001
+def test_missing_malformed_and_unknown_tokens_answer_401(api: Api, client) -> None:
     for headers in (
         {},
         {"Authorization": "Basic abc"},
@@ -340,7 +340,7 @@ def test_missing_malformed_and_unknown_tokens_answer_401(api: Api, client) -> No
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_an_expired_token_stops_working(api: Api, world) -> None:  # noqa: ANN001
+def test_an_expired_token_stops_working(api: Api, world) -> None:
     old = accounts.issue_token(world["auditor"].email, now=real_now() - timedelta(days=2), days=1)
     api.tokens["old"] = old
     assert api.get("/audit/verify", "old").status_code == 401
@@ -361,12 +361,12 @@ def test_a_deactivated_users_tokens_stop_at_once(api: Api, runner: FlaskCliRunne
     assert api.get("/cases", "police_manager").status_code == 401
 
 
-def test_web_paths_keep_their_html_error_pages(client) -> None:  # noqa: ANN001
+def test_web_paths_keep_their_html_error_pages(client) -> None:
     response = client.get("/no-such-page")
     assert response.status_code == 404 and response.mimetype == "text/html"
 
 
-def test_a_listing_shows_each_case_as_reading_it_does(api: Api, world, now) -> None:  # noqa: ANN001
+def test_a_listing_shows_each_case_as_reading_it_does(api: Api, world, now) -> None:
     """A page of cases and one case are read by different statements (a page reads only
     current steps): what both show must agree, for open, agreed and closed cases alike."""
     agreed, closed, plain = (new_case(world, now).id for _ in range(3))
@@ -412,7 +412,7 @@ def test_a_listing_shows_each_case_as_reading_it_does(api: Api, world, now) -> N
     assert by_id[plain]["step"]["stage"] == "practitioners"
 
 
-def test_the_overdue_listing_counts_what_it_lists(api: Api, world, now) -> None:  # noqa: ANN001
+def test_the_overdue_listing_counts_what_it_lists(api: Api, world, now) -> None:
     """The total of `overdue=true` comes from the counts per level; the items from the
     listing's own query: both must agree, with and without a stage."""
     for days in (0, 3, 30, 60):

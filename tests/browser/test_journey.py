@@ -239,7 +239,7 @@ def test_a_disagreement_from_raising_to_the_outcome_log(
 
 def test_the_pages_work_without_javascript(
     browser, live_server: str, people: dict[str, str], pages: Pages
-) -> None:  # noqa: ANN001
+) -> None:
     context = browser.new_context(java_script_enabled=False, bypass_csp=True)
     page = context.new_page()
     try:
@@ -263,7 +263,7 @@ def test_the_pages_work_without_javascript(
         context.close()
 
 
-def test_govuk_frontend_starts_under_the_content_security_policy(browser, live_server: str) -> None:  # noqa: ANN001
+def test_govuk_frontend_starts_under_the_content_security_policy(browser, live_server: str) -> None:
     context = browser.new_context()  # no CSP bypass here
     page = context.new_page()
     refused: list[str] = []

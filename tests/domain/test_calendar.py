@@ -41,7 +41,7 @@ def at(text: str) -> datetime:
     clock, and never finds an ambiguous autumn time equal to one in another zone.
     """
     weekday, day, clock, zone = text.split()
-    naive = datetime.strptime(f"{day} {clock}", "%Y-%m-%d %H:%M")  # noqa: DTZ007
+    naive = datetime.strptime(f"{day} {clock}", "%Y-%m-%d %H:%M")
     if zone == "UTC":
         moment = naive.replace(tzinfo=UTC)
     else:  # in the repeated autumn hour the zone name picks the first or second 01:30
@@ -392,7 +392,7 @@ def test_a_lead_time_cannot_be_built_out_of_range(kind: str, amount: float) -> N
 
 # --- naive datetimes --------------------------------------------------------------------------
 
-NAIVE = datetime(2026, 3, 2, 9, 0)  # noqa: DTZ001
+NAIVE = datetime(2026, 3, 2, 9, 0)
 AWARE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATER = datetime(2026, 3, 9, 17, 0, tzinfo=UTC)
 CALLS: list[tuple[str, Callable[[Calendar], object]]] = [
@@ -557,8 +557,8 @@ def test_bank_holiday_data_covers_next_year() -> None:
 PROPERTY_CAL = make_calendar(years=YEARS)
 ZONES = [UTC, LONDON, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")]
 aware_starts = st.datetimes(
-    min_value=datetime(2024, 1, 1),  # noqa: DTZ001
-    max_value=datetime(2030, 12, 31, 23, 59),  # noqa: DTZ001
+    min_value=datetime(2024, 1, 1),
+    max_value=datetime(2030, 12, 31, 23, 59),
     timezones=st.sampled_from(ZONES),
 )
 

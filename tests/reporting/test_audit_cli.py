@@ -14,11 +14,11 @@ from resolution.services import cases
 from .conftest import Fixture, at
 
 
-def verify(runner, *args: str):  # noqa: ANN001, ANN201
+def verify(runner, *args: str):
     return runner.invoke(args=["audit", "verify", *args])
 
 
-def last_line(result) -> str:  # noqa: ANN001
+def last_line(result) -> str:
     return result.output.strip().splitlines()[-1]
 
 
@@ -151,7 +151,7 @@ def test_a_changed_payload_marked_redacted_is_still_checked(runner, closed_cases
     assert last_line(verify(runner)) == f"audit log broken at event {seq}"
 
 
-def export(runner, tmp_path: Path) -> Path:  # noqa: ANN001
+def export(runner, tmp_path: Path) -> Path:
     out = tmp_path / "outcomes.csv"
     result = runner.invoke(
         args=["outcomes", "export", "--as", "auditor@example.org", "--out", str(out)]

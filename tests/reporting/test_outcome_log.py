@@ -17,7 +17,7 @@ from resolution.services.errors import Forbidden, Invalid
 from .conftest import Fixture, at
 
 
-def log(fx: Fixture, app, **filters):  # noqa: ANN001, ANN201
+def log(fx: Fixture, app, **filters):
     return reports.outcome_log(
         db.session, fx.world["auditor"], workflows=app.extensions["workflows"], **filters
     )

@@ -16,7 +16,7 @@ from .conftest import Fixture, at
 KEEP = 2557  # the Leeds definition keeps text seven years after closure
 
 
-def snapshot(app, fx: Fixture) -> tuple:  # noqa: ANN001
+def snapshot(app, fx: Fixture) -> tuple:
     flows = app.extensions["workflows"]
     auditor = fx.world["auditor"]
     return (

@@ -39,7 +39,7 @@ class Mailbox:
     items: list[Delivered] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         parsed = message_from_bytes(
             envelope.original_content or envelope.content, policy=policy.default
         )

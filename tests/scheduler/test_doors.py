@@ -24,7 +24,7 @@ from .conftest import SmtpServer
 
 def test_sweep_command_prints_what_it_flagged(
     app: Flask, runner, world: factories.World, now: datetime
-) -> None:  # noqa: ANN001
+) -> None:
     made = [factories.make_case(world, now, child_ref=f"CS-{i:06d}") for i in range(3)]
     due = db.session.scalars(select(Step.due_at).where(Step.case_id == made[0].id)).one()
     warn = db.session.scalars(select(Step.warn_at).where(Step.case_id == made[0].id)).one()
@@ -40,7 +40,7 @@ def test_sweep_command_prints_what_it_flagged(
     assert sorted(actions) == ["step_due_soon"] * 3 + ["step_overdue"] * 3
 
 
-def test_sweep_command_refuses_a_time_without_offset(app: Flask, runner) -> None:  # noqa: ANN001
+def test_sweep_command_refuses_a_time_without_offset(app: Flask, runner) -> None:
     result = runner.invoke(args=["sweep", "--now", "2026-03-20T09:00:00"])
     assert result.exit_code == 2
     assert "offset" in result.output

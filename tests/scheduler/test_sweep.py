@@ -227,7 +227,7 @@ def test_two_sweeps_racing_flag_each_item_once(
             with app.app_context():
                 barrier.wait(timeout=10)
                 results.append(sweep(service_context(late), chunk=2).flagged)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -245,7 +245,7 @@ def test_two_sweeps_racing_flag_each_item_once(
     assert history.verify_chain(db.session()).ok
 
 
-def _sweep_in_process(url: str, at: str, barrier, results) -> None:  # noqa: ANN001
+def _sweep_in_process(url: str, at: str, barrier, results) -> None:
     """Run one sweep in a process of its own, starting together with the other."""
     from resolution import create_app
 
@@ -324,7 +324,7 @@ def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_i
                     record="Still not agreed.",
                     expected_version=None,
                 )
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     def sweeper() -> None:
@@ -332,7 +332,7 @@ def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_i
             with app.app_context():
                 paused.wait(timeout=10)
                 sweep(service_context(late), chunk=1)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, name="writer"), threading.Thread(target=sweeper)]

@@ -65,7 +65,7 @@ def _case_count(api: Api, who: str) -> int:
     return int(api.get("/cases?per_page=1", who).get_json()["total"])
 
 
-def test_sql_injection_in_every_api_filter_finds_nothing(api: Api, world, now) -> None:  # noqa: ANN001
+def test_sql_injection_in_every_api_filter_finds_nothing(api: Api, world, now) -> None:
     new_case(world, now)
     new_case(world, now, by="police_practitioner", with_agencies=("CSC",), with_people=())
     visible = _case_count(api, "health_practitioner")
@@ -88,9 +88,9 @@ def test_sql_injection_in_every_api_filter_finds_nothing(api: Api, world, now) -
 
 def test_sql_injection_in_every_page_filter_finds_nothing(
     app: Flask,
-    world,  # noqa: ANN001
-    now,  # noqa: ANN001
-    as_user,  # noqa: ANN001
+    world,
+    now,
+    as_user,
 ) -> None:
     case = new_case(world, now)
     reference = case.reference
@@ -115,8 +115,8 @@ def test_sql_injection_in_every_page_filter_finds_nothing(
 
 def test_script_payloads_in_every_text_field_stay_inert(
     api: Api,
-    world,  # noqa: ANN001
-    as_user,  # noqa: ANN001
+    world,
+    as_user,
 ) -> None:
     for payload in XSS:
         raised = api.post(
@@ -172,9 +172,9 @@ def test_script_payloads_in_every_text_field_stay_inert(
 
 
 def test_forms_posted_without_their_csrf_token_are_refused_and_write_nothing(
-    world,  # noqa: ANN001
-    now,  # noqa: ANN001
-    as_user,  # noqa: ANN001
+    world,
+    now,
+    as_user,
 ) -> None:
     case = new_case(world, now)
     practitioner = as_user(world["csc_practitioner"])
@@ -202,7 +202,7 @@ def test_forms_posted_without_their_csrf_token_are_refused_and_write_nothing(
     assert practitioner.get("/cases").status_code == 200  # still signed in: sign-out was refused
 
 
-def test_a_deactivated_users_token_stops_at_the_next_request(api: Api, world, now) -> None:  # noqa: ANN001
+def test_a_deactivated_users_token_stops_at_the_next_request(api: Api, world, now) -> None:
     assert api.get("/cases", "health_lead").status_code == 200
     accounts.set_active("health_lead@example.org", False, now=real_now())
     refused = api.get("/cases", "health_lead")
@@ -213,7 +213,7 @@ def test_a_deactivated_users_token_stops_at_the_next_request(api: Api, world, no
 
 def test_no_secret_appears_in_logs_pages_or_answers(
     app: Flask,
-    client,  # noqa: ANN001
+    client,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     at = real_now()

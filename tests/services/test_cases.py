@@ -399,7 +399,7 @@ def test_the_leeds_process_end_to_end_through_every_level(world, now: datetime) 
     case = factories.make_case(world, t)
     ids = case.id
 
-    def step(hours: float):  # noqa: ANN202
+    def step(hours: float):
         nonlocal t
         t = t + timedelta(hours=hours)
         return service_context(t)

@@ -13,7 +13,7 @@ from resolution.services import accounts, directory
 
 def test_agencies_come_by_name_without_the_inactive_or_the_excluded_when_asked(
     world, now: datetime
-) -> None:  # noqa: ANN001
+) -> None:
     police = db.session.scalar(select(Agency).where(Agency.code == "POLICE"))
     assert police is not None
     police.active = False
@@ -26,7 +26,7 @@ def test_agencies_come_by_name_without_the_inactive_or_the_excluded_when_asked(
     assert directory.agency_names(db.session)["POLICE"] == "Police"  # inactive still named
 
 
-def test_the_overview_counts_only_live_tokens(world, now: datetime) -> None:  # noqa: ANN001
+def test_the_overview_counts_only_live_tokens(world, now: datetime) -> None:
     admin = world["admin"]
     accounts.issue_token(admin.email, now=now)
     accounts.issue_token(admin.email, now=now - timedelta(days=100))  # expired by now

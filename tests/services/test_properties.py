@@ -52,7 +52,7 @@ class CaseLife(RuleBasedStateMachine):
         self.case_ids: list[int] = []
         self.closed: dict[int, tuple[int, str, int]] = {}
 
-    def attempt(self, call, may_repeat: bool = False) -> None:  # noqa: ANN001
+    def attempt(self, call, may_repeat: bool = False) -> None:
         """Run one service call; an accepted one writes exactly one event, a refused one nothing."""
         before = table_counts()
         try:
@@ -81,7 +81,7 @@ class CaseLife(RuleBasedStateMachine):
             else None
         )
 
-        def call(ctx):  # noqa: ANN001, ANN202
+        def call(ctx):
             case = cases.raise_case(
                 db.session(),
                 ctx,

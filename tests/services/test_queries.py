@@ -16,7 +16,7 @@ from resolution.services.errors import NotFound
 from tests import factories
 
 
-def _busy_case(world, now: datetime) -> int:  # noqa: ANN001
+def _busy_case(world, now: datetime) -> int:
     """A case with records (one with an action due, one correcting another), an
     acknowledgement, an agreed timescale, an escalation and its closure with themes."""
     ctx = lambda minutes: service_context(now + timedelta(minutes=minutes))  # noqa: E731
@@ -77,11 +77,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _person(user) -> dict[str, str]:  # noqa: ANN001
+def _person(user) -> dict[str, str]:
     return {"name": user.name, "email": user.email, "agency": user.agency.code, "role": user.role}
 
 
-def test_a_read_case_holds_what_its_rows_hold(world, now, ctx) -> None:  # noqa: ANN001
+def test_a_read_case_holds_what_its_rows_hold(world, now, ctx) -> None:
     case_id = _busy_case(world, now)
     read = queries.read_case(db.session, ctx.workflows, world["csc_manager"], case_id, now)
     view = CaseOut().dump(read)
@@ -139,7 +139,7 @@ def test_a_read_case_holds_what_its_rows_hold(world, now, ctx) -> None:  # noqa:
     assert view["records"][1]["action_due"] == _iso(now + timedelta(days=2, hours=3))
 
 
-def test_a_page_of_cases_shows_each_current_step(world, now, ctx) -> None:  # noqa: ANN001
+def test_a_page_of_cases_shows_each_current_step(world, now, ctx) -> None:
     open_ids = [factories.make_case(world, now + timedelta(minutes=m)).id for m in range(3)]
     closed_id = _busy_case(world, now)
     found = queries.case_summaries(db.session, ctx.workflows, [closed_id, *open_ids], now)
@@ -153,7 +153,7 @@ def test_a_page_of_cases_shows_each_current_step(world, now, ctx) -> None:  # no
         assert "steps" not in view and "records" not in view
 
 
-def test_a_case_the_reader_may_not_see_is_not_found(world, now, ctx) -> None:  # noqa: ANN001
+def test_a_case_the_reader_may_not_see_is_not_found(world, now, ctx) -> None:
     case_id = factories.make_case(world, now).id
     with pytest.raises(NotFound):
         queries.read_case(db.session, ctx.workflows, world["police_practitioner"], case_id, now)
@@ -161,11 +161,11 @@ def test_a_case_the_reader_may_not_see_is_not_found(world, now, ctx) -> None:  #
         queries.read_case(db.session, ctx.workflows, world["csc_manager"], case_id + 1000, now)
 
 
-def _counts(ctx, user, now: datetime) -> dict[str, int]:  # noqa: ANN001
+def _counts(ctx, user, now: datetime) -> dict[str, int]:
     return queries.open_cases(db.session, user, ctx.workflows, queries.OpenFilter(), now).counts
 
 
-def test_the_overdue_counts_follow_every_change_and_every_clock_crossing(world, now, ctx) -> None:  # noqa: ANN001
+def test_the_overdue_counts_follow_every_change_and_every_clock_crossing(world, now, ctx) -> None:
     lead = world["csc_lead"]
     case = factories.make_case(world, now)
     assert _counts(ctx, lead, now) == {"open": 1, "overdue": 0, "due_soon": 0}

@@ -147,7 +147,7 @@ def deployment(
 def _workers(master: int) -> list[int]:
     found = subprocess.run(
         ["pgrep", "-P", str(master)], capture_output=True, text=True, check=False
-    )  # noqa: S603, S607
+    )
     return [int(pid) for pid in found.stdout.split()]
 
 

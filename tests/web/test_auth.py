@@ -16,18 +16,18 @@ WRONG = "Enter a correct email address and password"
 
 
 @pytest.fixture
-def sam(app: Flask, now: datetime):  # noqa: ANN201
+def sam(app: Flask, now: datetime):
     accounts.create_agency("CSC", "Children's Social Care", now=now)
     return factories.make_user("sam", "CSC", "practitioner", now, password=factories.PASSWORD)
 
 
-def sign_in(client, email: str, password: str):  # noqa: ANN001, ANN201
+def sign_in(client, email: str, password: str):
     return client.post(
         "/sign-in", data={"csrf_token": csrf_token(client), "email": email, "password": password}
     )
 
 
-def test_a_user_signs_in_with_their_password_and_reaches_their_cases(client, sam) -> None:  # noqa: ANN001
+def test_a_user_signs_in_with_their_password_and_reaches_their_cases(client, sam) -> None:
     response = sign_in(client, sam.email, factories.PASSWORD)
     assert response.status_code == 302
     page = client.get("/cases")
@@ -35,7 +35,7 @@ def test_a_user_signs_in_with_their_password_and_reaches_their_cases(client, sam
     assert "Sign out" in page.get_data(as_text=True)
 
 
-def test_a_wrong_password_and_an_unknown_email_get_the_same_message(client, sam) -> None:  # noqa: ANN001
+def test_a_wrong_password_and_an_unknown_email_get_the_same_message(client, sam) -> None:
     wrong_password = sign_in(client, sam.email, "not the password at all")
     unknown = sign_in(client, "nobody@example.org", "not the password at all")
     assert wrong_password.status_code == unknown.status_code == 400
@@ -46,13 +46,13 @@ def test_a_wrong_password_and_an_unknown_email_get_the_same_message(client, sam)
     assert client.get("/cases").status_code == 302
 
 
-def test_empty_fields_are_named_in_the_error_summary_with_links(client, sam) -> None:  # noqa: ANN001
+def test_empty_fields_are_named_in_the_error_summary_with_links(client, sam) -> None:
     html = sign_in(client, "", "").get_data(as_text=True)
     assert 'href="#email"' in html and "Enter your email address" in html
     assert 'href="#password"' in html and "Enter your password" in html
 
 
-def test_repeated_failures_make_even_the_right_password_wait(client, sam) -> None:  # noqa: ANN001
+def test_repeated_failures_make_even_the_right_password_wait(client, sam) -> None:
     for _ in range(3):
         sign_in(client, sam.email, "a wrong password here")
     response = sign_in(client, sam.email, factories.PASSWORD)
@@ -76,33 +76,33 @@ def test_the_throttle_doubles_the_wait_and_forgets_after_success(app: Flask) -> 
     assert throttle.wait_left("a@example.org", "1.2.3.4") == 0
 
 
-def test_signing_out_ends_the_session(client, sam) -> None:  # noqa: ANN001
+def test_signing_out_ends_the_session(client, sam) -> None:
     sign_in(client, sam.email, factories.PASSWORD)
     response = client.post("/sign-out", data={"csrf_token": csrf_token(client, "/cases")})
     assert response.status_code == 302
     assert client.get("/cases").status_code == 302
 
 
-def test_signing_out_without_the_csrf_token_is_refused(client, sam) -> None:  # noqa: ANN001
+def test_signing_out_without_the_csrf_token_is_refused(client, sam) -> None:
     sign_in(client, sam.email, factories.PASSWORD)
     assert client.post("/sign-out").status_code == 400
     assert client.get("/cases").status_code == 200
 
 
-def test_a_password_reset_ends_existing_sessions_at_once(client, sam, now) -> None:  # noqa: ANN001
+def test_a_password_reset_ends_existing_sessions_at_once(client, sam, now) -> None:
     sign_in(client, sam.email, factories.PASSWORD)
     accounts.set_password(sam.email, "another long password", now=now)
     assert client.get("/cases").status_code == 302
 
 
-def test_deactivation_ends_existing_sessions_at_once(client, sam, now) -> None:  # noqa: ANN001
+def test_deactivation_ends_existing_sessions_at_once(client, sam, now) -> None:
     sign_in(client, sam.email, factories.PASSWORD)
     accounts.set_active(sam.email, False, now=now)
     assert client.get("/cases").status_code == 302
     assert WRONG in sign_in(client, sam.email, factories.PASSWORD).get_data(as_text=True)
 
 
-def test_sign_in_never_redirects_to_another_site(client, sam) -> None:  # noqa: ANN001
+def test_sign_in_never_redirects_to_another_site(client, sam) -> None:
     token = csrf_token(client)
     response = client.post(
         "/sign-in?next=https://evil.example/",

@@ -21,15 +21,15 @@ Client = Callable[[User], FlaskClient]
 
 
 @pytest.fixture
-def case(world, now):  # noqa: ANN001, ANN201
+def case(world, now):
     return factories.make_case(world, now)
 
 
-def post(client: FlaskClient, path: str, data: dict, token_from: str | None = None):  # noqa: ANN201
+def post(client: FlaskClient, path: str, data: dict, token_from: str | None = None):
     return client.post(path, data={"csrf_token": csrf_token(client, token_from or path), **data})
 
 
-def test_raising_a_disagreement_question_by_question(world, as_user: Client) -> None:  # noqa: ANN001
+def test_raising_a_disagreement_question_by_question(world, as_user: Client) -> None:
     client = as_user(world["csc_practitioner"])
     assert client.get("/raise").headers["Location"] == "/raise/risk"
     risk_page = client.get("/raise/risk").get_data(as_text=True)
@@ -76,7 +76,7 @@ def test_raising_a_disagreement_question_by_question(world, as_user: Client) -> 
 
 def test_the_immediate_risk_route_asks_for_the_referral_and_starts_higher(
     world, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     client = as_user(world["csc_practitioner"])
     assert post(client, "/raise/risk", {"risk": "yes"}).headers["Location"] == "/raise/referral"
     today = real_now()
@@ -110,7 +110,7 @@ def test_the_immediate_risk_route_asks_for_the_referral_and_starts_higher(
     assert case.referred_to == "Emergency Duty Team"
 
 
-def test_question_pages_list_every_error_with_a_link_to_its_field(world, as_user: Client) -> None:  # noqa: ANN001
+def test_question_pages_list_every_error_with_a_link_to_its_field(world, as_user: Client) -> None:
     client = as_user(world["csc_practitioner"])
     post(client, "/raise/risk", {"risk": "no"})
     assert 'href="#agencies"' in post(client, "/raise/agencies", {}).get_data(as_text=True)
@@ -125,7 +125,7 @@ def test_question_pages_list_every_error_with_a_link_to_its_field(world, as_user
 
 def test_a_service_refusal_on_the_check_page_links_back_to_the_question(
     world, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     client = as_user(world["csc_practitioner"])
     post(client, "/raise/risk", {"risk": "no"})
     post(client, "/raise/agencies", {"agencies": ["HEALTH"]})
@@ -145,7 +145,7 @@ def test_a_service_refusal_on_the_check_page_links_back_to_the_question(
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0
 
 
-def test_a_record_containing_a_script_tag_shows_as_text(world, case, as_user: Client) -> None:  # noqa: ANN001
+def test_a_record_containing_a_script_tag_shows_as_text(world, case, as_user: Client) -> None:
     client = as_user(world["health_practitioner"])
     path = f"/cases/{case.id}/records/new"
     response = post(
@@ -159,7 +159,7 @@ def test_a_record_containing_a_script_tag_shows_as_text(world, case, as_user: Cl
 
 def test_forms_without_the_csrf_token_are_refused_and_write_nothing(
     world, case, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     client = as_user(world["health_practitioner"])
     response = client.post(f"/cases/{case.id}/records/new", data={"kind": "note", "text": "forged"})
     assert response.status_code == 400
@@ -172,7 +172,7 @@ def test_forms_without_the_csrf_token_are_refused_and_write_nothing(
     assert db.session.scalar(select(func.count()).select_from(Record)) == 0
 
 
-def test_an_action_needs_its_own_deadline(world, case, as_user: Client) -> None:  # noqa: ANN001
+def test_an_action_needs_its_own_deadline(world, case, as_user: Client) -> None:
     client = as_user(world["health_practitioner"])
     response = post(
         client, f"/cases/{case.id}/records/new", {"kind": "action", "text": "Send the chronology"}
@@ -196,7 +196,7 @@ def test_an_action_needs_its_own_deadline(world, case, as_user: Client) -> None:
 
 def test_the_other_agency_reads_a_record_and_accepts_a_proposed_timescale(
     world, case, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     sam, priya = as_user(world["csc_practitioner"]), as_user(world["health_practitioner"])
     post(
         sam,
@@ -236,7 +236,7 @@ def test_the_other_agency_reads_a_record_and_accepts_a_proposed_timescale(
     assert "Agreed by Csc Practitioner and Health Practitioner" in page
 
 
-def test_a_stale_version_is_refused_with_a_message(world, case, as_user: Client) -> None:  # noqa: ANN001
+def test_a_stale_version_is_refused_with_a_message(world, case, as_user: Client) -> None:
     client = as_user(world["csc_practitioner"])
     response = post(
         client, f"/cases/{case.id}/actions/escalate", {"record": "Escalating", "version": "99"}
@@ -247,7 +247,7 @@ def test_a_stale_version_is_refused_with_a_message(world, case, as_user: Client)
     assert case.state == "practitioners"
 
 
-def test_escalating_then_resolving_with_learning_themes(world, case, as_user: Client) -> None:  # noqa: ANN001
+def test_escalating_then_resolving_with_learning_themes(world, case, as_user: Client) -> None:
     sam, manager = as_user(world["csc_practitioner"]), as_user(world["health_manager"])
     escalate = f"/cases/{case.id}/actions/escalate"
     missing = post(sam, escalate, {"record": "", "version": str(case.version)})
@@ -287,7 +287,7 @@ def test_escalating_then_resolving_with_learning_themes(world, case, as_user: Cl
     assert "What you can do now" not in html
 
 
-def test_an_action_the_user_may_not_take_is_forbidden(world, case, as_user: Client) -> None:  # noqa: ANN001
+def test_an_action_the_user_may_not_take_is_forbidden(world, case, as_user: Client) -> None:
     response = as_user(world["health_manager"]).get(f"/cases/{case.id}/actions/resolve")
     assert response.status_code == 403
     assert (
@@ -295,7 +295,7 @@ def test_an_action_the_user_may_not_take_is_forbidden(world, case, as_user: Clie
     )
 
 
-def test_the_diagram_marks_the_current_level_in_words(world, case, as_user: Client) -> None:  # noqa: ANN001
+def test_the_diagram_marks_the_current_level_in_words(world, case, as_user: Client) -> None:
     html = as_user(world["csc_practitioner"]).get(f"/cases/{case.id}").get_data(as_text=True)
     svg = html[
         html.index('<svg class="app-diagram"') : html.index("</svg>", html.index("app-diagram"))

@@ -23,7 +23,7 @@ def user(email: str) -> User:
     return found
 
 
-def test_every_page_shows_demo_data_to_its_users(app, as_user: Client) -> None:  # noqa: ANN001
+def test_every_page_shows_demo_data_to_its_users(app, as_user: Client) -> None:
     load_demo(service_context())
     emails = {role: email for email, _, _, role in reversed(USERS)}
     sam = as_user(user(USERS[0][0]))

@@ -22,7 +22,7 @@ from .conftest import check_page, csrf_token
 Client = Callable[[User], FlaskClient]
 
 
-def _close(world, now, action: str, by: str, *, themes=(), escalate_by=None, **kw) -> Case:  # noqa: ANN001, ANN003
+def _close(world, now, action: str, by: str, *, themes=(), escalate_by=None, **kw) -> Case:
     """Raise a case, escalate it once if asked, then close it with `action`."""
     case = factories.make_case(world, now, **kw)
     if escalate_by:
@@ -49,7 +49,7 @@ def _close(world, now, action: str, by: str, *, themes=(), escalate_by=None, **k
     )
 
 
-def _fixture(world, now: datetime) -> dict[str, Case]:  # noqa: ANN001
+def _fixture(world, now: datetime) -> dict[str, Case]:
     return {
         "resolved": _close(
             world, now, "resolve", "csc_practitioner", themes=("neglect",), child_ref="CS-1"
@@ -80,7 +80,7 @@ def _refs(html: str, made: dict[str, Case]) -> set[str]:
     return {name for name, case in made.items() if case.reference in html}
 
 
-def test_every_outcome_filter_narrows_the_log(world, now, as_user: Client) -> None:  # noqa: ANN001
+def test_every_outcome_filter_narrows_the_log(world, now, as_user: Client) -> None:
     made = _fixture(world, now)
     client = as_user(world["auditor"])
     everything = client.get("/outcomes").get_data(as_text=True)
@@ -104,7 +104,7 @@ def test_every_outcome_filter_narrows_the_log(world, now, as_user: Client) -> No
         assert {r["reference"] for r in rows} == {made[n].reference for n in wanted}, query
 
 
-def test_unknown_filter_values_are_errors_that_link_to_their_field(world, as_user: Client) -> None:  # noqa: ANN001
+def test_unknown_filter_values_are_errors_that_link_to_their_field(world, as_user: Client) -> None:
     client = as_user(world["partnership"])
     response = client.get("/outcomes?theme=cake&from=2026-05-01&to=2026-04-01")
     html = response.get_data(as_text=True)
@@ -115,7 +115,7 @@ def test_unknown_filter_values_are_errors_that_link_to_their_field(world, as_use
 
 def test_the_figures_page_has_each_chart_with_its_table_and_the_right_counts(
     world, now, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     _fixture(world, now)
     factories.make_case(world, now, child_ref="CS-OPEN")
     client = as_user(world["partnership"])
@@ -144,7 +144,7 @@ def _cells(html: str, cls: str) -> list[str]:
     return [part.split("<")[0].strip() for part in html.split(marker)[1:]]
 
 
-def test_the_figures_csv_and_period_errors(world, now, as_user: Client) -> None:  # noqa: ANN001
+def test_the_figures_csv_and_period_errors(world, now, as_user: Client) -> None:
     _fixture(world, now)
     client = as_user(world["auditor"])
     day = now.date().isoformat()
@@ -171,7 +171,7 @@ def test_the_figures_csv_and_period_errors(world, now, as_user: Client) -> None:
 
 def test_views_exports_and_sign_ins_reach_the_access_log_page(
     app, world, now, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     case = factories.make_case(world, now)
     reader = as_user(world["health_practitioner"])
     assert reader.get(f"/cases/{case.id}").status_code == 200
@@ -201,7 +201,7 @@ def test_views_exports_and_sign_ins_reach_the_access_log_page(
 
 def test_only_auditors_read_the_access_log_and_practitioners_no_figures(
     world, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     assert as_user(world["partnership"]).get("/access").status_code == 403
     assert as_user(world["csc_lead"]).get("/access").status_code == 403
     for path in ("/figures", "/figures.csv"):
@@ -212,7 +212,7 @@ def test_only_auditors_read_the_access_log_and_practitioners_no_figures(
     assert 'href="/figures"' in partnership_nav and 'href="/access"' not in partnership_nav
 
 
-def test_the_access_log_pages_newest_first(world, now, as_user: Client) -> None:  # noqa: ANN001
+def test_the_access_log_pages_newest_first(world, now, as_user: Client) -> None:
     case = factories.make_case(world, now)
     reader = as_user(world["csc_practitioner"])
     for _ in range(60):
@@ -226,7 +226,7 @@ def test_the_access_log_pages_newest_first(world, now, as_user: Client) -> None:
 
 def test_the_closing_dates_filter_the_log_and_its_csv_proves_itself(
     app, world, now, as_user: Client, tmp_path
-) -> None:  # noqa: ANN001
+) -> None:
     """Closed on 4 March and on 11 March (London days): each end of the range is kept."""
     early = _close(world, now, "resolve", "csc_practitioner", child_ref="CS-EARLY")
     late = _close(
@@ -254,7 +254,7 @@ def test_the_closing_dates_filter_the_log_and_its_csv_proves_itself(
     assert verified.exit_code == 0, verified.output
 
 
-def test_the_figures_page_shows_hand_computed_times(world, now, as_user: Client) -> None:  # noqa: ANN001
+def test_the_figures_page_shows_hand_computed_times(world, now, as_user: Client) -> None:
     """Closed after 2, 4 and 6 days: median 4, 90th percentile by nearest rank (3rd of 3) 6."""
     for i, days in enumerate((2, 4, 6)):
         case = factories.make_case(world, now, child_ref=f"CS-T{i}")
@@ -300,7 +300,7 @@ def _sign_in(client: FlaskClient, email: str, password: str) -> int:
 
 def test_sign_ins_failures_throttled_tries_and_case_views_are_each_logged(
     app, world, now, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     case = factories.make_case(world, now)
     sam = accounts.set_password(world["csc_practitioner"].email, factories.PASSWORD, now=now)
     browser = app.test_client()
@@ -330,7 +330,7 @@ def test_sign_ins_failures_throttled_tries_and_case_views_are_each_logged(
 
 def test_a_practitioner_cannot_reach_the_oversight_pages_nor_see_them_linked(
     world, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     client = as_user(world["csc_practitioner"])
     for path in ("/outcomes", "/outcomes.csv", "/figures", "/figures.csv", "/access"):
         assert client.get(path).status_code == 403, path
@@ -340,7 +340,7 @@ def test_a_practitioner_cannot_reach_the_oversight_pages_nor_see_them_linked(
     assert db.session.scalar(select(AccessLog).where(AccessLog.what != "case_viewed")) is None
 
 
-def test_the_access_log_names_each_page_read_with_the_filters_used(world, as_user: Client) -> None:  # noqa: ANN001
+def test_the_access_log_names_each_page_read_with_the_filters_used(world, as_user: Client) -> None:
     auditor = as_user(world["auditor"])
     for path in (
         "/outcomes?from=&to=&agency=police&category=&level=&outcome=withdrawn&theme=",

@@ -19,7 +19,7 @@ from .conftest import check_page
 Client = Callable[[User], FlaskClient]
 
 
-def closed_case(world, now, **kwargs):  # noqa: ANN001, ANN003, ANN201
+def closed_case(world, now, **kwargs):
     case = factories.make_case(world, now, **kwargs)
     return cases.take_action(
         db.session(),
@@ -36,7 +36,7 @@ def closed_case(world, now, **kwargs):  # noqa: ANN001, ANN003, ANN201
 
 def test_the_auditor_sees_closed_cases_the_chain_status_and_filters(
     world, now, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     health = closed_case(world, now, child_ref="CS-1")
     police = closed_case(world, now, with_agencies=("POLICE",), with_people=(), child_ref="CS-2")
     factories.make_case(world, now, child_ref="CS-OPEN")
@@ -55,7 +55,7 @@ def test_the_auditor_sees_closed_cases_the_chain_status_and_filters(
 
 def test_the_csv_download_has_one_row_per_closed_case_and_the_chain_head(
     world, now, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     case = closed_case(world, now)
     response = as_user(world["partnership"]).get("/outcomes.csv?agency=HEALTH")
     assert response.mimetype == "text/csv"
@@ -69,5 +69,5 @@ def test_the_csv_download_has_one_row_per_closed_case_and_the_chain_head(
     assert rows[0]["themes"] == "neglect" and rows[0]["agencies"] == "CSC;HEALTH"
 
 
-def test_practitioners_cannot_read_the_outcome_log(world, as_user: Client) -> None:  # noqa: ANN001
+def test_practitioners_cannot_read_the_outcome_log(world, as_user: Client) -> None:
     assert as_user(world["csc_practitioner"]).get("/outcomes.csv").status_code == 403

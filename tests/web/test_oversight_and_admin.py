@@ -23,7 +23,7 @@ OVERDUE_TAG = re.compile(r'<strong class="govuk-tag govuk-tag--red">\s*Overdue\s
 
 def test_overdue_page_counts_and_filters_the_cases_of_the_users_agency(
     world, now, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     late = factories.make_case(world, now - timedelta(days=30), child_ref="CS-LATE")
     police = factories.make_case(
         world,
@@ -58,7 +58,7 @@ def test_overdue_page_counts_and_filters_the_cases_of_the_users_agency(
 
 def test_overdue_page_is_paged_in_due_order_and_counts_every_open_case(
     app, world, now, as_user: Client, monkeypatch: pytest.MonkeyPatch
-) -> None:  # noqa: ANN001
+) -> None:
     from resolution.web import oversight
 
     monkeypatch.setattr(oversight, "PER_PAGE", 2)
@@ -89,7 +89,7 @@ def test_overdue_page_is_paged_in_due_order_and_counts_every_open_case(
 
 def test_a_managers_own_cases_are_those_at_their_level_or_where_they_are_a_party(
     world, now, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
 
     waiting = factories.make_case(world, now, child_ref="CS-AT-ONE")
     escalated = factories.make_case(world, now, child_ref="CS-AT-TWO")
@@ -108,7 +108,7 @@ def test_a_managers_own_cases_are_those_at_their_level_or_where_they_are_a_party
     assert waiting.reference in practitioner and escalated.reference in practitioner
 
 
-def test_an_admin_adds_an_agency_and_a_user(world, as_user: Client) -> None:  # noqa: ANN001
+def test_an_admin_adds_an_agency_and_a_user(world, as_user: Client) -> None:
     client = as_user(world["admin"])
     token = csrf_token(client, "/admin/agencies/new")
     assert (
@@ -153,7 +153,7 @@ def test_an_admin_adds_an_agency_and_a_user(world, as_user: Client) -> None:  # 
 def test_an_admin_resets_a_password_revokes_tokens_changes_a_role_and_deactivates(
     world,
     now: datetime,
-    as_user: Client,  # noqa: ANN001
+    as_user: Client,
 ) -> None:
     target = world["health_practitioner"]
     accounts.issue_token(target.email, now=datetime.now(now.tzinfo) - timedelta(days=1), days=30)
@@ -183,7 +183,7 @@ def test_an_admin_resets_a_password_revokes_tokens_changes_a_role_and_deactivate
     assert accounts.check_password(target.email, "new password 123") is None
 
 
-def test_the_admin_page_lists_the_loaded_workflow_versions(world, as_user: Client) -> None:  # noqa: ANN001
+def test_the_admin_page_lists_the_loaded_workflow_versions(world, as_user: Client) -> None:
     html = as_user(world["admin"]).get("/admin").get_data(as_text=True)
     assert "leeds-pcrp version 1 (default for new cases)" in html
     assert "cp-conference-dissent version 1" in html
@@ -192,13 +192,13 @@ def test_the_admin_page_lists_the_loaded_workflow_versions(world, as_user: Clien
 @pytest.mark.parametrize(
     "path", ["/assets/fonts/", "/static/govuk/../../package.json", "/static/govuk/other.js"]
 )
-def test_only_the_frontend_files_are_served(client, path: str) -> None:  # noqa: ANN001
+def test_only_the_frontend_files_are_served(client, path: str) -> None:
     assert client.get(path).status_code == 404
 
 
 def test_recently_closed_cases_are_listed_to_those_who_may_see_them(
     world, now, as_user: Client
-) -> None:  # noqa: ANN001
+) -> None:
     from resolution.context import service_context
     from resolution.services import cases
 
@@ -223,7 +223,7 @@ def test_recently_closed_cases_are_listed_to_those_who_may_see_them(
     assert case.reference not in as_user(world["police_lead"]).get("/cases").get_data(as_text=True)
 
 
-def test_the_overdue_page_sorts_by_level_both_ways(world, now, as_user: Client) -> None:  # noqa: ANN001
+def test_the_overdue_page_sorts_by_level_both_ways(world, now, as_user: Client) -> None:
 
     higher = factories.make_case(world, now, child_ref="CS-HIGHER")
     lower = factories.make_case(world, now, child_ref="CS-LOWER")

@@ -16,7 +16,7 @@ Client = Callable[[User], FlaskClient]
 
 
 @pytest.fixture
-def case(world, now):  # noqa: ANN001, ANN201
+def case(world, now):
     return factories.make_case(world, now)
 
 
@@ -45,7 +45,7 @@ def test_each_page_renders_for_its_users_with_one_title_one_h1_and_labelled_fiel
     as_user: Client,
     who: str,
     path: str,
-    heading: str,  # noqa: ANN001
+    heading: str,
 ) -> None:
     response = as_user(world[who]).get(path.format(id=case.id))
     assert response.status_code == 200
@@ -55,7 +55,7 @@ def test_each_page_renders_for_its_users_with_one_title_one_h1_and_labelled_fiel
     assert heading in html
 
 
-def test_every_page_title_is_different(world, case, as_user: Client) -> None:  # noqa: ANN001
+def test_every_page_title_is_different(world, case, as_user: Client) -> None:
     client = as_user(world["csc_practitioner"])
     paths = [
         "/cases",
@@ -82,7 +82,7 @@ def test_every_page_title_is_different(world, case, as_user: Client) -> None:  #
         ("partnership", "/raise/risk"),
     ],
 )
-def test_pages_of_other_roles_are_forbidden(world, as_user: Client, who: str, path: str) -> None:  # noqa: ANN001
+def test_pages_of_other_roles_are_forbidden(world, as_user: Client, who: str, path: str) -> None:
     response = as_user(world[who]).get(path)
     assert response.status_code == 403
     assert "You cannot do this" in response.get_data(as_text=True)
@@ -91,7 +91,7 @@ def test_pages_of_other_roles_are_forbidden(world, as_user: Client, who: str, pa
 @pytest.mark.parametrize(
     "who", ["police_practitioner", "csc_practitioner2", "police_manager", "admin"]
 )
-def test_a_case_the_user_may_not_see_is_not_found(world, case, as_user: Client, who: str) -> None:  # noqa: ANN001
+def test_a_case_the_user_may_not_see_is_not_found(world, case, as_user: Client, who: str) -> None:
     client = as_user(world[who])
     for path in (
         f"/cases/{case.id}",
@@ -103,13 +103,13 @@ def test_a_case_the_user_may_not_see_is_not_found(world, case, as_user: Client, 
         assert case.reference not in response.get_data(as_text=True)
 
 
-def test_a_missing_case_looks_the_same_as_a_hidden_one(world, as_user: Client) -> None:  # noqa: ANN001
+def test_a_missing_case_looks_the_same_as_a_hidden_one(world, as_user: Client) -> None:
     response = as_user(world["csc_practitioner"]).get("/cases/999999")
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
 
 
-def test_an_id_too_large_for_any_row_is_not_found_on_every_page(world, as_user: Client) -> None:  # noqa: ANN001
+def test_an_id_too_large_for_any_row_is_not_found_on_every_page(world, as_user: Client) -> None:
     client = as_user(world["csc_practitioner"])
     for path in ("/cases/4502779097460", "/cases/4502779097460/records/new", "/cases/0"):
         response = client.get(path)
@@ -117,14 +117,14 @@ def test_an_id_too_large_for_any_row_is_not_found_on_every_page(world, as_user: 
         assert "Page not found" in response.get_data(as_text=True)
 
 
-def test_signed_out_visitors_are_sent_to_sign_in(client, case) -> None:  # noqa: ANN001
+def test_signed_out_visitors_are_sent_to_sign_in(client, case) -> None:
     for path in ("/cases", f"/cases/{case.id}", "/raise/risk", "/admin", "/overdue", "/outcomes"):
         response = client.get(path)
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/sign-in")
 
 
-def test_web_pages_carry_the_security_headers(client) -> None:  # noqa: ANN001
+def test_web_pages_carry_the_security_headers(client) -> None:
     response = client.get("/sign-in")
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp
@@ -138,13 +138,13 @@ def test_web_pages_carry_the_security_headers(client) -> None:  # noqa: ANN001
     assert "camera=()" in response.headers["Permissions-Policy"]
 
 
-def test_each_response_has_its_own_nonce(client) -> None:  # noqa: ANN001
+def test_each_response_has_its_own_nonce(client) -> None:
     first = client.get("/sign-in").headers["Content-Security-Policy"]
     second = client.get("/sign-in").headers["Content-Security-Policy"]
     assert first != second
 
 
-def test_the_session_cookie_is_http_only_and_same_site_lax(app, world) -> None:  # noqa: ANN001
+def test_the_session_cookie_is_http_only_and_same_site_lax(app, world) -> None:
     client = app.test_client()
     client.get("/sign-in")
     cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
@@ -153,7 +153,7 @@ def test_the_session_cookie_is_http_only_and_same_site_lax(app, world) -> None: 
     assert cookie.same_site == "Lax"
 
 
-def test_unknown_web_paths_get_an_html_page_and_api_paths_json(client) -> None:  # noqa: ANN001
+def test_unknown_web_paths_get_an_html_page_and_api_paths_json(client) -> None:
     page = client.get("/no-such-page")
     assert page.status_code == 404
     assert page.mimetype == "text/html"
@@ -162,7 +162,7 @@ def test_unknown_web_paths_get_an_html_page_and_api_paths_json(client) -> None: 
     assert api.is_json
 
 
-def test_the_start_page_sends_each_role_to_its_page(world, as_user: Client) -> None:  # noqa: ANN001
+def test_the_start_page_sends_each_role_to_its_page(world, as_user: Client) -> None:
     assert as_user(world["csc_practitioner"]).get("/").headers["Location"] == "/cases"
     assert as_user(world["auditor"]).get("/").headers["Location"] == "/outcomes"
     assert as_user(world["admin"]).get("/").headers["Location"] == "/admin"
