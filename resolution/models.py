@@ -7,7 +7,7 @@ SQLite, which keeps no offset, `UTCDateTime` puts it back on the way out.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -29,6 +30,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+
+if TYPE_CHECKING:  # Flask-SQLAlchemy's db.Model is made at run time; it is a Base
+    from .extensions import Base as Model
+else:
+    Model = db.Model
+
+
+def table_of(model: type[Model]) -> Table:
+    """Return a mapped class's table, for Core statements."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -53,7 +66,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class Agency(db.Model):
+class Agency(Model):
     __tablename__ = "agency"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,7 +75,7 @@ class Agency(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,7 +114,7 @@ class User(db.Model):
         return f"{self.id}:{self.session_epoch}"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,7 +128,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     """One row: the newest event's number and digest. Writers lock it first."""
 
     __tablename__ = "audit_head"
@@ -125,7 +138,7 @@ class AuditHead(db.Model):
     digest: Mapped[str] = mapped_column(String(64))
 
 
-class Case(db.Model):
+class Case(Model):
     __tablename__ = "case_file"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -198,7 +211,7 @@ class Case(db.Model):
         return self.steps[-1] if self.steps else None
 
 
-class CaseAgency(db.Model):
+class CaseAgency(Model):
     __tablename__ = "case_agency"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -212,7 +225,7 @@ class CaseAgency(db.Model):
     __table_args__ = (UniqueConstraint("case_id", "agency_id"),)
 
 
-class CaseParty(db.Model):
+class CaseParty(Model):
     __tablename__ = "case_party"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -227,7 +240,7 @@ class CaseParty(db.Model):
     __table_args__ = (UniqueConstraint("case_id", "user_id"),)
 
 
-class CaseTheme(db.Model):
+class CaseTheme(Model):
     __tablename__ = "case_theme"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -239,7 +252,7 @@ class CaseTheme(db.Model):
     __table_args__ = (UniqueConstraint("case_id", "theme"),)
 
 
-class Step(db.Model):
+class Step(Model):
     """One level a case has been at: its clock, its timescale, its overdue flags."""
 
     __tablename__ = "step"
@@ -304,7 +317,7 @@ class Step(db.Model):
     )
 
 
-class Record(db.Model):
+class Record(Model):
     """A written record: never edited or deleted; a correction is a new record."""
 
     __tablename__ = "record"
@@ -344,7 +357,7 @@ class Record(db.Model):
     )
 
 
-class Acknowledgement(db.Model):
+class Acknowledgement(Model):
     __tablename__ = "acknowledgement"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -358,7 +371,7 @@ class Acknowledgement(db.Model):
     __table_args__ = (UniqueConstraint("record_id", "user_id"),)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One link of the history's hash chain. Append-only."""
 
     __tablename__ = "audit_event"
@@ -377,7 +390,7 @@ class AuditEvent(db.Model):
     digest: Mapped[str] = mapped_column(String(64))
 
 
-class Outbox(db.Model):
+class Outbox(Model):
     """A notification to send, written in the same transaction as its cause."""
 
     __tablename__ = "outbox"
@@ -405,7 +418,7 @@ class Outbox(db.Model):
     )
 
 
-class AccessLog(db.Model):
+class AccessLog(Model):
     """Who looked at what: views, exports, sign-ins. Append-only, outside the chain."""
 
     __tablename__ = "access_log"

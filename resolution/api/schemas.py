@@ -6,6 +6,7 @@ null, so the generated OpenAPI description is what the API really sends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -27,7 +28,10 @@ def _printable(value: str) -> None:
 
 def words(max_length: int, *, min_length: int = 0, **kwargs: Any) -> fields.String:
     """Return a string field limited in length and to storable characters."""
-    checks = [validate.Length(min=min_length, max=max_length), _printable]
+    checks: list[Callable[[Any], Any]] = [
+        validate.Length(min=min_length, max=max_length),
+        _printable,
+    ]
     return fields.String(validate=checks, **kwargs)
 
 

@@ -49,7 +49,7 @@ def case_answer(
     """
     if read is None:
         ctx = rq.context()
-        read = queries.read_case(db.session, ctx.workflows, rq.caller(), case_id, ctx.now)
+        read = queries.read_case(db.session(), ctx.workflows, rq.caller(), case_id, ctx.now)
     return reply(
         s.CaseOut, read, status, headers={"ETag": rq.etag(read.version), **(headers or {})}
     )
@@ -58,7 +58,7 @@ def case_answer(
 def record_answer(case_id: int, record_id: int, status: int) -> Response:
     """Return one record as it appears on its case."""
     ctx = rq.context()
-    read = queries.read_case(db.session, ctx.workflows, rq.caller(), case_id, ctx.now)
+    read = queries.read_case(db.session(), ctx.workflows, rq.caller(), case_id, ctx.now)
     record = next(r for r in read.records if r.id == record_id)
     return reply(s.RecordOut, record, status, headers={"ETag": rq.etag(read.version)})
 
@@ -121,9 +121,9 @@ def list_cases() -> Response:
     """List one page of the caller's visible cases, ordered by id."""
     flt = queries.CaseFilter(**rq.query(s.CaseQuery))
     ctx = rq.context()
-    ids, total = queries.list_cases(db.session, rq.caller(), flt, ctx.now)
+    ids, total = queries.list_cases(db.session(), rq.caller(), flt, ctx.now)
     page = {
-        "items": queries.case_summaries(db.session, ctx.workflows, ids, ctx.now),
+        "items": queries.case_summaries(db.session(), ctx.workflows, ids, ctx.now),
         "page": flt.page,
         "per_page": flt.per_page,
         "total": total,
@@ -142,8 +142,10 @@ def list_cases() -> Response:
 def get_case(case_id: int) -> Response:
     """Return a case with its version as ETag; the view is written to the access log."""
     user, ctx = rq.caller(), rq.context()
-    read = queries.read_case(db.session, ctx.workflows, user, rq.known_id(case_id, "case"), ctx.now)
-    access.record_access(db.session, user, access.CASE_VIEWED, read.reference, "api", ctx.now)
+    read = queries.read_case(
+        db.session(), ctx.workflows, user, rq.known_id(case_id, "case"), ctx.now
+    )
+    access.record_access(db.session(), user, access.CASE_VIEWED, read.reference, "api", ctx.now)
     return case_answer(read.id, read=read)
 
 
@@ -272,8 +274,8 @@ def take_action(case_id: int, action: str) -> Response:
 @operation("A case's history events, oldest first", s.EventOut, many=True, tags=["cases"])
 def case_history(case_id: int) -> Response:
     """Return the case's audit events."""
-    case = loading.visible_case(db.session, rq.caller(), rq.known_id(case_id, "case"))
-    return reply(s.EventOut, queries.history(db.session, case), many=True)
+    case = loading.visible_case(db.session(), rq.caller(), rq.known_id(case_id, "case"))
+    return reply(s.EventOut, queries.history(db.session(), case), many=True)
 
 
 @bp.get("/outcomes")
@@ -292,10 +294,10 @@ def outcomes() -> Response:
     args = rq.query(s.OutcomeQuery)
     wanted = args.pop("format")
     ctx = rq.context()
-    rows = reports.outcome_log(db.session, user, workflows=ctx.workflows, **args)
-    chain = head(db.session)
+    rows = reports.outcome_log(db.session(), user, workflows=ctx.workflows, **args)
+    chain = head(db.session())
     what = access.EXPORTED if wanted == "csv" else access.OUTCOMES_VIEWED
-    access.record_access(db.session, user, what, "outcomes", "api", ctx.now)
+    access.record_access(db.session(), user, what, "outcomes", "api", ctx.now)
     if wanted == "csv":
         return Response(reports.outcome_csv(rows, chain), mimetype="text/csv")
     return reply(
@@ -318,7 +320,7 @@ def audit_events() -> Response:
     rq.require_role(*READERS)
     args = rq.query(s.AuditQuery)
     return reply(
-        s.EventOut, history.events_after(db.session, args["after_seq"], args["limit"]), many=True
+        s.EventOut, history.events_after(db.session(), args["after_seq"], args["limit"]), many=True
     )
 
 
@@ -333,7 +335,7 @@ def audit_events() -> Response:
 def audit_verify() -> Response:
     """Verify the whole chain."""
     rq.require_role(*READERS)
-    verdict = history.verify_chain(db.session)
+    verdict = history.verify_chain(db.session())
     return reply(
         s.VerifyOut,
         {

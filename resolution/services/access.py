@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import AccessLog, User
@@ -57,7 +57,9 @@ def record_access(
         "target": target[:200] if target else None,
         "door": door,
     }
-    with session.get_bind().connect() as connection:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with engine.connect() as connection:
         found = connection.execute(insert(AccessLog).returning(AccessLog.id), row).scalar_one()
         connection.commit()
     return int(found)
@@ -133,7 +135,7 @@ def access_page(
         raise Invalid.field("per_page", f"must be 1 to {MAX_LIMIT}")
     if page < 1:
         raise Invalid.field("page", "must be 1 or more")
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if actor:
         wanted = actor.strip().lower()
         escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -95,8 +95,9 @@ class UnitOfWork:
         row = self.session.execute(_LOCK_HEAD).first()
         if row is None:
             self.session.execute(insert(AuditHead).values(id=1, seq=0, digest=audit.GENESIS))
-            row = (0, audit.GENESIS)
-        self.seq, self.digest = int(row[0]), str(row[1])
+            self.seq, self.digest = 0, audit.GENESIS
+        else:
+            self.seq, self.digest = int(row[0]), str(row[1])
         self.locked = True
 
     def record_event(

@@ -103,7 +103,10 @@ def recently_closed(session: Session, user: User, limit: int) -> list[ClosedRow]
         .limit(limit)
     ).all()
     agencies = agencies_of(session, [r.id for r in rows])
-    return [ClosedRow(*row, agencies=agencies[row.id]) for row in rows]
+    return [
+        ClosedRow(r.id, r.reference, r.child_ref, r.outcome_kind, agencies=agencies[r.id])
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -345,17 +348,30 @@ def open_cases(
             .where(Agency.code == flt.agency.upper())
         )
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    keys = (
-        [_level_order(workflows), Step.due_at]
-        if flt.sort == "level"
-        else {"due": [Step.due_at], "reference": [Case.reference]}[flt.sort]
-    )
+    keys: list[Any] = [Step.due_at]
+    if flt.sort == "level":
+        keys = [_level_order(workflows), Step.due_at]
+    elif flt.sort == "reference":
+        keys = [Case.reference]
     order = [k.desc() if flt.descending else k.asc() for k in keys] + [Case.id]
     found = session.execute(
         query.order_by(*order).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
     ).all()
     agencies_by_case = agencies_of(session, [r.id for r in found])
-    rows = [OpenRow(*row, agencies=agencies_by_case[row.id]) for row in found]
+    rows = [
+        OpenRow(
+            id=r.id,
+            reference=r.reference,
+            workflow_key=r.workflow_key,
+            workflow_version=r.workflow_version,
+            state=r.state,
+            due_at=r.due_at,
+            warn_at=r.warn_at,
+            timescale_status=r.timescale_status,
+            agencies=agencies_by_case[r.id],
+        )
+        for r in found
+    ]
     return OpenCasesPage(
         rows=rows,
         total=int(total),

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from ..domain.calendar import HOURS, WORKING_DAYS, warning_time
 from ..domain.definitions import Definition
 from ..extensions import db
-from ..models import Case, CaseAgency, CaseParty, Record, Step, User
+from ..models import Case, CaseAgency, CaseParty, Record, Step, User, table_of
 from . import notify
 from .core import Context, Message, UnitOfWork, unit_of_work
 from .notify import Audience, Person, Recipients
@@ -40,12 +40,8 @@ CHUNK = 2000
 # warning given as a share of the time allowed.
 _LONGEST_ACTION = timedelta(days=366)
 
-_STEP = Step.__table__
-_RECORD = Record.__table__
-_CASE = Case.__table__
-_PARTY = CaseParty.__table__
-_AGENCY = CaseAgency.__table__
-_USER = User.__table__
+_STEP, _RECORD, _CASE = table_of(Step), table_of(Record), table_of(Case)
+_PARTY, _AGENCY, _USER = table_of(CaseParty), table_of(CaseAgency), table_of(User)
 
 
 @dataclass(frozen=True)

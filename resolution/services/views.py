@@ -9,6 +9,7 @@ from datetime import datetime
 from ..domain import rules, status
 from ..domain.definitions import Definition
 from ..domain.machines import Workflows
+from ..domain.status import TimescaleBasis
 from ..models import Case, Record, Step, User
 from .loading import access_of, actor_of
 
@@ -36,7 +37,7 @@ class ReaderView(PersonView):
 class TimescaleView:
     status: str  # default / proposed / agreed
     default: str  # the timescale the process sets for this level of this case
-    basis: status.TimescaleBasis
+    basis: TimescaleBasis
     agreed_by: list[PersonView]
     reason: str | None
     proposed_due_at: datetime | None

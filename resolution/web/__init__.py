@@ -70,7 +70,7 @@ def start() -> ResponseReturnValue:
 
 def init_app(app: Flask) -> None:
     """Attach templates, forms, sign-in, security headers, pages and error pages."""
-    app.jinja_loader = ChoiceLoader(  # type: ignore[assignment]
+    app.jinja_loader = ChoiceLoader(
         [
             FileSystemLoader(str(ROOT / "templates")),
             PrefixLoader(

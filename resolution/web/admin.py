@@ -20,7 +20,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def index() -> ResponseReturnValue:
     """List agencies, users and the loaded workflow definitions."""
     ctx = web_ctx()
-    found = accounts.overview(db.session, ctx.now)
+    found = accounts.overview(db.session(), ctx.now)
     return render_template(
         "admin/index.html",
         agencies=found.agencies,
@@ -57,7 +57,7 @@ def new_agency() -> ResponseReturnValue:
 def new_user() -> ResponseReturnValue:
     """Add a user with a password."""
     form = UserForm()
-    active = directory.agencies(db.session, active_only=True)
+    active = directory.agencies(db.session(), active_only=True)
     form.agency.choices = choices([("", "Select an agency"), *((a.code, a.name) for a in active)])
     problems: list[str] = []
     if form.validate_on_submit():
@@ -82,7 +82,7 @@ def new_user() -> ResponseReturnValue:
 
 
 def _user(user_id: int) -> User:
-    user = accounts.user_by_id(db.session, user_id)
+    user = accounts.user_by_id(db.session(), user_id)
     if user is None:
         abort(404)
     return user
@@ -109,7 +109,7 @@ def _user_page(
         role_form=role_form,
         password_form=password_form,
         button=ButtonForm(),
-        tokens=accounts.tokens_of(db.session, found.id),
+        tokens=accounts.tokens_of(db.session(), found.id),
         now=web_ctx().now,
         problems=problems,
     ), status

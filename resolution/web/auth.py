@@ -28,7 +28,7 @@ def load_user(user_id: str) -> User | None:
     ident, _, epoch = user_id.partition(":")
     if not ident.isdigit() or not epoch.isdigit():
         return None
-    user = service_core.load_user(db.session, int(ident))
+    user = service_core.load_user(db.session(), int(ident))
     if user is None or not user.active or user.session_epoch != int(epoch):
         return None
     return user
@@ -52,7 +52,7 @@ def _log(user: User | None, email: str, what: str, note: str = "") -> None:
     """Write a sign-in, failed sign-in or sign-out to the access log (typed e-mail when failed)."""
     target = f"{request.remote_addr or 'unknown'}{note}"
     access.record_access(
-        db.session, user or email.strip().lower(), what, target, "web", web_ctx().now
+        db.session(), user or email.strip().lower(), what, target, "web", web_ctx().now
     )
 
 
@@ -99,6 +99,6 @@ def sign_out() -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     """Configure Flask-Login for the pages."""
     login_manager.init_app(app)
-    login_manager.login_view = "auth.sign_in"  # type: ignore[assignment]
+    login_manager.login_view = "auth.sign_in"
     login_manager.login_message = ""  # the sign-in page explains itself
     login_manager.session_protection = "basic"

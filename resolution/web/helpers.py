@@ -27,7 +27,7 @@ def web_ctx() -> Context:
 
 def me() -> User:
     """Return the signed-in user."""
-    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast(User, current_user._get_current_object())
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
