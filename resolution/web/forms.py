@@ -28,6 +28,9 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+
+# WTForms 3.3 has SelectChoice (tuples are deprecated); types-WTForms still describes 3.2.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..domain import rules
@@ -48,10 +51,10 @@ class DateInput(GovDateInput):
 WEB_MAX_SUMMARY = 2000  # the answers wait in the signed session cookie until checked
 
 
-def choices(pairs: Any) -> list[tuple[str, str]]:
-    """Return the choices of a field, as (value, label), from such pairs or a mapping."""
+def choices(pairs: Any) -> list[Any]:
+    """Return the choices of a field from (value, label) pairs or a mapping."""
     items = pairs.items() if isinstance(pairs, Mapping) else pairs
-    return [(str(value), str(label)) for value, label in items]
+    return [SelectChoice(str(value), str(label)) for value, label in items]
 
 
 def add_errors(form: FlaskForm, exc: ServiceError, fields: Mapping[str, str]) -> list[str]:
