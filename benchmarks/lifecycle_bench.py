@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import os
 import pstats
 import sqlite3
@@ -318,7 +317,6 @@ def main() -> None:
             db.engine.dispose()
         with app.app_context():
             ids = seed(START)
-        gc.freeze()  # as wsgi.py does once the app is built
         profiler = cProfile.Profile() if args.profile else None
         # Round by round, the same cases each way: a burst of noise on this shared
         # machine lands on both, not on one.
