@@ -278,12 +278,11 @@ class Step(Model):
     went_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
 
     case: Mapped[Case] = relationship(back_populates="steps")
-    # Most steps have no proposal: selectin asks only for the people a step names.
-    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id], lazy="selectin")
-    agreed_by: Mapped[User | None] = relationship(foreign_keys=[agreed_by_id], lazy="selectin")
-    agreed_proposer: Mapped[User | None] = relationship(
-        foreign_keys=[agreed_proposer_id], lazy="selectin"
-    )
+    # Most steps name nobody here, and those named are parties, held by the session
+    # already: a plain lazy load asks nothing of the database for either.
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    agreed_by: Mapped[User | None] = relationship(foreign_keys=[agreed_by_id])
+    agreed_proposer: Mapped[User | None] = relationship(foreign_keys=[agreed_proposer_id])
 
     __table_args__ = (
         UniqueConstraint("case_id", "number"),

@@ -8,17 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain import rules
-from ..models import Case, Record, User
+from ..models import Case, User
 from .errors import NotFound
 
-# What a case carries. The people on them (authors, readers, proposers, a party's user
-# and every agency) come with their rows, as the mapping says.
+# What a case carries, each collection in one more statement. Its written record and a
+# closed case's themes are read when first asked for (the lists and most changes do not),
+# the record with who has read each entry; the people on them come with their rows.
 CASE_LOAD = (
     selectinload(Case.agencies),
     selectinload(Case.parties),
     selectinload(Case.steps),
-    selectinload(Case.records).selectinload(Record.acknowledgements),
-    selectinload(Case.themes),
 )
 
 
