@@ -94,13 +94,13 @@ def take_action(
             raise Conflict(str(exc)) from None
         step.ended_at = ctx.now
         if record_text:
-            case.records.append(
+            session.add(
                 Record(
+                    case_id=case.id,
                     step_number=step.number,
                     kind="decision",
                     text=record_text,
                     author=actor,
-                    author_id=actor.id,
                     at=ctx.now,
                 )
             )
@@ -117,7 +117,7 @@ def take_action(
                 f"{outcome_text}\nReferred to: {referred_to}" if referred_to else outcome_text
             )
             case.learning_text = learning_text
-            case.themes = [CaseTheme(theme=t) for t in sorted(themes)]
+            session.add_all(CaseTheme(case_id=case.id, theme=t) for t in sorted(themes))
         else:
             new_step = open_step(definition, case, to_state, ctx.now)
         change.done(

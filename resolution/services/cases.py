@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import rules
 from ..domain.calendar import warning_time
+from ..domain.definitions import Definition
 from ..models import Acknowledgement, Agency, Case, CaseAgency, CaseParty, Record, User
 from . import notify
 from .actions import take_action
@@ -77,22 +78,34 @@ def _named(
     return others, people
 
 
-def raise_case(
-    session: Session,
+@dataclass(frozen=True)
+class _NewCase:
+    """A new case's answers, checked before anything is read or written."""
+
+    definition: Definition
+    child_ref: str
+    initials: str | None
+    category: str
+    summary: str
+    codes: list[str]  # the agencies named
+    emails: list[str]  # the people named
+    referral: ImmediateRisk | None  # the referral made for a child at immediate risk
+    referral_made: bool | None  # None when the question was not answered
+
+
+def _checked(
     ctx: Context,
-    actor_id: int,
-    *,
     child_ref: str,
     category: str,
     summary: str,
     with_agencies: Sequence[str],
-    with_people: Sequence[str] = (),
-    child_initials: str | None = None,
-    workflow: str | None = None,
-    immediate_risk: ImmediateRisk | None = None,
-) -> Case:
-    """Raise a disagreement with one or more other agencies."""
-    now, registry = ctx.now, ctx.workflows.registry
+    with_people: Sequence[str],
+    child_initials: str | None,
+    workflow: str | None,
+    immediate_risk: ImmediateRisk | None,
+) -> _NewCase:
+    """Return a new case's answers checked, or refuse the first bad one by field."""
+    registry = ctx.workflows.registry
     try:
         definition = registry.latest(workflow or registry.default_key)
     except KeyError:
@@ -109,6 +122,7 @@ def raise_case(
     if category not in rules.CATEGORIES:
         raise Invalid.field("category", f"must be one of {', '.join(rules.CATEGORIES)}")
     summary_text = checked_text(summary, "summary", rules.MAX_SUMMARY)
+    assert summary_text is not None  # required
     codes = list(dict.fromkeys(c.strip().upper() for c in with_agencies if c and c.strip()))
     if not codes:
         raise Invalid.field("with_agencies", "name at least one other agency")
@@ -117,14 +131,45 @@ def raise_case(
     emails = list(dict.fromkeys(e.strip().lower() for e in with_people))
     if len(emails) > 50:
         raise Invalid.field("with_people", "name at most 50 people")
-    risk = _checked_risk(immediate_risk, now)
-    referral = risk if risk is not None and risk.referral_made else None
+    risk = _checked_risk(immediate_risk, ctx.now)
+    return _NewCase(
+        definition=definition,
+        child_ref=child_ref,
+        initials=initials,
+        category=category,
+        summary=summary_text,
+        codes=codes,
+        emails=emails,
+        referral=risk if risk is not None and risk.referral_made else None,
+        referral_made=risk.referral_made if risk is not None else None,
+    )
 
+
+def raise_case(
+    session: Session,
+    ctx: Context,
+    actor_id: int,
+    *,
+    child_ref: str,
+    category: str,
+    summary: str,
+    with_agencies: Sequence[str],
+    with_people: Sequence[str] = (),
+    child_initials: str | None = None,
+    workflow: str | None = None,
+    immediate_risk: ImmediateRisk | None = None,
+) -> Case:
+    """Raise a disagreement with one or more other agencies."""
+    new = _checked(
+        ctx, child_ref, category, summary, with_agencies, with_people, child_initials,
+        workflow, immediate_risk,
+    )  # fmt: skip
+    definition, referral, now = new.definition, new.referral, ctx.now
     with unit_of_work(session, now) as uow:
         actor = load_actor(session, actor_id)
         if actor.role not in RAISING_ROLES:
             raise Forbidden("only practitioners, managers and leads raise disagreements")
-        others, people = _named(session, actor, codes, emails)
+        others, people = _named(session, actor, new.codes, new.emails)
         urgent = referral is not None and definition.urgent is not None
         start = definition.urgent.start if urgent and definition.urgent else definition.initial
         number = (session.scalar(select(func.max(Case.id))) or 0) + 1
@@ -134,15 +179,15 @@ def raise_case(
             workflow_version=definition.version,
             state=start,
             closed=False,
-            child_ref=child_ref,
-            child_initials=initials,
-            category=category,
-            summary=summary_text,
+            child_ref=new.child_ref,
+            child_initials=new.initials,
+            category=new.category,
+            summary=new.summary,
             raised_by=actor,
             raised_agency_id=actor.agency_id,
             raised_at=now,
             urgent=urgent,
-            referral_made=risk.referral_made if risk else None,
+            referral_made=new.referral_made,
             referred_to=referral.referred_to if referral else None,
             referral_at=referral.at if referral else None,
             version=1,
@@ -152,7 +197,7 @@ def raise_case(
             + [
                 CaseParty(user=p, user_id=p.id, joined_at=now, how="named")
                 for p in people
-                if p.id != actor.id
+                if p.id != actor.id  # naming oneself adds nothing
             ],
         )
         session.add(case)
@@ -164,9 +209,9 @@ def raise_case(
             to_state=start,
             payload={
                 "workflow": f"{definition.key} v{definition.version}",
-                "child_ref": child_ref,
-                "category": category,
-                "summary": summary_text,
+                "child_ref": new.child_ref,
+                "category": new.category,
+                "summary": new.summary,
                 "agencies": [ca.agency.code for ca in case.agencies],
                 "parties": [p.user.email for p in case.parties],
                 "urgent": urgent,
@@ -179,15 +224,13 @@ def raise_case(
             },
         )
         session.flush()  # the case's id, for the e-mails' links
-        level = definition.level(start)
         Change(ctx, uow, actor, case, definition).tell(
             "raised",
             subject="a professional disagreement has been raised with your agency",
             happened=(
                 f"{actor.name} ({actor.agency.name}) has raised a professional disagreement, "
                 f"case {case.reference}, at {definition.level_word} "
-                f"{definition.level_number(start)}: {level.title}"
-                f"{' (urgent: a child may be at immediate risk)' if urgent else ''}."
+                f"{definition.level_number(start)}: {definition.level(start).title}."
             ),
             expected=f"talk it through and record the discussion by {notify.when(step.due_at, definition)}.",
         )
@@ -219,19 +262,20 @@ def add_record(
         case, actor, definition = change.case, change.actor, change.definition
         if not rules.may_write(change.who, change.access, definition):
             raise Forbidden("only the parties and those acting at this level can add to the record")
-        if corrects is not None and all(r.id != corrects for r in case.records):
+        original = session.get(Record, corrects) if corrects is not None else None
+        if corrects is not None and (original is None or original.case_id != case.id):
             raise Invalid.field("corrects", f"no record {corrects} on this case")
         record = Record(
+            case_id=case.id,
             step_number=change.step.number,
             kind=kind,
             text=body,
             author=actor,
-            author_id=actor.id,
             at=ctx.now,
             corrects_id=corrects,
             action_due_at=action_due,
         )
-        case.records.append(record)
+        session.add(record)
         session.flush()  # the record's id, for its event
         change.done(
             "record_added",
@@ -264,14 +308,13 @@ def acknowledge(session: Session, ctx: Context, actor_id: int, record_id: int) -
         raise NotFound(f"no record {record_id}")
     try:
         with change_case(session, ctx, actor_id, case_id) as change:
-            record = next(r for r in change.case.records if r.id == record_id)
+            record = session.get(Record, record_id)
+            assert record is not None  # records are never deleted
             if not rules.may_acknowledge(change.who, change.access, change.definition):
                 raise Forbidden("only the parties acknowledge records")
             if any(a.user_id == change.actor.id for a in record.acknowledgements):
                 return record
-            record.acknowledgements.append(
-                Acknowledgement(user=change.actor, user_id=change.actor.id, at=ctx.now)
-            )
+            record.acknowledgements.append(Acknowledgement(user=change.actor, at=ctx.now))
             change.done("record_acknowledged", {"record": record.id})
     except NotFound:
         raise NotFound(f"no record {record_id}") from None
