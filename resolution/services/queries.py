@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, literal, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -27,15 +38,24 @@ def visible_cases(user: User) -> Select[tuple[Case]]:
     query = select(Case)
     if rules.ALL in grants:
         return query
-    # Each grant is a short list of case ids read from its own index.
-    ids: list[Select[Any]] = []
+    # One correlated EXISTS over the grants' rows: each case is looked up in the unique
+    # (case, agency) and (case, user) indexes, so a page walks its own index and stops;
+    # an IN of the grants' ids would first hash every case of the agency.
+    granted: list[Select[Any]] = []
     if rules.AGENCY in grants:
-        ids.append(select(CaseAgency.case_id).where(CaseAgency.agency_id == user.agency_id))
+        granted.append(
+            select(CaseAgency.id).where(
+                CaseAgency.case_id == Case.id, CaseAgency.agency_id == user.agency_id
+            )
+        )
     if rules.PARTY in grants:
-        ids.append(select(CaseParty.case_id).where(CaseParty.user_id == user.id))
-    if not ids:
+        granted.append(
+            select(CaseParty.id).where(CaseParty.case_id == Case.id, CaseParty.user_id == user.id)
+        )
+    if not granted:
         return query.where(false())
-    return query.where(Case.id.in_(ids[0] if len(ids) == 1 else union(*ids)))
+    either = granted[0] if len(granted) == 1 else union_all(*granted)
+    return query.where(either.exists())
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
