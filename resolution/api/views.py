@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -21,6 +22,12 @@ errors.attach(bp)
 READERS = ("auditor", "partnership")
 
 
+@cache
+def _schema(schema: type[Schema], many: bool) -> Schema:
+    """Return one shared instance of an output schema (dumping keeps no state in it)."""
+    return schema(many=many)
+
+
 def reply(
     schema: type[Schema],
     data: Any,
@@ -30,7 +37,7 @@ def reply(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Return `data` dumped through `schema` as a JSON response."""
-    response = jsonify(schema(many=many).dump(data))
+    response = jsonify(_schema(schema, many).dump(data))
     response.status_code = status
     response.headers.update(headers or {})
     return response
