@@ -212,17 +212,46 @@ class Case(Model):
 
 
 class CaseAgency(Model):
+    """An agency involved in a case, with the case's current clock while it is open.
+
+    The clock (level, due and warning times) is the current step's, kept by the same
+    transaction that moves the step (services.changes.set_clock); NULL once the case is
+    closed. An agency's counts and lists of its open cases read it from one index."""
+
     __tablename__ = "case_agency"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     raising: Mapped[bool] = mapped_column(Boolean, default=False)
+    level: Mapped[str | None] = mapped_column(String(40))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship(back_populates="agencies")
     agency: Mapped[Agency] = relationship(lazy="joined")
 
-    __table_args__ = (UniqueConstraint("case_id", "agency_id"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "agency_id"),
+        # An agency's open cases, counted per level and by clock without reading a case.
+        Index(
+            "ix_case_agency_open",
+            "agency_id",
+            "level",
+            "due_at",
+            "warn_at",
+            sqlite_where=sql("due_at IS NOT NULL"),
+            postgresql_where=sql("due_at IS NOT NULL"),
+        ),
+        # ... and walked in due order for the first page of them.
+        Index(
+            "ix_case_agency_open_due",
+            "agency_id",
+            "due_at",
+            sqlite_where=sql("due_at IS NOT NULL"),
+            postgresql_where=sql("due_at IS NOT NULL"),
+        ),
+    )
 
 
 class CaseParty(Model):

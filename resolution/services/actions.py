@@ -11,7 +11,7 @@ from ..domain import rules
 from ..domain.machines import ActionNotAllowed
 from ..models import Case, CaseTheme, Record, Step
 from . import notify
-from .changes import Change, change_case, checked_text, open_step
+from .changes import Change, change_case, checked_text, open_step, set_clock
 from .core import Context
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -117,6 +117,7 @@ def take_action(
                 f"{outcome_text}\nReferred to: {referred_to}" if referred_to else outcome_text
             )
             case.learning_text = learning_text
+            set_clock(case, None)
             session.add_all(CaseTheme(case_id=case.id, theme=t) for t in sorted(themes))
         else:
             new_step = open_step(definition, case, to_state, ctx.now)

@@ -20,7 +20,15 @@ from ..domain.definitions import Definition
 from ..models import Acknowledgement, Agency, Case, CaseAgency, CaseParty, Record, User
 from . import notify
 from .actions import take_action
-from .changes import Change, change_case, checked_text, future, load_actor, open_step
+from .changes import (
+    Change,
+    change_case,
+    checked_text,
+    future,
+    load_actor,
+    open_step,
+    set_clock,
+)
 from .core import Context, unit_of_work
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -384,6 +392,7 @@ def accept_timescale(
         step.agreed_by, step.agreed_proposer, step.agreed_at = actor, proposer, ctx.now
         step.agreed_reason = step.proposed_reason
         step.proposed_due_at = step.proposed_by = step.proposed_reason = None
+        set_clock(change.case, step)
         change.done(
             "timescale_agreed",
             {

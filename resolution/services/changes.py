@@ -69,7 +69,16 @@ def open_step(definition: Definition, case: Case, level_key: str, now: datetime)
         went_overdue=False,
     )
     case.steps.append(step)
+    set_clock(case, step)
     return step
+
+
+def set_clock(case: Case, step: Step | None) -> None:
+    """Copy the case's current clock (None: it has closed) onto each of its agencies' rows."""
+    for involved in case.agencies:
+        involved.level = step.level if step else None
+        involved.due_at = step.due_at if step else None
+        involved.warn_at = step.warn_at if step else None
 
 
 @dataclass
