@@ -170,7 +170,7 @@ def _outcome_choices(ctx: Any) -> dict[str, list[tuple[str, str]]]:
     for definition in ctx.workflows.registry.all():
         for key in definition.level_index:
             levels.setdefault(key, definition.level(key).title)
-    agencies = [(a.code, a.name) for a in directory.agencies(db.session())]
+    agencies = [(a.code, a.name) for a in directory.agencies(db.session(), ctx)]
     return {
         "agency": [("", "Any agency"), *agencies],
         "category": [("", "Any category"), *rules.CATEGORIES.items()],
