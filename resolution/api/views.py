@@ -49,7 +49,7 @@ def case_answer(
     """
     if read is None:
         ctx = rq.context()
-        read = queries.read_case(db.session(), ctx.workflows, rq.caller(), case_id, ctx.now)
+        read = queries.read_case(db.session(), ctx, rq.caller(), case_id)
     return reply(
         s.CaseOut, read, status, headers={"ETag": rq.etag(read.version), **(headers or {})}
     )
@@ -58,7 +58,7 @@ def case_answer(
 def record_answer(case_id: int, record_id: int, status: int) -> Response:
     """Return one record as it appears on its case."""
     ctx = rq.context()
-    read = queries.read_case(db.session(), ctx.workflows, rq.caller(), case_id, ctx.now)
+    read = queries.read_case(db.session(), ctx, rq.caller(), case_id)
     record = next(r for r in read.records if r.id == record_id)
     return reply(s.RecordOut, record, status, headers={"ETag": rq.etag(read.version)})
 
@@ -121,9 +121,9 @@ def list_cases() -> Response:
     """List one page of the caller's visible cases, ordered by id."""
     flt = queries.CaseFilter(**rq.query(s.CaseQuery))
     ctx = rq.context()
-    ids, total = queries.list_cases(db.session(), rq.caller(), flt, ctx.now)
+    ids, total = queries.list_cases(db.session(), ctx, rq.caller(), flt)
     page = {
-        "items": queries.case_summaries(db.session(), ctx.workflows, ids, ctx.now),
+        "items": queries.case_summaries(db.session(), ctx, ids),
         "page": flt.page,
         "per_page": flt.per_page,
         "total": total,
@@ -142,9 +142,7 @@ def list_cases() -> Response:
 def get_case(case_id: int) -> Response:
     """Return a case with its version as ETag; the view is written to the access log."""
     user, ctx = rq.caller(), rq.context()
-    read = queries.read_case(
-        db.session(), ctx.workflows, user, rq.known_id(case_id, "case"), ctx.now
-    )
+    read = queries.read_case(db.session(), ctx, user, rq.known_id(case_id, "case"))
     access.record_access(db.session(), user, access.CASE_VIEWED, read.reference, "api", ctx.now)
     return case_answer(read.id, read=read)
 
@@ -275,7 +273,7 @@ def take_action(case_id: int, action: str) -> Response:
 def case_history(case_id: int) -> Response:
     """Return the case's audit events."""
     case = loading.visible_case(db.session(), rq.caller(), rq.known_id(case_id, "case"))
-    return reply(s.EventOut, queries.history(db.session(), case), many=True)
+    return reply(s.EventOut, queries.history(db.session(), rq.context(), case), many=True)
 
 
 @bp.get("/outcomes")
