@@ -19,7 +19,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from .cli import _now_option
-from .context import real_now, service_context, workflows
+from .context import service_context
 from .extensions import db
 from .models import User
 from .services import access, figures, history, integrity, reports, retention
@@ -145,11 +145,12 @@ def outcomes_export(
 ) -> None:
     """Write the outcome log as CSV, ending with the audit chain's head."""
     user = _reader(email)
-    session = db.session()
+    ctx, session = service_context(), db.session()
     chain_head = head(session)
     try:
         rows = reports.outcome_log(
             session,
+            ctx,
             user,
             date_from=_date(date_from, "--from"),
             date_to=_date(date_to, "--to"),
@@ -158,12 +159,11 @@ def outcomes_export(
             level=level,
             outcome=outcome,
             theme=theme,
-            workflows=workflows(),
         )
     except ServiceError as exc:
         _fail(exc.message)
         return
-    access.record_access(session, user, access.EXPORTED, "outcomes.csv", "cli", real_now())
+    access.record_access(session, ctx, user, access.EXPORTED, "outcomes.csv", "cli")
     _write(reports.outcome_csv(rows, chain_head), out)
 
 
@@ -177,16 +177,16 @@ def figures_export(
 ) -> None:
     """Write the annual-report figures as CSV, ending with the audit chain's head."""
     user = _reader(email)
-    session = db.session()
+    ctx, session = service_context(), db.session()
     chain_head = head(session)
     try:
         figs = figures.figures(
-            session, user, workflows(), _date(date_from, "--from"), _date(date_to, "--to")
+            session, ctx, user, _date(date_from, "--from"), _date(date_to, "--to")
         )
     except ServiceError as exc:
         _fail(exc.message)
         return
-    access.record_access(session, user, access.EXPORTED, "figures.csv", "cli", real_now())
+    access.record_access(session, ctx, user, access.EXPORTED, "figures.csv", "cli")
     _write(figures.figures_csv(figs, chain_head), out)
 
 

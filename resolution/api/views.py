@@ -143,7 +143,7 @@ def get_case(case_id: int) -> Response:
     """Return a case with its version as ETag; the view is written to the access log."""
     user, ctx = rq.caller(), rq.context()
     read = queries.read_case(db.session(), ctx, user, rq.known_id(case_id, "case"))
-    access.record_access(db.session(), user, access.CASE_VIEWED, read.reference, "api", ctx.now)
+    access.record_access(db.session(), ctx, user, access.CASE_VIEWED, read.reference, "api")
     return case_answer(read.id, read=read)
 
 
@@ -292,10 +292,10 @@ def outcomes() -> Response:
     args = rq.query(s.OutcomeQuery)
     wanted = args.pop("format")
     ctx = rq.context()
-    rows = reports.outcome_log(db.session(), user, workflows=ctx.workflows, **args)
+    rows = reports.outcome_log(db.session(), ctx, user, **args)
     chain = head(db.session())
     what = access.EXPORTED if wanted == "csv" else access.OUTCOMES_VIEWED
-    access.record_access(db.session(), user, what, "outcomes", "api", ctx.now)
+    access.record_access(db.session(), ctx, user, what, "outcomes", "api")
     if wanted == "csv":
         return Response(reports.outcome_csv(rows, chain), mimetype="text/csv")
     return reply(

@@ -52,7 +52,7 @@ def _log(user: User | None, email: str, what: str, note: str = "") -> None:
     """Write a sign-in, failed sign-in or sign-out to the access log (typed e-mail when failed)."""
     target = f"{request.remote_addr or 'unknown'}{note}"
     access.record_access(
-        db.session(), user or email.strip().lower(), what, target, "web", web_ctx().now
+        db.session(), web_ctx(), user or email.strip().lower(), what, target, "web"
     )
 
 

@@ -97,9 +97,7 @@ def show(case_id: int) -> ResponseReturnValue:
     definition, access, actor = case.definition, case.access, actor_of(user)
     step = case.step
     proposer = step.timescale.proposed_by if step else None
-    access_log.record_access(
-        db.session(), user, access_log.CASE_VIEWED, case.reference, "web", ctx.now
-    )
+    access_log.record_access(db.session(), ctx, user, access_log.CASE_VIEWED, case.reference, "web")
     shown_at = case.outcome.level if case.outcome and case.outcome.level else case.state
     return render_template(
         "cases/show.html",
