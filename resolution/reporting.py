@@ -51,10 +51,10 @@ def audit_verify(export_file: Path | None) -> None:
     if export_file is not None:
         _verify_since_export(export_file)
         return
-    session = db.session()
-    verdict = history.verify_chain(session)
+    ctx, session = service_context(), db.session()
+    verdict = history.verify_chain(session, ctx)
     if verdict.ok:
-        mismatch = integrity.check_cases(session)
+        mismatch = integrity.check_cases(session, ctx)
         if mismatch is None:
             click.echo(f"audit log intact: {verdict.events} events")
             return
@@ -72,7 +72,7 @@ def _verify_since_export(export_file: Path) -> None:
     except (ValueError, UnicodeDecodeError) as exc:
         _fail(f"{export_file}: {exc}")
         return
-    session = db.session()
+    ctx, session = service_context(), db.session()
     newest, _ = head(session)
     if seq > newest:
         click.echo(
@@ -80,7 +80,7 @@ def _verify_since_export(export_file: Path) -> None:
         )
         click.echo(f"export not verified: events from {newest + 1} are missing")
         sys.exit(1)
-    verdict = history.verify_chain(session, upto=seq)
+    verdict = history.verify_chain(session, ctx, upto=seq)
     if not verdict.ok:
         click.echo(f"reason: {verdict.reason}", err=True)
         click.echo(f"export not verified: audit log broken at event {verdict.broken_at}")
@@ -205,7 +205,7 @@ def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
         raise click.BadParameter("must be 1 or more", param_hint="--days")
     ctx = service_context(now)
     session = db.session()
-    plan = retention.plan_retention(session, ctx.workflows, now, keep_days=days)
+    plan = retention.plan_retention(session, ctx, keep_days=days)
     if not plan:
         click.echo("nothing to redact")
         return
@@ -220,7 +220,9 @@ def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
     if not yes and not click.confirm("Redact their free text now?", default=False):
         click.echo("nothing redacted")
         sys.exit(1)
-    result = retention.apply_retention(ctx, keep_days=days, only={item.reference for item in plan})
+    result = retention.apply_retention(
+        session, ctx, keep_days=days, only={item.reference for item in plan}
+    )
     click.echo(
         f"redacted {result.cases} case(s): {result.records} record(s), "
         f"{result.events} history event(s)"

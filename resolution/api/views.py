@@ -317,9 +317,8 @@ def audit_events() -> Response:
     """Return up to `limit` events after `after_seq`."""
     rq.require_role(*READERS)
     args = rq.query(s.AuditQuery)
-    return reply(
-        s.EventOut, history.events_after(db.session(), args["after_seq"], args["limit"]), many=True
-    )
+    events = history.events_after(db.session(), rq.context(), args["after_seq"], args["limit"])
+    return reply(s.EventOut, events, many=True)
 
 
 @bp.get("/audit/verify")
@@ -333,7 +332,7 @@ def audit_events() -> Response:
 def audit_verify() -> Response:
     """Verify the whole chain."""
     rq.require_role(*READERS)
-    verdict = history.verify_chain(db.session())
+    verdict = history.verify_chain(db.session(), rq.context())
     return reply(
         s.VerifyOut,
         {

@@ -195,7 +195,7 @@ def outcomes() -> ResponseReturnValue:
         _target("outcomes", values),
         "web",
     )
-    verdict = history.verify_chain(db.session())
+    verdict = history.verify_chain(db.session(), ctx)
     choices = _outcome_choices(ctx)
     return render_template(
         "oversight/outcomes.html",

@@ -70,7 +70,7 @@ def test_overdue_step_emails_each_right_person_once(
     assert event.actor == "scheduler" and event.case_ref == case.reference
     assert event.payload == {"step": 1, "level": "practitioners", "due_at": due.isoformat()}
     assert db.session.get(Case, case.id).version == case.version  # the sweep does not bump it
-    assert history.verify_chain(db.session()).ok
+    assert history.verify_chain(db.session(), service_context()).ok
 
     # A second sweep, later still, finds nothing new and nothing more is sent.
     again = late + timedelta(hours=3)
@@ -242,7 +242,7 @@ def test_two_sweeps_racing_flag_each_item_once(
     queued = db.session.scalars(select(Outbox).where(Outbox.kind == "overdue")).all()
     assert len(queued) == 6 * 4
     assert db.session.scalar(select(func.count()).select_from(Outbox)) == before + 24
-    assert history.verify_chain(db.session()).ok
+    assert history.verify_chain(db.session(), service_context()).ok
 
 
 def _sweep_in_process(url: str, at: str, barrier, results) -> None:
@@ -279,7 +279,7 @@ def test_two_sweeps_racing_from_two_processes_flag_each_item_once(
     assert sum(flagged) == 8
     assert sorted(e.case_ref for e in _events("step_overdue")) == sorted(c.reference for c in made)
     assert len(db.session.scalars(select(Outbox).where(Outbox.kind == "overdue")).all()) == 8 * 4
-    assert history.verify_chain(db.session()).ok
+    assert history.verify_chain(db.session(), service_context()).ok
 
 
 def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_it(
@@ -346,4 +346,4 @@ def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_i
     flagged = sorted(e.case_ref for e in _events("step_overdue"))
     assert flagged == sorted(c.reference for c in made[1:])
     assert db.session.get(Case, target).state == "managers"
-    assert history.verify_chain(db.session()).ok
+    assert history.verify_chain(db.session(), service_context()).ok
