@@ -40,19 +40,23 @@ def make_app(path: Path):
 
 def seed(now: datetime) -> dict[str, int]:
     """Create two agencies with a practitioner, manager and lead each."""
+    from resolution.context import service_context
+    from resolution.extensions import db
     from resolution.services import accounts
 
     ids = {}
+    ctx = service_context(now)
     for code in ("CSC", "HEALTH"):
-        accounts.create_agency(code, code.title(), now=now)
+        accounts.create_agency(db.session(), ctx, code, code.title())
         for role in ("practitioner", "manager", "lead"):
             user = accounts.create_user(
+                db.session(),
+                ctx,
                 email=f"{code}.{role}@bench.example".lower(),
                 name=f"{code} {role}",
                 agency=code,
                 role=role,
                 password=None,
-                now=now,
             )
             ids[f"{code}.{role}"] = user.id
     return ids

@@ -125,6 +125,7 @@ def seed(url: str, n: int) -> dict[str, str]:
 
     from resolution import create_app
     from resolution.cli import ensure_database
+    from resolution.context import service_context
     from resolution.extensions import db
     from resolution.services import accounts
 
@@ -132,8 +133,9 @@ def seed(url: str, n: int) -> dict[str, str]:
     now = datetime.now(UTC)
     with app.app_context():
         ensure_database()
+        ctx = service_context(now)
         for code, name in (("CSC", "Children's Social Care"), ("HEALTH", "Community Health")):
-            accounts.create_agency(code, name, now=now)
+            accounts.create_agency(db.session(), ctx, code, name)
         people = {}
         for key, agency, role in (
             ("sam", "CSC", "practitioner"),
@@ -141,8 +143,8 @@ def seed(url: str, n: int) -> dict[str, str]:
             ("lena", "CSC", "lead"),
         ):
             user = accounts.create_user(
-                email=f"{key}@bench.example", name=key.title(), agency=agency, role=role,
-                password=None, now=now,
+                db.session(), ctx, email=f"{key}@bench.example", name=key.title(), agency=agency,
+                role=role, password=None,
             )  # fmt: skip
             people[key] = user.id
         csc, health = (
@@ -185,8 +187,10 @@ def seed(url: str, n: int) -> dict[str, str]:
             connection.execute(text("VACUUM ANALYZE"))  # what autovacuum does in service
         opened = n - open_from(n) + 1
         print(f"seeded {n:,} cases ({opened:,} open) in {time.perf_counter() - started:.1f} s")
-        tokens = {key: accounts.issue_token(f"{key}@bench.example", now=now) for key in people}
-        accounts.set_password("lena@bench.example", PASSWORD, now=now)
+        tokens = {
+            key: accounts.issue_token(db.session(), ctx, f"{key}@bench.example") for key in people
+        }
+        accounts.set_password(db.session(), ctx, "lena@bench.example", PASSWORD)
         db.engine.dispose()
     return tokens
 

@@ -231,7 +231,7 @@ def run_sweep(path: Path, chunk: int, profile: bool) -> tuple[float, int, int]:
         if profiler:
             profiler.enable()
         began = time.perf_counter()
-        result = sweep(ctx, chunk=chunk)
+        result = sweep(db.session(), ctx, chunk=chunk)
         elapsed = time.perf_counter() - began
         if profiler:
             profiler.disable()

@@ -67,7 +67,7 @@ agencies_cli = AppGroup("agencies", help="Manage agencies.")
 def agencies_add(code: str, name: str) -> None:
     """Add an agency."""
     try:
-        agency = accounts.create_agency(code, name, now=real_now())
+        agency = accounts.create_agency(db.session(), service_context(), code, name)
     except ServiceError as exc:
         _fail(exc)
     click.echo(agency.code)
@@ -101,7 +101,13 @@ def users_create(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = accounts.create_user(
-            email=email, name=name, agency=agency, role=role, password=password, now=real_now()
+            db.session(),
+            service_context(),
+            email=email,
+            name=name,
+            agency=agency,
+            role=role,
+            password=password,
         )
     except ServiceError as exc:
         _fail(exc)
@@ -117,7 +123,7 @@ def users_token(email: str, days: int | None) -> None:
     """Issue an API token for a user (shown once, stored hashed)."""
     try:
         token = accounts.issue_token(
-            email, now=real_now(), days=days or current_app.config["TOKEN_DAYS"]
+            db.session(), service_context(), email, days=days or current_app.config["TOKEN_DAYS"]
         )
     except ServiceError as exc:
         _fail(exc)
@@ -129,7 +135,7 @@ def users_token(email: str, days: int | None) -> None:
 def users_revoke(email: str) -> None:
     """Revoke every live API token of a user."""
     try:
-        count = accounts.revoke_tokens(email, now=real_now())
+        count = accounts.revoke_tokens(db.session(), service_context(), email)
     except ServiceError as exc:
         _fail(exc)
     click.echo(f"revoked {count}")
@@ -140,7 +146,7 @@ def users_revoke(email: str) -> None:
 def users_deactivate(email: str) -> None:
     """Deactivate a user: their sessions and tokens stop working at once."""
     try:
-        accounts.set_active(email, False, now=real_now())
+        accounts.set_active(db.session(), service_context(), email, False)
     except ServiceError as exc:
         _fail(exc)
     click.echo(f"deactivated {email}")
@@ -152,7 +158,7 @@ def users_deactivate(email: str) -> None:
 def users_set_password(email: str, password: str) -> None:
     """Set a user's password (their other sessions end)."""
     try:
-        accounts.set_password(email, password, now=real_now())
+        accounts.set_password(db.session(), service_context(), email, password)
     except ServiceError as exc:
         _fail(exc)
     click.echo(email)

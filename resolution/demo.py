@@ -54,21 +54,21 @@ def _password() -> str:
 
 def load_demo(ctx: Context) -> dict[str, str]:
     """Load (or refresh the passwords of) the demo data; return e-mail -> password."""
-    now = ctx.now
     passwords: dict[str, str] = {}
     existing = db.session.scalar(select(Agency.id).where(Agency.code == "CSC"))
     if existing is None:
         for code, name in AGENCIES:
-            accounts.create_agency(code, name, now=now, actor="demo")
+            accounts.create_agency(db.session(), ctx, code, name, actor="demo")
         for email, name, agency, role in USERS:
             passwords[email] = _password()
             accounts.create_user(
+                db.session(),
+                ctx,
                 email=email,
                 name=name,
                 agency=agency,
                 role=role,
                 password=passwords[email],
-                now=now,
                 actor="demo",
             )
         _cases(ctx)
@@ -76,7 +76,7 @@ def load_demo(ctx: Context) -> dict[str, str]:
         for email, *_ in USERS:
             if db.session.scalar(select(User.id).where(User.email == email)):
                 passwords[email] = _password()
-                accounts.set_password(email, passwords[email], now=now, actor="demo")
+                accounts.set_password(db.session(), ctx, email, passwords[email], actor="demo")
     return passwords
 
 

@@ -19,7 +19,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from .cli import _now_option
-from .context import real_now, service_context, workflows
+from .context import service_context
 from .extensions import db
 from .models import User
 from .services import access, figures, history, integrity, reports, retention
@@ -51,10 +51,10 @@ def audit_verify(export_file: Path | None) -> None:
     if export_file is not None:
         _verify_since_export(export_file)
         return
-    session = db.session()
-    verdict = history.verify_chain(session)
+    ctx, session = service_context(), db.session()
+    verdict = history.verify_chain(session, ctx)
     if verdict.ok:
-        mismatch = integrity.check_cases(session)
+        mismatch = integrity.check_cases(session, ctx)
         if mismatch is None:
             click.echo(f"audit log intact: {verdict.events} events")
             return
@@ -72,7 +72,7 @@ def _verify_since_export(export_file: Path) -> None:
     except (ValueError, UnicodeDecodeError) as exc:
         _fail(f"{export_file}: {exc}")
         return
-    session = db.session()
+    ctx, session = service_context(), db.session()
     newest, _ = head(session)
     if seq > newest:
         click.echo(
@@ -80,7 +80,7 @@ def _verify_since_export(export_file: Path) -> None:
         )
         click.echo(f"export not verified: events from {newest + 1} are missing")
         sys.exit(1)
-    verdict = history.verify_chain(session, upto=seq)
+    verdict = history.verify_chain(session, ctx, upto=seq)
     if not verdict.ok:
         click.echo(f"reason: {verdict.reason}", err=True)
         click.echo(f"export not verified: audit log broken at event {verdict.broken_at}")
@@ -145,11 +145,12 @@ def outcomes_export(
 ) -> None:
     """Write the outcome log as CSV, ending with the audit chain's head."""
     user = _reader(email)
-    session = db.session()
+    ctx, session = service_context(), db.session()
     chain_head = head(session)
     try:
         rows = reports.outcome_log(
             session,
+            ctx,
             user,
             date_from=_date(date_from, "--from"),
             date_to=_date(date_to, "--to"),
@@ -158,12 +159,11 @@ def outcomes_export(
             level=level,
             outcome=outcome,
             theme=theme,
-            workflows=workflows(),
         )
     except ServiceError as exc:
         _fail(exc.message)
         return
-    access.record_access(session, user, access.EXPORTED, "outcomes.csv", "cli", real_now())
+    access.record_access(session, ctx, user, access.EXPORTED, "outcomes.csv", "cli")
     _write(reports.outcome_csv(rows, chain_head), out)
 
 
@@ -177,16 +177,16 @@ def figures_export(
 ) -> None:
     """Write the annual-report figures as CSV, ending with the audit chain's head."""
     user = _reader(email)
-    session = db.session()
+    ctx, session = service_context(), db.session()
     chain_head = head(session)
     try:
         figs = figures.figures(
-            session, user, workflows(), _date(date_from, "--from"), _date(date_to, "--to")
+            session, ctx, user, _date(date_from, "--from"), _date(date_to, "--to")
         )
     except ServiceError as exc:
         _fail(exc.message)
         return
-    access.record_access(session, user, access.EXPORTED, "figures.csv", "cli", real_now())
+    access.record_access(session, ctx, user, access.EXPORTED, "figures.csv", "cli")
     _write(figures.figures_csv(figs, chain_head), out)
 
 
@@ -205,7 +205,7 @@ def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
         raise click.BadParameter("must be 1 or more", param_hint="--days")
     ctx = service_context(now)
     session = db.session()
-    plan = retention.plan_retention(session, ctx.workflows, now, keep_days=days)
+    plan = retention.plan_retention(session, ctx, keep_days=days)
     if not plan:
         click.echo("nothing to redact")
         return
@@ -220,7 +220,9 @@ def retention_apply(now_text: str | None, days: int | None, yes: bool) -> None:
     if not yes and not click.confirm("Redact their free text now?", default=False):
         click.echo("nothing redacted")
         sys.exit(1)
-    result = retention.apply_retention(ctx, keep_days=days, only={item.reference for item in plan})
+    result = retention.apply_retention(
+        session, ctx, keep_days=days, only={item.reference for item in plan}
+    )
     click.echo(
         f"redacted {result.cases} case(s): {result.records} record(s), "
         f"{result.events} history event(s)"

@@ -48,7 +48,7 @@ def _parse_now(value: str | None) -> datetime | None:
 def run_sweep(app: Flask, now: datetime | None = None) -> SweepResult:
     """Run one sweep in a fresh app context and log what it flagged."""
     with app.app_context():
-        result = sweep(service_context(now))
+        result = sweep(db.session(), service_context(now))
         log.info(
             "sweep: %d flagged (steps overdue %d, steps due soon %d, actions overdue %d, "
             "actions due soon %d), %d e-mails queued",
@@ -67,7 +67,7 @@ def run_outbox(app: Flask, now: datetime | None = None) -> tuple[int, int]:
     with app.app_context():
         sent, failed = send_pending(
             db.session(),
-            now or real_now(),
+            service_context(now),
             SmtpSettings.from_config(app.config),
             lease=timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"]),
         )

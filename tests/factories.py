@@ -34,19 +34,20 @@ def make_user(
 ) -> User:
     """Make a user; without a password (hashing is slow on purpose) unless one is given."""
     return accounts.create_user(
+        db.session(),
+        service_context(now),
         email=f"{name}@example.org",
         name=name.replace("_", " ").title(),
         agency=agency,
         role=role,
         password=password,
-        now=now,
     )
 
 
 def make_world(now: datetime) -> World:
     world = World()
     for code, title in AGENCIES.items():
-        accounts.create_agency(code, title, now=now)
+        accounts.create_agency(db.session(), service_context(now), code, title)
     for code in ("CSC", "HEALTH", "POLICE"):
         for role in ("practitioner", "manager", "lead"):
             key = f"{code.lower()}_{role}"

@@ -10,6 +10,7 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from ..context import service_context
+from ..extensions import db
 from ..models import User
 from ..services import accounts
 from ..services.core import Context
@@ -31,7 +32,11 @@ def authenticate() -> None:
             headers={"WWW-Authenticate": CHALLENGE},
         )
     ctx = service_context()
-    user = accounts.user_for_token(token.strip(), ctx.now) if scheme.lower() == "bearer" else None
+    user = (
+        accounts.user_for_token(db.session(), ctx, token.strip())
+        if scheme.lower() == "bearer"
+        else None
+    )
     if user is None:
         raise ApiError(
             401,

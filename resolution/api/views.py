@@ -56,7 +56,7 @@ def case_answer(
     """
     if read is None:
         ctx = rq.context()
-        read = queries.read_case(db.session(), ctx.workflows, rq.caller(), case_id, ctx.now)
+        read = queries.read_case(db.session(), ctx, rq.caller(), case_id)
     return reply(
         s.CaseOut, read, status, headers={"ETag": rq.etag(read.version), **(headers or {})}
     )
@@ -65,7 +65,7 @@ def case_answer(
 def record_answer(case_id: int, record_id: int, status: int) -> Response:
     """Return one record as it appears on its case."""
     ctx = rq.context()
-    read = queries.read_case(db.session(), ctx.workflows, rq.caller(), case_id, ctx.now)
+    read = queries.read_case(db.session(), ctx, rq.caller(), case_id)
     record = next(r for r in read.records if r.id == record_id)
     return reply(s.RecordOut, record, status, headers={"ETag": rq.etag(read.version)})
 
@@ -128,9 +128,9 @@ def list_cases() -> Response:
     """List one page of the caller's visible cases, ordered by id."""
     flt = queries.CaseFilter(**rq.query(s.CaseQuery))
     ctx = rq.context()
-    ids, total = queries.list_cases(db.session(), rq.caller(), flt, ctx.now)
+    ids, total = queries.list_cases(db.session(), ctx, rq.caller(), flt)
     page = {
-        "items": queries.case_summaries(db.session(), ctx.workflows, ids, ctx.now),
+        "items": queries.case_summaries(db.session(), ctx, ids),
         "page": flt.page,
         "per_page": flt.per_page,
         "total": total,
@@ -149,10 +149,8 @@ def list_cases() -> Response:
 def get_case(case_id: int) -> Response:
     """Return a case with its version as ETag; the view is written to the access log."""
     user, ctx = rq.caller(), rq.context()
-    read = queries.read_case(
-        db.session(), ctx.workflows, user, rq.known_id(case_id, "case"), ctx.now
-    )
-    access.record_access(db.session(), user, access.CASE_VIEWED, read.reference, "api", ctx.now)
+    read = queries.read_case(db.session(), ctx, user, rq.known_id(case_id, "case"))
+    access.record_access(db.session(), ctx, user, access.CASE_VIEWED, read.reference, "api")
     return case_answer(read.id, read=read)
 
 
@@ -282,7 +280,7 @@ def take_action(case_id: int, action: str) -> Response:
 def case_history(case_id: int) -> Response:
     """Return the case's audit events."""
     case = loading.visible_case(db.session(), rq.caller(), rq.known_id(case_id, "case"))
-    return reply(s.EventOut, queries.history(db.session(), case), many=True)
+    return reply(s.EventOut, queries.history(db.session(), rq.context(), case), many=True)
 
 
 @bp.get("/outcomes")
@@ -301,10 +299,10 @@ def outcomes() -> Response:
     args = rq.query(s.OutcomeQuery)
     wanted = args.pop("format")
     ctx = rq.context()
-    rows = reports.outcome_log(db.session(), user, workflows=ctx.workflows, **args)
+    rows = reports.outcome_log(db.session(), ctx, user, **args)
     chain = head(db.session())
     what = access.EXPORTED if wanted == "csv" else access.OUTCOMES_VIEWED
-    access.record_access(db.session(), user, what, "outcomes", "api", ctx.now)
+    access.record_access(db.session(), ctx, user, what, "outcomes", "api")
     if wanted == "csv":
         return Response(reports.outcome_csv(rows, chain), mimetype="text/csv")
     return reply(
@@ -326,9 +324,8 @@ def audit_events() -> Response:
     """Return up to `limit` events after `after_seq`."""
     rq.require_role(*READERS)
     args = rq.query(s.AuditQuery)
-    return reply(
-        s.EventOut, history.events_after(db.session(), args["after_seq"], args["limit"]), many=True
-    )
+    events = history.events_after(db.session(), rq.context(), args["after_seq"], args["limit"])
+    return reply(s.EventOut, events, many=True)
 
 
 @bp.get("/audit/verify")
@@ -342,7 +339,7 @@ def audit_events() -> Response:
 def audit_verify() -> Response:
     """Verify the whole chain."""
     rq.require_role(*READERS)
-    verdict = history.verify_chain(db.session())
+    verdict = history.verify_chain(db.session(), rq.context())
     return reply(
         s.VerifyOut,
         {

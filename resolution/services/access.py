@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import AccessLog, User
+from .core import Context
 from .errors import Forbidden, Invalid
 
 DOORS = ("web", "api", "cli")
@@ -33,11 +34,11 @@ MAX_LIMIT = 1000
 
 def record_access(
     session: Session,
+    ctx: Context,
     user: User | str | None,
     what: str,
     target: str | None,
     door: str,
-    now: datetime,
 ) -> int:
     """Append one row to the access log in its own transaction; return its id.
 
@@ -47,10 +48,10 @@ def record_access(
         raise Invalid.field("door", f"must be one of {', '.join(DOORS)}")
     if not what or len(what) > 40:
         raise Invalid.field("what", "give a kind of access of 1 to 40 characters")
-    if now.tzinfo is None:
+    if ctx.now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     row = {
-        "at": now,
+        "at": ctx.now,
         "user_id": user.id if isinstance(user, User) else None,
         "actor": (user.email if isinstance(user, User) else user)[:254] if user else None,
         "what": what,
@@ -85,6 +86,7 @@ def _as_data(row: AccessLog) -> dict[str, Any]:
 
 def access_events(
     session: Session,
+    ctx: Context,
     user: User,
     after_id: int = 0,
     limit: int = 100,
@@ -110,13 +112,14 @@ def access_events(
     return [_as_data(row) for row in rows]
 
 
-def kinds(session: Session) -> list[str]:
+def kinds(session: Session, ctx: Context) -> list[str]:
     """Return the kinds of access recorded so far, sorted."""
     return sorted(session.scalars(select(AccessLog.what).distinct()))
 
 
 def access_page(
     session: Session,
+    ctx: Context,
     user: User,
     *,
     page: int = 1,

@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,10 +14,9 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..domain.definitions import ROLES
-from ..extensions import db
 from ..models import Agency, ApiToken, User
 from . import directory
-from .core import unit_of_work
+from .core import Context, unit_of_work
 from .errors import Conflict, Invalid, NotFound
 
 _hasher = PasswordHasher()
@@ -34,7 +33,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_agency(code: str, name: str, *, now: datetime, actor: str = "cli") -> Agency:
+def create_agency(
+    session: Session, ctx: Context, code: str, name: str, *, actor: str = "cli"
+) -> Agency:
     """Add an agency."""
     code = code.strip().upper()
     name = name.strip()
@@ -44,7 +45,7 @@ def create_agency(code: str, name: str, *, now: datetime, actor: str = "cli") ->
         )
     if not name or len(name) > 200:
         raise Invalid.field("name", "give a name of 1 to 200 characters")
-    with unit_of_work(db.session(), now) as uow:
+    with unit_of_work(session, ctx.now) as uow:
         if uow.session.scalar(select(Agency.id).where(Agency.code == code)):
             raise Conflict(f"agency {code} exists already", {"code": ["already exists"]})
         agency = Agency(code=code, name=name, active=True)
@@ -62,13 +63,14 @@ def validate_password(password: str) -> None:
 
 
 def create_user(
+    session: Session,
+    ctx: Context,
     *,
     email: str,
     name: str,
     agency: str,
     role: str,
     password: str | None,
-    now: datetime,
     actor: str = "cli",
 ) -> User:
     """Add a user; without a password they can only use API tokens."""
@@ -81,7 +83,7 @@ def create_user(
         raise Invalid.field("role", f"must be one of {', '.join(ROLES)}")
     if password is not None:
         validate_password(password)
-    with unit_of_work(db.session(), now) as uow:
+    with unit_of_work(session, ctx.now) as uow:
         found = uow.session.scalar(select(Agency).where(Agency.code == agency.strip().upper()))
         if found is None or not found.active:
             raise Invalid.field("agency", f"unknown agency '{agency}'")
@@ -94,7 +96,7 @@ def create_user(
             role=role,
             password_hash=_hasher.hash(password) if password else None,
             active=True,
-            created_at=now,
+            created_at=ctx.now,
             session_epoch=0,
         )
         user.agency = found
@@ -107,17 +109,17 @@ def create_user(
     return user
 
 
-def find_user(email: str) -> User:
+def find_user(session: Session, ctx: Context, email: str) -> User:
     """Return the user with this e-mail."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise NotFound(f"no user {email}")
     return user
 
 
-def check_password(email: str, password: str) -> User | None:
+def check_password(session: Session, ctx: Context, email: str, password: str) -> User | None:
     """Return the active user whose password this is, or None (same cost either way)."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)
@@ -128,10 +130,12 @@ def check_password(email: str, password: str) -> User | None:
     return user
 
 
-def set_password(email: str, password: str, *, now: datetime, actor: str = "cli") -> User:
+def set_password(
+    session: Session, ctx: Context, email: str, password: str, *, actor: str = "cli"
+) -> User:
     """Set a new password and end the user's existing sessions."""
     validate_password(password)
-    with unit_of_work(db.session(), now) as uow:
+    with unit_of_work(session, ctx.now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise NotFound(f"no user {email}")
@@ -141,9 +145,11 @@ def set_password(email: str, password: str, *, now: datetime, actor: str = "cli"
     return user
 
 
-def set_active(email: str, active: bool, *, now: datetime, actor: str = "cli") -> User:
+def set_active(
+    session: Session, ctx: Context, email: str, active: bool, *, actor: str = "cli"
+) -> User:
     """Activate or deactivate a user; deactivation ends sessions and tokens at once."""
-    with unit_of_work(db.session(), now) as uow:
+    with unit_of_work(session, ctx.now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise NotFound(f"no user {email}")
@@ -153,7 +159,7 @@ def set_active(email: str, active: bool, *, now: datetime, actor: str = "cli") -
             uow.session.execute(
                 update(ApiToken)
                 .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                .values(revoked_at=now)
+                .values(revoked_at=ctx.now)
             )
         uow.record_event(
             actor=actor,
@@ -163,11 +169,11 @@ def set_active(email: str, active: bool, *, now: datetime, actor: str = "cli") -
     return user
 
 
-def set_role(email: str, role: str, *, now: datetime, actor: str = "cli") -> User:
+def set_role(session: Session, ctx: Context, email: str, role: str, *, actor: str = "cli") -> User:
     """Change a user's role."""
     if role not in ROLES:
         raise Invalid.field("role", f"must be one of {', '.join(ROLES)}")
-    with unit_of_work(db.session(), now) as uow:
+    with unit_of_work(session, ctx.now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise NotFound(f"no user {email}")
@@ -182,12 +188,14 @@ def set_role(email: str, role: str, *, now: datetime, actor: str = "cli") -> Use
     return user
 
 
-def issue_token(email: str, *, now: datetime, days: int = 90, actor: str = "cli") -> str:
+def issue_token(
+    session: Session, ctx: Context, email: str, *, days: int = 90, actor: str = "cli"
+) -> str:
     """Issue an API token; it is shown once and stored hashed."""
     if not 1 <= days <= 366:
         raise Invalid.field("days", "a token lasts 1 to 366 days")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with unit_of_work(db.session(), now) as uow:
+    with unit_of_work(session, ctx.now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None or not user.active:
             raise NotFound(f"no active user {email}")
@@ -196,8 +204,8 @@ def issue_token(email: str, *, now: datetime, days: int = 90, actor: str = "cli"
                 user_id=user.id,
                 token_hash=hash_token(token),
                 hint=token[-4:],
-                created_at=now,
-                expires_at=now + timedelta(days=days),
+                created_at=ctx.now,
+                expires_at=ctx.now + timedelta(days=days),
             )
         )
         uow.record_event(
@@ -206,16 +214,16 @@ def issue_token(email: str, *, now: datetime, days: int = 90, actor: str = "cli"
     return token
 
 
-def revoke_tokens(email: str, *, now: datetime, actor: str = "cli") -> int:
+def revoke_tokens(session: Session, ctx: Context, email: str, *, actor: str = "cli") -> int:
     """Revoke every live token of a user; return how many."""
-    with unit_of_work(db.session(), now) as uow:
+    with unit_of_work(session, ctx.now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise NotFound(f"no user {email}")
         result = uow.session.execute(
             update(ApiToken)
             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=now)
+            .values(revoked_at=ctx.now)
         )
         assert isinstance(result, CursorResult)  # as an UPDATE's is (typed as a Result)
         count = result.rowcount
@@ -225,16 +233,16 @@ def revoke_tokens(email: str, *, now: datetime, actor: str = "cli") -> int:
     return count
 
 
-def user_for_token(token: str, now: datetime) -> User | None:
+def user_for_token(session: Session, ctx: Context, token: str) -> User | None:
     """Return the active user a live token belongs to, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    found = db.session.scalar(
+    found = session.scalar(
         select(ApiToken)
         .options(joinedload(ApiToken.user))
         .where(ApiToken.token_hash == hash_token(token))
     )
-    if found is None or found.revoked_at is not None or found.expires_at <= now:
+    if found is None or found.revoked_at is not None or found.expires_at <= ctx.now:
         return None
     return found.user if found.user.active else None
 
@@ -248,26 +256,26 @@ class Overview:
     live_tokens: dict[int, int]  # user id -> how many live API tokens they hold
 
 
-def overview(session: Session, now: datetime) -> Overview:
-    """Return the agencies, the users and each user's count of live API tokens at `now`."""
+def overview(session: Session, ctx: Context) -> Overview:
+    """Return the agencies, the users and each user's count of live API tokens at `ctx.now`."""
     live = (
         select(ApiToken.user_id, func.count())
-        .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+        .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > ctx.now)
         .group_by(ApiToken.user_id)
     )
     return Overview(
-        agencies=directory.agencies(session),
+        agencies=directory.agencies(session, ctx),
         users=list(session.scalars(select(User).order_by(User.name))),
         live_tokens=dict(session.execute(live).tuples().all()),
     )
 
 
-def user_by_id(session: Session, user_id: int) -> User | None:
+def user_by_id(session: Session, ctx: Context, user_id: int) -> User | None:
     """Return the user with this id, or None."""
     return session.get(User, user_id)
 
 
-def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+def tokens_of(session: Session, ctx: Context, user_id: int) -> list[ApiToken]:
     """Return a user's API tokens, live or not, oldest first."""
     return list(
         session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))

@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Agency
+from .core import Context
 
 
 def agencies(
-    session: Session, *, active_only: bool = False, excluding: int | None = None
+    session: Session, ctx: Context, *, active_only: bool = False, excluding: int | None = None
 ) -> list[Agency]:
     """Return the agencies by name; `excluding`: the id of one to leave out (the user's own)."""
     query = select(Agency).order_by(Agency.name)
@@ -20,6 +21,6 @@ def agencies(
     return list(session.scalars(query))
 
 
-def agency_names(session: Session) -> dict[str, str]:
+def agency_names(session: Session, ctx: Context) -> dict[str, str]:
     """Return every agency's name by its code, the inactive ones too."""
     return dict(session.execute(select(Agency.code, Agency.name)).tuples().all())

@@ -25,8 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain import rules
-from ..domain.machines import Workflows
 from ..models import Case, Step, User
+from .core import Context
 from .reports import local_bounds, ordered_agencies, require_reader, table_csv, went_overdue
 
 FIGURE_COLUMNS = ("figure", "group", "measure", "value")
@@ -80,9 +80,10 @@ def _share(
 
 
 def figures(
-    session: Session, user: User, workflows: Workflows, date_from: date | None, date_to: date | None
+    session: Session, ctx: Context, user: User, date_from: date | None, date_to: date | None
 ) -> dict[str, Any]:
     """Return the annual-report figures for a period (either end may be open)."""
+    workflows = ctx.workflows
     require_reader(user)
     start, end = local_bounds(date_from, date_to)
     raised = list(

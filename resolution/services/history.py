@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import audit
 from ..models import AuditEvent
-from .core import head
+from .core import Context, head
 
 BATCH = 5000
 
@@ -65,7 +65,7 @@ def _watch_redactions(
         yield event
 
 
-def verify_chain(session: Session, upto: int | None = None) -> audit.Verdict:
+def verify_chain(session: Session, ctx: Context, upto: int | None = None) -> audit.Verdict:
     """Check the chain (or its first `upto` events) in batches so memory stays flat.
 
     An event whose payload was redacted passes only if its case has a later
@@ -104,7 +104,7 @@ def verify_chain(session: Session, upto: int | None = None) -> audit.Verdict:
     return verdict
 
 
-def events_after(session: Session, after_seq: int, limit: int) -> list[AuditEvent]:
+def events_after(session: Session, ctx: Context, after_seq: int, limit: int) -> list[AuditEvent]:
     """Return up to `limit` events after a sequence number, in order."""
     return list(
         session.scalars(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, Case, Record
+from .core import Context
 from .retention import MARKER
 
 BATCH = 500
@@ -87,7 +88,7 @@ def _check_case(case: Case, events: list[AuditEvent], records: list[Record]) -> 
     return None
 
 
-def check_cases(session: Session) -> Mismatch | None:
+def check_cases(session: Session, ctx: Context) -> Mismatch | None:
     """Return the first case whose rows disagree with its history, or None."""
     after = 0
     while True:

@@ -27,6 +27,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Outbox
+from .core import Context
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +161,14 @@ def _mark_failed(session: Session, rows: list[Any], now: datetime, error: str) -
 
 def send_pending(
     session: Session,
-    now: datetime,
+    ctx: Context,
     smtp: SmtpSettings,
     *,
     batch: int = BATCH,
     lease: timedelta = LEASE,
 ) -> tuple[int, int]:
-    """Send the outbox rows due at `now`; return (sent, failed)."""
+    """Send the outbox rows due at `ctx.now`; return (sent, failed)."""
+    now = ctx.now
     if session.in_transaction():
         session.commit()
     sent = failed = 0

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from ..domain import rules
 from ..domain.machines import Workflows
 from ..models import Agency, AuditEvent, Case, CaseAgency, CaseParty, Step, User
+from .core import Context
 from .errors import Invalid
 from .loading import load_cases, visible_case
 from .views import CaseView, case_view
@@ -113,7 +114,7 @@ class ClosedRow:
     agencies: list[tuple[str, str]]  # (code, name), in the order they joined
 
 
-def recently_closed(session: Session, user: User, limit: int) -> list[ClosedRow]:
+def recently_closed(session: Session, ctx: Context, user: User, limit: int) -> list[ClosedRow]:
     """Return the cases the user may see that closed most recently, newest first."""
     rows = session.execute(
         visible_cases(user)
@@ -140,7 +141,7 @@ class CaseFilter:
 
 
 def list_cases(
-    session: Session, user: User, flt: CaseFilter, now: datetime
+    session: Session, ctx: Context, user: User, flt: CaseFilter
 ) -> tuple[list[int], int]:
     """Return the ids of one page of the cases the user may see, oldest first, and the total."""
     if flt.state not in (None, "open", "closed"):
@@ -155,7 +156,7 @@ def list_cases(
     elif flt.state == "closed":
         query = query.where(Case.closed.is_(True))
     if flt.overdue is not None:
-        late = exists().where(Step.case_id == Case.id, overdue_clause(now))
+        late = exists().where(Step.case_id == Case.id, overdue_clause(ctx.now))
         query = query.where(late, Case.closed == false()) if flt.overdue else query.where(~late)
     if flt.agency:
         query = query.where(
@@ -179,23 +180,21 @@ def list_cases(
     return ids, int(total or 0)
 
 
-def read_case(
-    session: Session, workflows: Workflows, user: User, case_id: int, now: datetime
-) -> CaseView:
+def read_case(session: Session, ctx: Context, user: User, case_id: int) -> CaseView:
     """Return a case the user may see, whole, with the actions they may take; or refuse
     as if it did not exist."""
     case = visible_case(session, user, case_id)
-    return case_view(case, workflows, now, user=user, whole=True)
+    return case_view(case, ctx.workflows, ctx.now, user=user, whole=True)
 
 
-def case_summaries(
-    session: Session, workflows: Workflows, case_ids: Sequence[int], now: datetime
-) -> list[CaseView]:
+def case_summaries(session: Session, ctx: Context, case_ids: Sequence[int]) -> list[CaseView]:
     """Return the summaries of cases the caller has already been shown, in that order."""
-    return [case_view(c, workflows, now, whole=False) for c in load_cases(session, case_ids)]
+    return [
+        case_view(c, ctx.workflows, ctx.now, whole=False) for c in load_cases(session, case_ids)
+    ]
 
 
-def history(session: Session, case: Any) -> list[AuditEvent]:
+def history(session: Session, ctx: Context, case: Any) -> list[AuditEvent]:
     """Return the history events of a case (anything with its `reference`), oldest first."""
     return list(
         session.scalars(
@@ -290,13 +289,7 @@ def _level_counts(
     return [(str(r[0]), int(r[1]), str(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
 
 
-def open_cases(
-    session: Session,
-    user: User,
-    workflows: Workflows,
-    flt: OpenFilter,
-    now: datetime,
-) -> OpenCasesPage:
+def open_cases(session: Session, ctx: Context, user: User, flt: OpenFilter) -> OpenCasesPage:
     """Return one page of the open cases the user can see, counted and filtered in SQL.
 
     Its cost follows the number of open cases the user can see, never the number of
@@ -310,6 +303,7 @@ def open_cases(
         raise Invalid.field("page", "must be 1 or more")
     if not 1 <= flt.per_page <= 200:
         raise Invalid.field("per_page", "must be 1 to 200")
+    workflows, now = ctx.workflows, ctx.now
     visible, current = _open_steps(user)
     overdue, due_soon = overdue_clause(now), due_soon_clause(now)
     per_level = _level_counts(session, user, now)

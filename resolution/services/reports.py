@@ -25,6 +25,7 @@ from ..domain import rules
 from ..domain.calendar import working_days_between
 from ..domain.machines import Workflows
 from ..models import Agency, Case, CaseAgency, CaseTheme, Step, User
+from .core import Context
 from .errors import Forbidden, Invalid
 from .queries import visible_cases
 
@@ -92,14 +93,6 @@ def ordered_agencies(case: Case) -> list[str]:
     raising = [ca.agency.code for ca in case.agencies if ca.raising]
     others = [ca.agency.code for ca in case.agencies if not ca.raising]
     return raising + others
-
-
-def _workflows(workflows: Workflows | None) -> Workflows:
-    if workflows is not None:
-        return workflows
-    from ..context import workflows as app_workflows  # a door forgot to pass them: the app's
-
-    return app_workflows()
 
 
 def closed_cases(
@@ -177,6 +170,7 @@ def outcome_row(case: Case, workflows: Workflows) -> dict[str, Any]:
 
 def outcome_log(
     session: Session,
+    ctx: Context,
     user: User,
     *,
     date_from: date | None = None,
@@ -186,7 +180,6 @@ def outcome_log(
     level: str | None = None,
     outcome: str | None = None,
     theme: str | None = None,
-    workflows: Workflows | None = None,
 ) -> list[dict[str, Any]]:
     """Return one row per closed case the user may see, oldest closure first."""
     found = closed_cases(
@@ -200,8 +193,7 @@ def outcome_log(
         outcome=outcome,
         theme=theme,
     )
-    registry = _workflows(workflows)
-    return [outcome_row(case, registry) for case in found]
+    return [outcome_row(case, ctx.workflows) for case in found]
 
 
 def _cell(value: Any) -> Any:

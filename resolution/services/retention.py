@@ -16,8 +16,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
-from ..domain.machines import Workflows
-from ..extensions import db
 from ..models import AuditEvent, Case, Record, Step
 from .core import Context, unit_of_work
 
@@ -54,13 +52,12 @@ class RetentionResult:
         return len(self.references)
 
 
-def plan_retention(
-    session: Session, workflows: Workflows, now: datetime, *, keep_days: int | None = None
-) -> list[Due]:
+def plan_retention(session: Session, ctx: Context, *, keep_days: int | None = None) -> list[Due]:
     """Return the closed, unredacted cases whose text is past keeping, oldest closure first.
 
     `keep_days`, when given, overrides every definition's own rule (configuration).
     """
+    workflows, now = ctx.workflows, ctx.now
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     candidates = session.scalars(
@@ -145,14 +142,13 @@ def _redact_case(session: Session, case: Case, now: datetime) -> tuple[int, int]
 
 
 def apply_retention(
-    ctx: Context, *, keep_days: int | None = None, only: set[str] | None = None
+    session: Session, ctx: Context, *, keep_days: int | None = None, only: set[str] | None = None
 ) -> RetentionResult:
     """Redact every case past its keeping time (or only those named), in one transaction."""
     references: list[str] = []
     records = events = 0
-    with unit_of_work(db.session(), ctx.now) as uow:
-        session = uow.session
-        for item in plan_retention(session, ctx.workflows, ctx.now, keep_days=keep_days):
+    with unit_of_work(session, ctx.now) as uow:
+        for item in plan_retention(session, ctx, keep_days=keep_days):
             if only is not None and item.reference not in only:
                 continue
             case = session.get(Case, item.case_id)

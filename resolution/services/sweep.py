@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from ..domain.calendar import HOURS, WORKING_DAYS, warning_time
 from ..domain.definitions import Definition
-from ..extensions import db
 from ..models import Case, CaseAgency, CaseParty, Record, Step, User, table_of
 from . import notify
 from .core import Context, Message, UnitOfWork, unit_of_work
@@ -89,7 +88,7 @@ class _Flag:
     step_level: str | None = None
 
 
-def sweep(ctx: Context, *, chunk: int = CHUNK) -> SweepResult:
+def sweep(session: Session, ctx: Context, *, chunk: int = CHUNK) -> SweepResult:
     """Flag overdue steps and actions and warn of due-soon ones, as of `ctx.now`."""
     totals = {"step_overdue": 0, "step_due_soon": 0, "action_overdue": 0, "action_due_soon": 0}
     messages = chunks = 0
@@ -97,7 +96,7 @@ def sweep(ctx: Context, *, chunk: int = CHUNK) -> SweepResult:
     # sweep ran is flagged overdue only.
     for kind in ("step_overdue", "action_overdue", "step_due_soon", "action_due_soon"):
         while True:
-            with unit_of_work(db.session(), ctx.now, late=True) as uow:
+            with unit_of_work(session, ctx.now, late=True) as uow:
                 flags = _FLAGGERS[kind](uow.session, ctx, chunk)
                 if flags:
                     messages += _record_and_queue(ctx, uow, flags)
@@ -110,7 +109,7 @@ def sweep(ctx: Context, *, chunk: int = CHUNK) -> SweepResult:
                 break
     if messages or any(totals.values()):
         # The flags were set by Core statements: drop any stale copies this session holds.
-        db.session().expire_all()
+        session.expire_all()
     return SweepResult(
         flagged_overdue=totals["step_overdue"],
         warned_due_soon=totals["step_due_soon"],

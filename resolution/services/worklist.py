@@ -125,6 +125,6 @@ def your_cases(session: Session, ctx: Context, user: User) -> YourCases:
             others=[name for code, name in c.agencies if code != own],
             level=c.outcome_kind or "",
         )
-        for c in recently_closed(session, user, RECENTLY_CLOSED)
+        for c in recently_closed(session, ctx, user, RECENTLY_CLOSED)
     ]
     return YourCases(**groups, closed=closed)

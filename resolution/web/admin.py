@@ -20,7 +20,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def index() -> ResponseReturnValue:
     """List agencies, users and the loaded workflow definitions."""
     ctx = web_ctx()
-    found = accounts.overview(db.session(), ctx.now)
+    found = accounts.overview(db.session(), ctx)
     return render_template(
         "admin/index.html",
         agencies=found.agencies,
@@ -40,7 +40,11 @@ def new_agency() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             agency = accounts.create_agency(
-                form.code.data or "", form.name.data or "", now=web_ctx().now, actor=me().email
+                db.session(),
+                web_ctx(),
+                form.code.data or "",
+                form.name.data or "",
+                actor=me().email,
             )
         except ServiceError as exc:
             problems = add_errors(form, exc, {})
@@ -57,18 +61,19 @@ def new_agency() -> ResponseReturnValue:
 def new_user() -> ResponseReturnValue:
     """Add a user with a password."""
     form = UserForm()
-    active = directory.agencies(db.session(), active_only=True)
+    active = directory.agencies(db.session(), web_ctx(), active_only=True)
     form.agency.choices = choices([("", "Select an agency"), *((a.code, a.name) for a in active)])
     problems: list[str] = []
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
+                db.session(),
+                web_ctx(),
                 email=form.email.data or "",
                 name=form.name.data or "",
                 agency=form.agency.data or "",
                 role=form.role.data or "",
                 password=form.password.data or "",
-                now=web_ctx().now,
                 actor=me().email,
             )
         except ServiceError as exc:
@@ -82,7 +87,7 @@ def new_user() -> ResponseReturnValue:
 
 
 def _user(user_id: int) -> User:
-    user = accounts.user_by_id(db.session(), user_id)
+    user = accounts.user_by_id(db.session(), web_ctx(), user_id)
     if user is None:
         abort(404)
     return user
@@ -109,7 +114,7 @@ def _user_page(
         role_form=role_form,
         password_form=password_form,
         button=ButtonForm(),
-        tokens=accounts.tokens_of(db.session(), found.id),
+        tokens=accounts.tokens_of(db.session(), web_ctx(), found.id),
         now=web_ctx().now,
         problems=problems,
     ), status
@@ -124,7 +129,9 @@ def change_role(user_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _user_page(found, form, PasswordForm(formdata=None), [], 400)
     try:
-        accounts.set_role(found.email, form.role.data or "", now=web_ctx().now, actor=me().email)
+        accounts.set_role(
+            db.session(), web_ctx(), found.email, form.role.data or "", actor=me().email
+        )
     except ServiceError as exc:
         return _user_page(found, form, PasswordForm(formdata=None), add_errors(form, exc, {}), 400)
     flash(f"{found.name} is now: {form.role.data}", "success")
@@ -141,7 +148,7 @@ def reset_password(user_id: int) -> ResponseReturnValue:
         return _user_page(found, RoleForm(formdata=None, role=found.role), form, [], 400)
     try:
         accounts.set_password(
-            found.email, form.password.data or "", now=web_ctx().now, actor=me().email
+            db.session(), web_ctx(), found.email, form.password.data or "", actor=me().email
         )
     except ServiceError as exc:
         problems = add_errors(form, exc, {})
@@ -156,7 +163,7 @@ def revoke_tokens(user_id: int) -> ResponseReturnValue:
     """Revoke every live API token of a user."""
     found = _user(user_id)
     ButtonForm().validate_on_submit()
-    count = accounts.revoke_tokens(found.email, now=web_ctx().now, actor=me().email)
+    count = accounts.revoke_tokens(db.session(), web_ctx(), found.email, actor=me().email)
     flash(f"{count} API token{'s' if count != 1 else ''} revoked", "success")
     return redirect(url_for("admin.user", user_id=found.id))
 
@@ -170,6 +177,6 @@ def toggle_active(user_id: int) -> ResponseReturnValue:
     if found.id == me().id:
         flash("You cannot deactivate your own account", "error")
         return redirect(url_for("admin.user", user_id=found.id))
-    accounts.set_active(found.email, not found.active, now=web_ctx().now, actor=me().email)
+    accounts.set_active(db.session(), web_ctx(), found.email, not found.active, actor=me().email)
     flash(f"{found.name} is now {'active' if found.active else 'deactivated'}", "success")
     return redirect(url_for("admin.user", user_id=found.id))

@@ -52,7 +52,7 @@ def _log(user: User | None, email: str, what: str, note: str = "") -> None:
     """Write a sign-in, failed sign-in or sign-out to the access log (typed e-mail when failed)."""
     target = f"{request.remote_addr or 'unknown'}{note}"
     access.record_access(
-        db.session(), user or email.strip().lower(), what, target, "web", web_ctx().now
+        db.session(), web_ctx(), user or email.strip().lower(), what, target, "web"
     )
 
 
@@ -70,7 +70,7 @@ def sign_in() -> ResponseReturnValue:
             problem = f"Too many attempts to sign in. Wait {math.ceil(wait)} seconds and try again"
             _log(None, email, access.SIGN_IN_FAILED, " (too many attempts: not checked)")
         else:
-            user = accounts.check_password(email, form.password.data or "")
+            user = accounts.check_password(db.session(), web_ctx(), email, form.password.data or "")
             if user is None:
                 throttle.failed(email, address)
                 _log(None, email, access.SIGN_IN_FAILED)

@@ -38,7 +38,7 @@ EVENT_WORDS = {
 def _load(case_id: int) -> CaseView:
     ctx = web_ctx()
     try:
-        return queries.read_case(db.session(), ctx.workflows, me(), case_id, ctx.now)
+        return queries.read_case(db.session(), ctx, me(), case_id)
     except NotFound:
         abort(404)
 
@@ -73,7 +73,7 @@ def _timeline(case: CaseView) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [
         {"kind": "record", "at": r.at, "record": r} for r in case.records
     ]
-    for event in queries.history(db.session(), case):
+    for event in queries.history(db.session(), web_ctx(), case):
         if event.action in ("record_added",):
             continue
         items.append(
@@ -97,9 +97,7 @@ def show(case_id: int) -> ResponseReturnValue:
     definition, access, actor = case.definition, case.access, actor_of(user)
     step = case.step
     proposer = step.timescale.proposed_by if step else None
-    access_log.record_access(
-        db.session(), user, access_log.CASE_VIEWED, case.reference, "web", ctx.now
-    )
+    access_log.record_access(db.session(), ctx, user, access_log.CASE_VIEWED, case.reference, "web")
     shown_at = case.outcome.level if case.outcome and case.outcome.level else case.state
     return render_template(
         "cases/show.html",

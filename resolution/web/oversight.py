@@ -77,7 +77,7 @@ def overdue() -> ResponseReturnValue:
         page=min(max(args.get("page", 1, type=int) or 1, 1), 100_000),
         per_page=PER_PAGE,
     )
-    found = queries.open_cases(db.session(), user, ctx.workflows, flt, ctx.now)
+    found = queries.open_cases(db.session(), ctx, user, flt)
     own = user.agency.code
     rows = [_overdue_row(case, ctx, own) for case in found.rows]
     levels: dict[str, str] = {}
@@ -170,7 +170,7 @@ def _outcome_choices(ctx: Any) -> dict[str, list[tuple[str, str]]]:
     for definition in ctx.workflows.registry.all():
         for key in definition.level_index:
             levels.setdefault(key, definition.level(key).title)
-    agencies = [(a.code, a.name) for a in directory.agencies(db.session())]
+    agencies = [(a.code, a.name) for a in directory.agencies(db.session(), ctx)]
     return {
         "agency": [("", "Any agency"), *agencies],
         "category": [("", "Any category"), *rules.CATEGORIES.items()],
@@ -186,18 +186,16 @@ def outcomes() -> ResponseReturnValue:
     """Show the outcome log with filters, a CSV link and whether the history's chain is intact."""
     ctx, user = web_ctx(), me()
     kwargs, values, errors = _outcome_filters(ctx)
-    log = _decorated(
-        reports.outcome_log(db.session(), user, workflows=ctx.workflows, **kwargs), ctx
-    )
+    log = _decorated(reports.outcome_log(db.session(), ctx, user, **kwargs), ctx)
     access.record_access(
         db.session(),
+        ctx,
         user,
         access.OUTCOMES_VIEWED,
         _target("outcomes", values),
         "web",
-        ctx.now,
     )
-    verdict = history.verify_chain(db.session())
+    verdict = history.verify_chain(db.session(), ctx)
     choices = _outcome_choices(ctx)
     return render_template(
         "oversight/outcomes.html",
@@ -218,15 +216,15 @@ def outcomes_csv() -> ResponseReturnValue:
     kwargs, values, errors = _outcome_filters(ctx)
     if errors:
         abort(400)
-    rows = reports.outcome_log(db.session(), user, workflows=ctx.workflows, **kwargs)
+    rows = reports.outcome_log(db.session(), ctx, user, **kwargs)
     text = reports.outcome_csv(rows, head(db.session()))
     access.record_access(
         db.session(),
+        ctx,
         user,
         access.EXPORTED,
         _target("outcomes", values),
         "web",
-        ctx.now,
     )
     return _csv(text, f"outcome-log-{ctx.now.date().isoformat()}.csv")
 
@@ -250,15 +248,15 @@ def figures_page() -> ResponseReturnValue:
     ctx, user = web_ctx(), me()
     start, end, values, errors = _period()
     figs = figures.figures(
-        db.session(), user, ctx.workflows, None if errors else start, None if errors else end
+        db.session(), ctx, user, None if errors else start, None if errors else end
     )
     access.record_access(
         db.session(),
+        ctx,
         user,
         access.FIGURES_VIEWED,
         _target("figures", values),
         "web",
-        ctx.now,
     )
     charts = [
         {"title": title, "rows": rows, "svg": Markup(bar_chart_svg(title, rows))}  # noqa: S704 - charts escape every text  # nosec B704
@@ -285,14 +283,14 @@ def figures_csv() -> ResponseReturnValue:
     start, end, values, errors = _period()
     if errors:
         abort(400)
-    figs = figures.figures(db.session(), user, ctx.workflows, start, end)
+    figs = figures.figures(db.session(), ctx, user, start, end)
     access.record_access(
         db.session(),
+        ctx,
         user,
         access.EXPORTED,
         _target("figures", values),
         "web",
-        ctx.now,
     )
     return _csv(
         figures.figures_csv(figs, head(db.session())), f"figures-{ctx.now.date().isoformat()}.csv"
@@ -317,12 +315,13 @@ def access_log() -> ResponseReturnValue:
         page = max(1, int(args.get("page", "1")))
     except ValueError:
         page = 1
-    kinds = access.kinds(db.session())
+    kinds = access.kinds(db.session(), ctx)
     if values["what"] and values["what"] not in kinds:
         errors["what"] = "Choose a kind of access from the list"
         values["what"] = ""
     rows, total = access.access_page(
         db.session(),
+        ctx,
         user,
         page=page,
         per_page=ACCESS_PAGE,
@@ -332,11 +331,11 @@ def access_log() -> ResponseReturnValue:
     )
     access.record_access(
         db.session(),
+        ctx,
         user,
         access.ACCESS_VIEWED,
         _target("access", {**values, "page": str(page) if page > 1 else ""}),
         "web",
-        ctx.now,
     )
     pages = max(1, -(-total // ACCESS_PAGE))
     kept = {k: v for k, v in values.items() if v and k not in errors}

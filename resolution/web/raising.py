@@ -146,7 +146,7 @@ def agencies() -> ResponseReturnValue:
     if request.method == "GET" and "agencies" in answers:
         data = {"agencies": answers["agencies"], "people": "\n".join(answers.get("people", []))}
     form = AgenciesForm(data=data)
-    others = directory.agencies(db.session(), active_only=True, excluding=me().agency_id)
+    others = directory.agencies(db.session(), web_ctx(), active_only=True, excluding=me().agency_id)
     form.agencies.choices = choices((a.code, a.name) for a in others)
     if form.validate_on_submit():
         _save(agencies=list(form.agencies.data or []), people=form.emails())
@@ -225,7 +225,7 @@ def check() -> ResponseReturnValue:
             session.pop(KEY, None)
             flash(f"Disagreement raised: your reference is {case.reference}", "success")
             return redirect(url_for("cases.show", case_id=case.id))
-    names = directory.agency_names(db.session())
+    names = directory.agency_names(db.session(), ctx)
     definition = ctx.workflows.registry.latest(
         answers.get("workflow") or ctx.workflows.registry.default_key
     )

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from resolution.context import real_now
+from resolution.context import real_now, service_context
 from resolution.extensions import db
 from resolution.models import Acknowledgement, AuditEvent, Case, CaseParty, Outbox, Record, Step
 from resolution.services import accounts
@@ -67,7 +67,8 @@ class Api:
 def tokens(world: factories.World) -> dict[str, str]:
     """A live token for every user of the world, issued at the real time."""
     return {
-        name: accounts.issue_token(user.email, now=real_now()) for name, user in world.users.items()
+        name: accounts.issue_token(db.session(), service_context(real_now()), user.email)
+        for name, user in world.users.items()
     }
 
 

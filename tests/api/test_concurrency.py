@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import AuditEvent
 from resolution.services import history
@@ -89,4 +90,4 @@ def test_eight_clients_escalating_the_same_version_at_once_one_wins(
         select(AuditEvent).where(AuditEvent.case_ref == reference, AuditEvent.action == "escalate")
     ).all()
     assert len(escalations) == 1
-    assert history.verify_chain(db.session()).ok
+    assert history.verify_chain(db.session(), service_context()).ok

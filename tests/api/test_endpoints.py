@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
-from resolution.context import real_now
+from resolution.context import real_now, service_context
 from resolution.extensions import db
 from resolution.models import AccessLog, ApiToken
 from resolution.services import accounts
@@ -341,7 +341,8 @@ def test_missing_malformed_and_unknown_tokens_answer_401(api: Api, client) -> No
 
 
 def test_an_expired_token_stops_working(api: Api, world) -> None:
-    old = accounts.issue_token(world["auditor"].email, now=real_now() - timedelta(days=2), days=1)
+    two_days_ago = service_context(real_now() - timedelta(days=2))
+    old = accounts.issue_token(db.session(), two_days_ago, world["auditor"].email, days=1)
     api.tokens["old"] = old
     assert api.get("/audit/verify", "old").status_code == 401
 

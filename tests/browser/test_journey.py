@@ -17,7 +17,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from resolution.context import real_now
+from resolution.context import real_now, service_context
+from resolution.extensions import db
 from resolution.services import accounts
 
 from .conftest import Pages
@@ -46,10 +47,16 @@ def people(app: Flask) -> dict[str, str]:
         ("HEALTH", "Community Health Services"),
         ("PART", "Safeguarding Partnership"),
     ):
-        accounts.create_agency(code, name, now=now)
+        accounts.create_agency(db.session(), service_context(now), code, name)
     for email, name, agency, role in PEOPLE.values():
         accounts.create_user(
-            email=email, name=name, agency=agency, role=role, password=PASSWORD, now=now
+            db.session(),
+            service_context(now),
+            email=email,
+            name=name,
+            agency=agency,
+            role=role,
+            password=PASSWORD,
         )
     return {key: value[0] for key, value in PEOPLE.items()}
 

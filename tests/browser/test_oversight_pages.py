@@ -27,15 +27,15 @@ def closed_cases(app: Flask) -> list[str]:
     """Two agencies, an auditor, and two closed cases (one resolved with themes, one withdrawn)."""
     now = real_now() - timedelta(hours=2)
     for code, name in (("CSC", "Children's Social Work Service"), ("HEALTH", "Community Health")):
-        accounts.create_agency(code, name, now=now)
-    accounts.create_agency("PART", "Safeguarding Partnership", now=now)
-    sam = accounts.create_user(
+        accounts.create_agency(db.session(), service_context(now), code, name)
+    accounts.create_agency(db.session(), service_context(now), "PART", "Safeguarding Partnership")
+    sam = accounts.create_user(db.session(), service_context(now),
         email="sam@csc.example", name="Sam Okafor", agency="CSC", role="practitioner",
-        password=PASSWORD, now=now,
+        password=PASSWORD,
     )  # fmt: skip
-    accounts.create_user(
+    accounts.create_user(db.session(), service_context(now),
         email="olu@partnership.example", name="Olu Adeyemi", agency="PART", role="auditor",
-        password=PASSWORD, now=now,
+        password=PASSWORD,
     )  # fmt: skip
     refs = []
     for i, (action, themes) in enumerate((("resolve", ["neglect"]), ("withdraw", []))):

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from resolution.charts import bar_chart_svg
+from resolution.context import service_context
 from resolution.extensions import db
 from resolution.services import figures
 from resolution.services.errors import Forbidden
@@ -22,9 +23,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture
 def march(app, closed_cases: Fixture) -> dict:
-    return figures.figures(
-        db.session, closed_cases.world["auditor"], app.extensions["workflows"], *MARCH
-    )
+    return figures.figures(db.session(), service_context(), closed_cases.world["auditor"], *MARCH)
 
 
 def test_raised_pairs_categories_and_the_urgent_route(march: dict) -> None:
@@ -106,9 +105,9 @@ def test_learning_themes_with_counts(march: dict) -> None:
 
 def test_a_shorter_period_counts_only_what_fell_in_it(app, closed_cases: Fixture) -> None:
     first_week = figures.figures(
-        db.session,
+        db.session(),
+        service_context(),
         closed_cases.world["partnership"],
-        app.extensions["workflows"],
         date(2026, 3, 2),
         date(2026, 3, 6),
     )
@@ -125,9 +124,7 @@ def test_a_shorter_period_counts_only_what_fell_in_it(app, closed_cases: Fixture
 
 def test_only_readers_get_figures(app, closed_cases: Fixture) -> None:
     with pytest.raises(Forbidden):
-        figures.figures(
-            db.session, closed_cases.world["csc_lead"], app.extensions["workflows"], *MARCH
-        )
+        figures.figures(db.session(), service_context(), closed_cases.world["csc_lead"], *MARCH)
 
 
 def test_figures_csv_has_one_row_per_figure_and_the_chain_head(march: dict) -> None:

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from resolution.context import service_context
 from resolution.extensions import db
 from resolution.services import reports
 from resolution.services.core import head
@@ -18,9 +19,7 @@ from .conftest import Fixture, at
 
 
 def log(fx: Fixture, app, **filters):
-    return reports.outcome_log(
-        db.session, fx.world["auditor"], workflows=app.extensions["workflows"], **filters
-    )
+    return reports.outcome_log(db.session(), service_context(), fx.world["auditor"], **filters)
 
 
 def test_each_closed_case_is_one_row_in_closing_order_with_hand_counted_days(
@@ -139,25 +138,20 @@ def test_dates_are_london_days_in_summer_time(app, world) -> None:
         outcome={"text": "agreed"},
     )
     auditor = world["auditor"]
-    flows = app.extensions["workflows"]
-    assert (
-        reports.outcome_log(db.session, auditor, date_to=date(2026, 3, 31), workflows=flows) == []
-    )
-    rows = reports.outcome_log(db.session, auditor, date_from=date(2026, 4, 1), workflows=flows)
+    ctx = service_context()
+    assert reports.outcome_log(db.session(), ctx, auditor, date_to=date(2026, 3, 31)) == []
+    rows = reports.outcome_log(db.session(), ctx, auditor, date_from=date(2026, 4, 1))
     assert [r["days_open"] for r in rows] == [
         2
     ]  # Monday 30 March to Wednesday 1 April, London dates
 
 
 def test_only_auditors_and_the_partnership_read_the_log(app, closed_cases: Fixture) -> None:
-    flows = app.extensions["workflows"]
+    ctx = service_context()
     for name in ("csc_practitioner", "health_manager", "csc_lead", "admin"):
         with pytest.raises(Forbidden):
-            reports.outcome_log(db.session, closed_cases.world[name], workflows=flows)
-    assert (
-        len(reports.outcome_log(db.session, closed_cases.world["partnership"], workflows=flows))
-        == 5
-    )
+            reports.outcome_log(db.session(), ctx, closed_cases.world[name])
+    assert len(reports.outcome_log(db.session(), ctx, closed_cases.world["partnership"])) == 5
 
 
 def test_unknown_filter_values_are_refused_by_name(app, closed_cases: Fixture) -> None:

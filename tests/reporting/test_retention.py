@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import AuditEvent, Case, Record, Step
 from resolution.services import figures, reports, retention
@@ -17,11 +18,11 @@ KEEP = 2557  # the Leeds definition keeps text seven years after closure
 
 
 def snapshot(app, fx: Fixture) -> tuple:
-    flows = app.extensions["workflows"]
+    ctx = service_context()
     auditor = fx.world["auditor"]
     return (
-        reports.outcome_log(db.session, auditor, workflows=flows),
-        figures.figures(db.session, auditor, flows, date(2026, 3, 1), date(2026, 3, 31)),
+        reports.outcome_log(db.session(), ctx, auditor),
+        figures.figures(db.session(), ctx, auditor, date(2026, 3, 1), date(2026, 3, 31)),
     )
 
 

@@ -34,28 +34,32 @@ def test_messages_wait_while_the_server_is_down_and_arrive_once_when_it_is_back(
     case = factories.make_case(world, now)
     due = db.session.scalars(select(Step.due_at).where(Step.case_id == case.id)).one()
     late = due + timedelta(minutes=1)
-    sweep(service_context(late))
+    sweep(db.session(), service_context(late))
     queued = _rows()
     assert len(queued) == 3 + 4  # raised: parties and leads but the raiser; overdue: 4
     smtp_server.stop()
 
-    assert send_pending(db.session(), late, smtp_server.settings) == (0, 7)
+    assert send_pending(db.session(), service_context(late), smtp_server.settings) == (0, 7)
     for row in _rows():
         assert row.sent_at is None and row.claimed_until is None
         assert row.attempts == 1 and row.next_attempt_at == late + timedelta(seconds=60)
         assert "cannot reach the mail server" in row.last_error
     # Not due again yet: nothing is tried.
-    assert send_pending(db.session(), late + timedelta(seconds=30), smtp_server.settings) == (0, 0)
+    assert send_pending(
+        db.session(), service_context(late + timedelta(seconds=30)), smtp_server.settings
+    ) == (0, 0)
     second = late + timedelta(seconds=61)
-    assert send_pending(db.session(), second, smtp_server.settings) == (0, 7)
+    assert send_pending(db.session(), service_context(second), smtp_server.settings) == (0, 7)
     assert {(r.attempts, r.next_attempt_at) for r in _rows()} == {
         (2, second + timedelta(minutes=2))
     }
 
     smtp_server.start()
     back = second + timedelta(minutes=5)
-    assert send_pending(db.session(), back, smtp_server.settings) == (7, 0)
-    assert send_pending(db.session(), back + timedelta(hours=2), smtp_server.settings) == (0, 0)
+    assert send_pending(db.session(), service_context(back), smtp_server.settings) == (7, 0)
+    assert send_pending(
+        db.session(), service_context(back + timedelta(hours=2)), smtp_server.settings
+    ) == (0, 0)
     got = smtp_server.mailbox.recipients()
     assert len(got) == 7
     assert sorted((m.to, m.subject) for m in smtp_server.mailbox.items) == sorted(
@@ -73,8 +77,10 @@ def test_a_claimed_row_is_left_to_its_sender_until_the_lease_runs_out(
     (first, *rest) = _rows()
     first.claimed_until = now + timedelta(minutes=5)  # another sender holds it
     db.session.commit()
-    assert send_pending(db.session(), now, smtp_server.settings) == (len(rest), 0)
-    assert send_pending(db.session(), now + timedelta(minutes=6), smtp_server.settings) == (1, 0)
+    assert send_pending(db.session(), service_context(now), smtp_server.settings) == (len(rest), 0)
+    assert send_pending(
+        db.session(), service_context(now + timedelta(minutes=6)), smtp_server.settings
+    ) == (1, 0)
     assert len(smtp_server.mailbox.items) == len(rest) + 1
 
 

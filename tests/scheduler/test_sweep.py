@@ -37,7 +37,7 @@ def _events(action: str) -> list[AuditEvent]:
 
 def _drain(smtp: SmtpServer, now: datetime) -> None:
     """Send what raising the cases queued and forget it, so a test sees only the sweep's mail."""
-    send_pending(db.session(), now, smtp.settings)
+    send_pending(db.session(), service_context(now), smtp.settings)
     smtp.mailbox.clear()
 
 
@@ -50,11 +50,12 @@ def test_overdue_step_emails_each_right_person_once(
     late = due + timedelta(minutes=1)
 
     just_before = due - timedelta(seconds=1)
-    assert sweep(service_context(just_before)).flagged_overdue == 0  # it is only due soon
+    only_due_soon = sweep(db.session(), service_context(just_before))
+    assert only_due_soon.flagged_overdue == 0  # it is only due soon
     _drain(smtp_server, just_before)
-    result = sweep(service_context(late))
+    result = sweep(db.session(), service_context(late))
     assert result.flagged_overdue == 1
-    assert send_pending(db.session(), late, smtp_server.settings) == (4, 0)
+    assert send_pending(db.session(), service_context(late), smtp_server.settings) == (4, 0)
 
     assert smtp_server.mailbox.recipients() == sorted(PARTIES + LEADS)
     for mail in smtp_server.mailbox.items:
@@ -70,12 +71,12 @@ def test_overdue_step_emails_each_right_person_once(
     assert event.actor == "scheduler" and event.case_ref == case.reference
     assert event.payload == {"step": 1, "level": "practitioners", "due_at": due.isoformat()}
     assert db.session.get(Case, case.id).version == case.version  # the sweep does not bump it
-    assert history.verify_chain(db.session()).ok
+    assert history.verify_chain(db.session(), service_context()).ok
 
     # A second sweep, later still, finds nothing new and nothing more is sent.
     again = late + timedelta(hours=3)
-    assert sweep(service_context(again)).flagged == 0
-    assert send_pending(db.session(), again, smtp_server.settings) == (0, 0)
+    assert sweep(db.session(), service_context(again)).flagged == 0
+    assert send_pending(db.session(), service_context(again), smtp_server.settings) == (0, 0)
     assert len(smtp_server.mailbox.items) == 4
     assert len(_events("step_overdue")) == 1
 
@@ -87,21 +88,21 @@ def test_due_soon_warns_the_parties_then_overdue_follows(
     _drain(smtp_server, now)
     step = _step(case.id)
     assert step.warn_at < step.due_at
-    assert sweep(service_context(step.warn_at - timedelta(minutes=1))).flagged == 0
+    assert sweep(db.session(), service_context(step.warn_at - timedelta(minutes=1))).flagged == 0
 
-    warned = sweep(service_context(step.warn_at))
+    warned = sweep(db.session(), service_context(step.warn_at))
     assert (warned.warned_due_soon, warned.flagged_overdue) == (1, 0)
-    send_pending(db.session(), step.warn_at, smtp_server.settings)
+    send_pending(db.session(), service_context(step.warn_at), smtp_server.settings)
     assert smtp_server.mailbox.recipients() == PARTIES
     assert all("due soon" in m.subject for m in smtp_server.mailbox.items)
     assert all("by 5pm on 9 March 2026" in m.body for m in smtp_server.mailbox.items)
-    assert sweep(service_context(step.warn_at + timedelta(hours=1))).flagged == 0
+    assert sweep(db.session(), service_context(step.warn_at + timedelta(hours=1))).flagged == 0
 
     smtp_server.mailbox.clear()
     late = step.due_at + timedelta(seconds=1)
-    result = sweep(service_context(late))
+    result = sweep(db.session(), service_context(late))
     assert (result.warned_due_soon, result.flagged_overdue) == (0, 1)
-    send_pending(db.session(), late, smtp_server.settings)
+    send_pending(db.session(), service_context(late), smtp_server.settings)
     assert smtp_server.mailbox.recipients() == sorted(PARTIES + LEADS)
     assert len(_events("step_due_soon")) == 1 and len(_events("step_overdue")) == 1
 
@@ -110,7 +111,7 @@ def test_a_missed_warning_is_not_sent_once_the_step_is_overdue(
     app: Flask, world: factories.World, now: datetime
 ) -> None:
     case = factories.make_case(world, now)
-    result = sweep(service_context(_step(case.id).due_at + timedelta(days=2)))
+    result = sweep(db.session(), service_context(_step(case.id).due_at + timedelta(days=2)))
     assert (result.flagged_overdue, result.warned_due_soon) == (1, 0)
 
 
@@ -161,17 +162,17 @@ def test_overdue_agreed_action_is_flagged_on_open_cases_only(
     _drain(smtp_server, now)
 
     late = by + timedelta(minutes=5)
-    result = sweep(service_context(late))
+    result = sweep(db.session(), service_context(late))
     assert (result.actions_overdue, result.flagged_overdue) == (1, 0)
     assert db.session.get(Record, action.id).overdue_at == late
     (event,) = _events("action_overdue")
     assert event.case_ref == open_case.reference and event.payload["record"] == action.id
-    send_pending(db.session(), late, smtp_server.settings)
+    send_pending(db.session(), service_context(late), smtp_server.settings)
     assert smtp_server.mailbox.recipients() == sorted(PARTIES + LEADS)
     for mail in smtp_server.mailbox.items:
         assert mail.subject == f"{open_case.reference}: an agreed action is overdue"
         assert "Send the chronology" not in mail.body  # the record's text stays on the case
-    assert sweep(service_context(late + timedelta(hours=1))).actions_overdue == 0
+    assert sweep(db.session(), service_context(late + timedelta(hours=1))).actions_overdue == 0
 
 
 def test_agreed_action_due_soon_is_warned_once(
@@ -190,12 +191,15 @@ def test_agreed_action_due_soon_is_warned_once(
         text="Visit.",
         action_due=by,
     )
-    assert sweep(service_context(by - timedelta(days=1, minutes=1))).actions_due_soon == 0
-    assert sweep(service_context(by - timedelta(days=1))).actions_due_soon == 1
-    assert sweep(service_context(by - timedelta(hours=2))).actions_due_soon == 0
+    assert (
+        sweep(db.session(), service_context(by - timedelta(days=1, minutes=1))).actions_due_soon
+        == 0
+    )
+    assert sweep(db.session(), service_context(by - timedelta(days=1))).actions_due_soon == 1
+    assert sweep(db.session(), service_context(by - timedelta(hours=2))).actions_due_soon == 0
     outbox = db.session.scalars(select(Outbox).where(Outbox.kind == "action_due_soon")).all()
     assert sorted(o.to_email for o in outbox) == PARTIES
-    assert sweep(service_context(by + timedelta(seconds=1))).actions_overdue == 1
+    assert sweep(db.session(), service_context(by + timedelta(seconds=1))).actions_overdue == 1
 
 
 def test_ended_steps_are_not_flagged_and_large_sweeps_go_in_chunks(
@@ -205,7 +209,7 @@ def test_ended_steps_are_not_flagged_and_large_sweeps_go_in_chunks(
     first = db.session.get(Case, made[0].id)
     factories.escalate(world, now + timedelta(days=1), first)
     late = _step(made[1].id).due_at + timedelta(minutes=1)
-    result = sweep(service_context(late), chunk=2)
+    result = sweep(db.session(), service_context(late), chunk=2)
     # Four level-1 steps still open; case 1's level-1 step ended, its level-2 step is not due yet.
     assert result.flagged_overdue == 4 and result.chunks >= 3
     assert {e.case_ref for e in _events("step_overdue")} == {c.reference for c in made[1:]}
@@ -226,7 +230,7 @@ def test_two_sweeps_racing_flag_each_item_once(
         try:
             with app.app_context():
                 barrier.wait(timeout=10)
-                results.append(sweep(service_context(late), chunk=2).flagged)
+                results.append(sweep(db.session(), service_context(late), chunk=2).flagged)
         except BaseException as exc:
             errors.append(exc)
 
@@ -242,7 +246,7 @@ def test_two_sweeps_racing_flag_each_item_once(
     queued = db.session.scalars(select(Outbox).where(Outbox.kind == "overdue")).all()
     assert len(queued) == 6 * 4
     assert db.session.scalar(select(func.count()).select_from(Outbox)) == before + 24
-    assert history.verify_chain(db.session()).ok
+    assert history.verify_chain(db.session(), service_context()).ok
 
 
 def _sweep_in_process(url: str, at: str, barrier, results) -> None:
@@ -253,7 +257,7 @@ def _sweep_in_process(url: str, at: str, barrier, results) -> None:
     with other.app_context():
         ctx = service_context(datetime.fromisoformat(at))
         barrier.wait(timeout=60)
-        results.put(sweep(ctx, chunk=1).flagged)
+        results.put(sweep(db.session(), ctx, chunk=1).flagged)
         db.engine.dispose()
 
 
@@ -279,7 +283,7 @@ def test_two_sweeps_racing_from_two_processes_flag_each_item_once(
     assert sum(flagged) == 8
     assert sorted(e.case_ref for e in _events("step_overdue")) == sorted(c.reference for c in made)
     assert len(db.session.scalars(select(Outbox).where(Outbox.kind == "overdue")).all()) == 8 * 4
-    assert history.verify_chain(db.session()).ok
+    assert history.verify_chain(db.session(), service_context()).ok
 
 
 def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_it(
@@ -331,7 +335,7 @@ def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_i
         try:
             with app.app_context():
                 paused.wait(timeout=10)
-                sweep(service_context(late), chunk=1)
+                sweep(db.session(), service_context(late), chunk=1)
         except BaseException as exc:
             errors.append(exc)
 
@@ -346,4 +350,4 @@ def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_i
     flagged = sorted(e.case_ref for e in _events("step_overdue"))
     assert flagged == sorted(c.reference for c in made[1:])
     assert db.session.get(Case, target).state == "managers"
-    assert history.verify_chain(db.session()).ok
+    assert history.verify_chain(db.session(), service_context()).ok

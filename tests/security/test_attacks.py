@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 from markupsafe import escape
 
-from resolution.context import real_now
+from resolution.context import real_now, service_context
+from resolution.extensions import db
 from resolution.services import accounts
 
 from ..api.conftest import Api, new_case, nothing_written, row_counts
@@ -204,7 +205,7 @@ def test_forms_posted_without_their_csrf_token_are_refused_and_write_nothing(
 
 def test_a_deactivated_users_token_stops_at_the_next_request(api: Api, world, now) -> None:
     assert api.get("/cases", "health_lead").status_code == 200
-    accounts.set_active("health_lead@example.org", False, now=real_now())
+    accounts.set_active(db.session(), service_context(real_now()), "health_lead@example.org", False)
     refused = api.get("/cases", "health_lead")
     assert refused.status_code == 401
     assert refused.get_json()["error"]["code"] == "unauthorized"
@@ -216,14 +217,14 @@ def test_no_secret_appears_in_logs_pages_or_answers(
     client,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    at = real_now()
-    accounts.create_agency("CSC", "Children's Social Care", now=at)
+    ctx = service_context(real_now())
+    accounts.create_agency(db.session(), ctx, "CSC", "Children's Social Care")
     password = "a very secret passphrase 9931"
-    user = accounts.create_user(
+    user = accounts.create_user(db.session(), ctx,
         email="pat@example.org", name="Pat", agency="CSC", role="practitioner",
-        password=password, now=at,
+        password=password,
     )  # fmt: skip
-    token = accounts.issue_token("pat@example.org", now=at)
+    token = accounts.issue_token(db.session(), ctx, "pat@example.org")
     secrets = {
         "password": password,
         "token": token,

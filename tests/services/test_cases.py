@@ -467,7 +467,9 @@ def test_the_leeds_process_end_to_end_through_every_level(world, now: datetime) 
     assert [s.level for s in final.steps] == ["practitioners", "managers", "leads", "partnership"]
     assert all(s.ended_at is not None for s in final.steps)
     actions = [
-        e.action for e in history.events_after(db.session, 0, 100) if e.case_ref == final.reference
+        e.action
+        for e in history.events_after(db.session(), service_context(), 0, 100)
+        if e.case_ref == final.reference
     ]
     assert actions == [
         "raised",
@@ -479,7 +481,7 @@ def test_the_leeds_process_end_to_end_through_every_level(world, now: datetime) 
         "escalate",
         "resolve",
     ]
-    assert history.verify_chain(db.session).ok
+    assert history.verify_chain(db.session(), service_context()).ok
 
 
 def test_the_hours_based_process_end_to_end(world, now) -> None:

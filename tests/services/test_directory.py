@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import Agency
 from resolution.services import accounts, directory
@@ -19,19 +20,25 @@ def test_agencies_come_by_name_without_the_inactive_or_the_excluded_when_asked(
     police.active = False
     db.session.commit()
     csc = world["csc_practitioner"].agency_id
-    every = [a.code for a in directory.agencies(db.session)]
+    ctx = service_context(now)
+    every = [a.code for a in directory.agencies(db.session(), ctx)]
     assert every == ["CSC", "HEALTH", "POLICE", "PART"]
-    active = [a.code for a in directory.agencies(db.session, active_only=True, excluding=csc)]
+    active = [
+        a.code for a in directory.agencies(db.session(), ctx, active_only=True, excluding=csc)
+    ]
     assert active == ["HEALTH", "PART"]
-    assert directory.agency_names(db.session)["POLICE"] == "Police"  # inactive still named
+    assert directory.agency_names(db.session(), ctx)["POLICE"] == "Police"  # inactive still named
 
 
 def test_the_overview_counts_only_live_tokens(world, now: datetime) -> None:
     admin = world["admin"]
-    accounts.issue_token(admin.email, now=now)
-    accounts.issue_token(admin.email, now=now - timedelta(days=100))  # expired by now
-    found = accounts.overview(db.session, now)
+    ctx = service_context(now)
+    accounts.issue_token(db.session(), ctx, admin.email)
+    accounts.issue_token(  # expired by now
+        db.session(), service_context(now - timedelta(days=100)), admin.email
+    )
+    found = accounts.overview(db.session(), ctx)
     assert found.live_tokens == {admin.id: 1}
     assert [u.name for u in found.users] == sorted(u.name for u in found.users)
-    assert len(accounts.tokens_of(db.session, admin.id)) == 2
-    assert accounts.user_by_id(db.session, admin.id) is admin
+    assert len(accounts.tokens_of(db.session(), ctx, admin.id)) == 2
+    assert accounts.user_by_id(db.session(), ctx, admin.id) is admin

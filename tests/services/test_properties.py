@@ -201,7 +201,7 @@ class CaseLife(RuleBasedStateMachine):
     @invariant()
     def chain_verifies(self) -> None:
         if hasattr(self, "world"):
-            assert history.verify_chain(db.session).ok
+            assert history.verify_chain(db.session(), service_context()).ok
 
 
 def test_random_users_taking_random_actions_keep_every_invariant(app) -> None:

@@ -83,7 +83,7 @@ def _person(user) -> dict[str, str]:
 
 def test_a_read_case_holds_what_its_rows_hold(world, now, ctx) -> None:
     case_id = _busy_case(world, now)
-    read = queries.read_case(db.session, ctx.workflows, world["csc_manager"], case_id, now)
+    read = queries.read_case(db.session(), ctx, world["csc_manager"], case_id)
     view = CaseOut().dump(read)
     case = db.session.get(Case, case_id)
     steps = db.session.scalars(
@@ -142,7 +142,7 @@ def test_a_read_case_holds_what_its_rows_hold(world, now, ctx) -> None:
 def test_a_page_of_cases_shows_each_current_step(world, now, ctx) -> None:
     open_ids = [factories.make_case(world, now + timedelta(minutes=m)).id for m in range(3)]
     closed_id = _busy_case(world, now)
-    found = queries.case_summaries(db.session, ctx.workflows, [closed_id, *open_ids], now)
+    found = queries.case_summaries(db.session(), ctx, [closed_id, *open_ids])
     views = CaseSummaryOut(many=True).dump(found)
     assert [v["id"] for v in views] == [closed_id, *open_ids]
     assert views[0]["step"] is None and views[0]["learning"]["themes"] == ["neglect", "thresholds"]
@@ -156,13 +156,14 @@ def test_a_page_of_cases_shows_each_current_step(world, now, ctx) -> None:
 def test_a_case_the_reader_may_not_see_is_not_found(world, now, ctx) -> None:
     case_id = factories.make_case(world, now).id
     with pytest.raises(NotFound):
-        queries.read_case(db.session, ctx.workflows, world["police_practitioner"], case_id, now)
+        queries.read_case(db.session(), ctx, world["police_practitioner"], case_id)
     with pytest.raises(NotFound):
-        queries.read_case(db.session, ctx.workflows, world["csc_manager"], case_id + 1000, now)
+        queries.read_case(db.session(), ctx, world["csc_manager"], case_id + 1000)
 
 
 def _counts(ctx, user, now: datetime) -> dict[str, int]:
-    return queries.open_cases(db.session, user, ctx.workflows, queries.OpenFilter(), now).counts
+    at = service_context(now)
+    return queries.open_cases(db.session(), at, user, queries.OpenFilter()).counts
 
 
 def test_the_overdue_counts_follow_every_change_and_every_clock_crossing(world, now, ctx) -> None:

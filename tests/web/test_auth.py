@@ -7,6 +7,8 @@ from datetime import datetime
 import pytest
 from flask import Flask
 
+from resolution.context import service_context
+from resolution.extensions import db
 from resolution.services import accounts
 from tests import factories
 
@@ -17,7 +19,7 @@ WRONG = "Enter a correct email address and password"
 
 @pytest.fixture
 def sam(app: Flask, now: datetime):
-    accounts.create_agency("CSC", "Children's Social Care", now=now)
+    accounts.create_agency(db.session(), service_context(now), "CSC", "Children's Social Care")
     return factories.make_user("sam", "CSC", "practitioner", now, password=factories.PASSWORD)
 
 
@@ -91,13 +93,13 @@ def test_signing_out_without_the_csrf_token_is_refused(client, sam) -> None:
 
 def test_a_password_reset_ends_existing_sessions_at_once(client, sam, now) -> None:
     sign_in(client, sam.email, factories.PASSWORD)
-    accounts.set_password(sam.email, "another long password", now=now)
+    accounts.set_password(db.session(), service_context(now), sam.email, "another long password")
     assert client.get("/cases").status_code == 302
 
 
 def test_deactivation_ends_existing_sessions_at_once(client, sam, now) -> None:
     sign_in(client, sam.email, factories.PASSWORD)
-    accounts.set_active(sam.email, False, now=now)
+    accounts.set_active(db.session(), service_context(now), sam.email, False)
     assert client.get("/cases").status_code == 302
     assert WRONG in sign_in(client, sam.email, factories.PASSWORD).get_data(as_text=True)
 

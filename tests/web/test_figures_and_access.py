@@ -302,7 +302,9 @@ def test_sign_ins_failures_throttled_tries_and_case_views_are_each_logged(
     app, world, now, as_user: Client
 ) -> None:
     case = factories.make_case(world, now)
-    sam = accounts.set_password(world["csc_practitioner"].email, factories.PASSWORD, now=now)
+    sam = accounts.set_password(
+        db.session(), service_context(now), world["csc_practitioner"].email, factories.PASSWORD
+    )
     browser = app.test_client()
     assert [_sign_in(browser, "Sam.Typo@Example.org", "wrong") for _ in range(4)] == [400] * 4
     assert _sign_in(browser, sam.email, factories.PASSWORD) == 302

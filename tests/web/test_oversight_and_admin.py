@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import Agency, User
 from resolution.services import accounts
@@ -145,7 +146,10 @@ def test_an_admin_adds_an_agency_and_a_user(world, as_user: Client) -> None:
         },
     )
     assert made.status_code == 302
-    assert accounts.check_password("new@example.org", "a long enough password") is not None
+    found = accounts.check_password(
+        db.session(), service_context(), "new@example.org", "a long enough password"
+    )
+    assert found is not None
     assert db.session.scalar(select(Agency.name).where(Agency.code == "SCHOOLS")) == "Schools"
     assert "New Person" in client.get("/admin").get_data(as_text=True)
 
@@ -156,7 +160,8 @@ def test_an_admin_resets_a_password_revokes_tokens_changes_a_role_and_deactivate
     as_user: Client,
 ) -> None:
     target = world["health_practitioner"]
-    accounts.issue_token(target.email, now=datetime.now(now.tzinfo) - timedelta(days=1), days=30)
+    yesterday = service_context(datetime.now(now.tzinfo) - timedelta(days=1))
+    accounts.issue_token(db.session(), yesterday, target.email, days=30)
     victim = as_user(target)
     assert victim.get("/cases").status_code == 200
     client = as_user(world["admin"])
@@ -180,7 +185,10 @@ def test_an_admin_resets_a_password_revokes_tokens_changes_a_role_and_deactivate
     client.post(f"/admin/users/{target.id}/active", data={"csrf_token": token})
     db.session.expire_all()
     assert db.session.get(User, target.id).active is False
-    assert accounts.check_password(target.email, "new password 123") is None
+    assert (
+        accounts.check_password(db.session(), service_context(), target.email, "new password 123")
+        is None
+    )
 
 
 def test_the_admin_page_lists_the_loaded_workflow_versions(world, as_user: Client) -> None:
