@@ -204,12 +204,14 @@ def run_bare(path: Path, first: int, n: int) -> float:
         )
         case_id = cur.lastrowid
         cur.execute(
-            "INSERT INTO case_agency (case_id, agency_id, raising) VALUES (?,?,1)",
-            (case_id, agencies["CSC"]),
+            "INSERT INTO case_agency (case_id, agency_id, raising, level, due_at, warn_at)"
+            " VALUES (?,?,1,?,?,?)",
+            (case_id, agencies["CSC"], "practitioners", due, due),
         )
         cur.execute(
-            "INSERT INTO case_agency (case_id, agency_id, raising) VALUES (?,?,0)",
-            (case_id, agencies["HEALTH"]),
+            "INSERT INTO case_agency (case_id, agency_id, raising, level, due_at, warn_at)"
+            " VALUES (?,?,0,?,?,?)",
+            (case_id, agencies["HEALTH"], "practitioners", due, due),
         )
         cur.execute(
             "INSERT INTO case_party (case_id, user_id, joined_at, how) VALUES (?,?,?,?)",
@@ -263,6 +265,10 @@ def run_bare(path: Path, first: int, n: int) -> float:
             cur.execute(
                 "UPDATE case_file SET state = ?, version = version + 1 WHERE id = ?", (to, case_id)
             )
+            cur.execute(
+                "UPDATE case_agency SET level = ?, due_at = ?, warn_at = ? WHERE case_id = ?",
+                (to, due, due, case_id),
+            )
             event(ts, ref, "escalate", frm, to)
             mail(ts, case_id, 5)
             cur.execute("COMMIT")
@@ -281,6 +287,10 @@ def run_bare(path: Path, first: int, n: int) -> float:
             "UPDATE case_file SET state = 'resolved', closed = 1, closed_at = ?, outcome_kind = 'resolved',"
             " outcome_level = 'leads', outcome_text = ?, outcome_by_id = ?, version = version + 1 WHERE id = ?",
             (ts, "Assessment to start.", hl, case_id),
+        )
+        cur.execute(
+            "UPDATE case_agency SET level = NULL, due_at = NULL, warn_at = NULL WHERE case_id = ?",
+            (case_id,),
         )
         event(ts, ref, "resolve", "leads", "resolved")
         mail(ts, case_id, 4)

@@ -180,6 +180,10 @@ def seed(url: str, n: int) -> dict[str, str]:
             " timescale_status, went_overdue) SELECT id, 1, 'practitioners', raised_at,"
             " raised_at + interval '7 days', raised_at + interval '6 days', closed_at, 'default',"
             " false FROM case_file",
+            # Each agency's row carries its open case's clock (changes.set_clock).
+            "UPDATE case_agency SET level = step.level, due_at = step.due_at,"
+            " warn_at = step.warn_at FROM step"
+            " WHERE step.case_id = case_agency.case_id AND step.ended_at IS NULL",
         ):
             db.session.execute(text(statement.replace("%%", "%")), params)
         db.session.commit()

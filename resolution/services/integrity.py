@@ -44,6 +44,15 @@ def _check_case(case: Case, events: list[AuditEvent], records: list[Record]) -> 
         return Mismatch(
             last.seq, ref, f"case {ref} is at '{case.state}' but its history says '{last.to_state}'"
         )
+    current = case.current_step
+    clock = (current.level, current.due_at, current.warn_at) if current else (None, None, None)
+    for involved in case.agencies:
+        if (involved.level, involved.due_at, involved.warn_at) != clock:
+            return Mismatch(
+                last.seq,
+                ref,
+                f"case {ref}'s clock as {involved.agency.code} holds it differs from its current step",
+            )
     if case.closed and case.outcome_kind != last.to_state:
         return Mismatch(
             last.seq,

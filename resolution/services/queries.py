@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from ..domain import rules
 from ..domain.machines import Workflows
@@ -59,14 +60,48 @@ def visible_cases(user: User) -> Select[tuple[Case]]:
     return query.where(either.exists())
 
 
-def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    """A current step overdue at `now`, in SQL: `status.step_status`'s rule."""
-    return Step.ended_at.is_(None) & (Step.due_at < now)
+def overdue_clause(due_at: Any, now: datetime) -> ColumnElement[bool]:
+    """An open clock overdue at `now`, in SQL: `status.step_status`'s rule."""
+    return due_at < now  # type: ignore[no-any-return]
 
 
-def due_soon_clause(now: datetime) -> ColumnElement[bool]:
-    """A current step due soon at `now`, in SQL: `status.step_status`'s rule."""
-    return Step.ended_at.is_(None) & (Step.due_at >= now) & (Step.warn_at <= now)
+def due_soon_clause(due_at: Any, warn_at: Any, now: datetime) -> ColumnElement[bool]:
+    """An open clock due soon at `now`, in SQL: `status.step_status`'s rule."""
+    return (due_at >= now) & (warn_at <= now)  # type: ignore[no-any-return]
+
+
+def open_clocks(user: User) -> Subquery:
+    """Return the open cases this user may see, one row each with its current clock
+    (case_id, level, due_at, warn_at), built from the role's grants as `visible_cases` is:
+    an agency's from its own rows of its cases (`CaseAgency`'s copy of the clock), the
+    rest from the current steps."""
+    grants = rules.scope(user.role)
+    current = select(Step.case_id, Step.level, Step.due_at, Step.warn_at).where(
+        Step.ended_at.is_(None)
+    )
+    if rules.ALL in grants:
+        return current.subquery("clock")
+    parts: list[Select[Any]] = []
+    if rules.AGENCY in grants:
+        parts.append(
+            select(
+                CaseAgency.case_id, CaseAgency.level, CaseAgency.due_at, CaseAgency.warn_at
+            ).where(CaseAgency.agency_id == user.agency_id, CaseAgency.due_at.is_not(None))
+        )
+    if rules.PARTY in grants:
+        party = current.join(CaseParty, CaseParty.case_id == Step.case_id).where(
+            CaseParty.user_id == user.id
+        )
+        if rules.AGENCY in grants:  # each case once: the agency's are above
+            party = party.where(
+                ~exists().where(
+                    CaseAgency.case_id == Step.case_id, CaseAgency.agency_id == user.agency_id
+                )
+            )
+        parts.append(party)
+    if not parts:
+        return current.where(false()).subquery("clock")
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("clock")
 
 
 def own_cases(user: User, workflows: Workflows) -> Select[tuple[Case]]:
@@ -150,14 +185,26 @@ def list_cases(
         raise Invalid.field("per_page", "must be 1 to 100")
     if flt.page < 1:
         raise Invalid.field("page", "must be 1 or more")
-    query = visible_cases(user)
+    late = None
+    if flt.overdue:
+        # The overdue ones among the user's open cases, read first from their clocks' index.
+        clock = open_clocks(user)
+        late = (
+            select(clock.c.case_id)
+            .where(overdue_clause(clock.c.due_at, ctx.now))
+            .cte("late")
+            .prefix_with("MATERIALIZED")
+        )
+        query = select(Case).join(late, late.c.case_id == Case.id)
+    else:
+        query = visible_cases(user)
+    if flt.overdue is False:
+        late_step = Step.ended_at.is_(None) & overdue_clause(Step.due_at, ctx.now)
+        query = query.where(~exists().where(Step.case_id == Case.id, late_step))
     if flt.state == "open":
         query = query.where(Case.closed == false())
     elif flt.state == "closed":
         query = query.where(Case.closed.is_(True))
-    if flt.overdue is not None:
-        late = exists().where(Step.case_id == Case.id, overdue_clause(ctx.now))
-        query = query.where(late, Case.closed == false()) if flt.overdue else query.where(~late)
     if flt.agency:
         query = query.where(
             exists().where(
@@ -168,15 +215,13 @@ def list_cases(
         )
     if flt.stage:
         query = query.where(Case.state == flt.stage)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    ids = list(
-        session.scalars(
-            query.with_only_columns(Case.id)
-            .order_by(Case.id)
-            .offset((flt.page - 1) * flt.per_page)
-            .limit(flt.per_page)
-        )
-    )
+    if late is not None and not (flt.state or flt.agency or flt.stage):
+        ids_of = select(late.c.case_id).order_by(late.c.case_id)  # nothing more to ask of a case
+    else:
+        ids_of = query.with_only_columns(Case.id).order_by(Case.id)
+    total = session.scalar(select(func.count()).select_from(ids_of.order_by(None).subquery()))
+    page = ids_of.offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
+    ids = list(session.scalars(page))
     return ids, int(total or 0)
 
 
@@ -259,41 +304,40 @@ def _level_order(workflows: Workflows) -> Any:
     return sql_case(*whens, else_=0) if whens else literal(0)
 
 
-def _open_steps(user: User) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """Return what the Overdue page and its counts share: the user's open cases, and a
-    case's current step."""
-    visible = visible_cases(user).where(Case.closed == false()).whereclause
-    assert visible is not None
-    return visible, (Step.case_id == Case.id) & Step.ended_at.is_(None)
-
-
 def _level_counts(
-    session: Session, user: User, now: datetime
-) -> list[tuple[str, int, str, int, int, int]]:
-    """Return (workflow key, version, level, open, overdue, due soon) for the open cases
-    the user can see."""
-    visible, current = _open_steps(user)
+    session: Session, clock: Subquery, now: datetime
+) -> list[tuple[str, int, int, int]]:
+    """Return (level, open, overdue, due soon) of the open cases of `clock`."""
+    overdue = overdue_clause(clock.c.due_at, now)
+    due_soon = due_soon_clause(clock.c.due_at, clock.c.warn_at, now)
     rows = session.execute(
         select(
-            Case.workflow_key,
-            Case.workflow_version,
-            Case.state,
+            clock.c.level,
             func.count(),
-            func.coalesce(func.sum(sql_case((overdue_clause(now), 1), else_=0)), 0),
-            func.coalesce(func.sum(sql_case((due_soon_clause(now), 1), else_=0)), 0),
-        )
-        .join(Step, current)
-        .where(visible)
-        .group_by(Case.workflow_key, Case.workflow_version, Case.state)
+            func.coalesce(func.sum(sql_case((overdue, 1), else_=0)), 0),
+            func.coalesce(func.sum(sql_case((due_soon, 1), else_=0)), 0),
+        ).group_by(clock.c.level)
     ).all()
-    return [(str(r[0]), int(r[1]), str(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
+    return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+def _levels(workflows: Workflows, keys: Iterable[str]) -> list[tuple[int, str, str, int]]:
+    """Return (number, level, workflow, version) for level keys, from a definition that has
+    each (the newest)."""
+    found = {}
+    for d in sorted(workflows.registry.all(), key=lambda d: (d.key, -d.version)):
+        for key in keys:
+            if key in d.level_index and key not in found:
+                found[key] = (d.level_number(key), key, d.key, d.version)
+    return sorted(found.values())
 
 
 def open_cases(session: Session, ctx: Context, user: User, flt: OpenFilter) -> OpenCasesPage:
     """Return one page of the open cases the user can see, counted and filtered in SQL.
 
-    Its cost follows the number of open cases the user can see, never the number of
-    cases, and only one page is loaded as objects.
+    Counts and the page come from the open cases' clocks (`open_clocks`), so their cost
+    follows the number of open cases the user can see, never the number of cases; only
+    the page's cases are read.
     """
     if flt.show not in SHOWS:
         raise Invalid.field("show", f"must be one of {', '.join(SHOWS)}")
@@ -304,25 +348,17 @@ def open_cases(session: Session, ctx: Context, user: User, flt: OpenFilter) -> O
     if not 1 <= flt.per_page <= 200:
         raise Invalid.field("per_page", "must be 1 to 200")
     workflows, now = ctx.workflows, ctx.now
-    visible, current = _open_steps(user)
-    overdue, due_soon = overdue_clause(now), due_soon_clause(now)
-    per_level = _level_counts(session, user, now)
+    clock = open_clocks(user)
+    per_level = _level_counts(session, clock, now)
     counts = {
-        "open": sum(int(r[3]) for r in per_level),
-        "overdue": sum(int(r[4]) for r in per_level),
-        "due_soon": sum(int(r[5]) for r in per_level),
+        "open": sum(r[1] for r in per_level),
+        "overdue": sum(r[2] for r in per_level),
+        "due_soon": sum(r[3] for r in per_level),
     }
-    levels = sorted(
-        {
-            (workflows.definition(key, version).level_number(state), state, key, version)
-            for key, version, state, *_ in per_level
-        }
-    )
-    matching = {"all": 3, "overdue": 4, "due_soon": 5}
     total = sum(
-        int(r[4]) + int(r[5]) if flt.show == "late" else int(r[matching[flt.show]])
-        for r in per_level
-        if not flt.level or r[2] == flt.level
+        {"all": open_, "late": late + soon, "overdue": late, "due_soon": soon}[flt.show]
+        for level, open_, late, soon in per_level
+        if not flt.level or level == flt.level
     )
     agencies = [
         (code, name)
@@ -332,7 +368,9 @@ def open_cases(session: Session, ctx: Context, user: User, flt: OpenFilter) -> O
             .order_by(Agency.name)
         )
     ]
-    # A row shows the case, its current step and (read for the page) its agencies.
+    overdue = overdue_clause(clock.c.due_at, now)
+    due_soon = due_soon_clause(clock.c.due_at, clock.c.warn_at, now)
+    # A row shows the case, its current step's clock and (read for the page) its agencies.
     query = (
         select(
             Case.id,
@@ -340,12 +378,12 @@ def open_cases(session: Session, ctx: Context, user: User, flt: OpenFilter) -> O
             Case.workflow_key,
             Case.workflow_version,
             Case.state,
-            Step.due_at,
-            Step.warn_at,
+            clock.c.due_at,
+            clock.c.warn_at,
             Step.timescale_status,
         )
-        .join(Step, current)
-        .where(visible)
+        .join_from(clock, Case, Case.id == clock.c.case_id)
+        .join(Step, (Step.case_id == Case.id) & Step.ended_at.is_(None))
     )
     if flt.show == "late":
         query = query.where(overdue | due_soon)
@@ -354,7 +392,7 @@ def open_cases(session: Session, ctx: Context, user: User, flt: OpenFilter) -> O
     elif flt.show == "due_soon":
         query = query.where(due_soon)
     if flt.level:
-        query = query.where(Case.state == flt.level)
+        query = query.where(clock.c.level == flt.level)
     if flt.agency:
         query = query.where(
             exists()
@@ -362,9 +400,9 @@ def open_cases(session: Session, ctx: Context, user: User, flt: OpenFilter) -> O
             .where(Agency.code == flt.agency.upper())
         )
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    keys: list[Any] = [Step.due_at]
+    keys: list[Any] = [clock.c.due_at]
     if flt.sort == "level":
-        keys = [_level_order(workflows), Step.due_at]
+        keys = [_level_order(workflows), clock.c.due_at]
     elif flt.sort == "reference":
         keys = [Case.reference]
     order = [k.desc() if flt.descending else k.asc() for k in keys] + [Case.id]
@@ -390,6 +428,6 @@ def open_cases(session: Session, ctx: Context, user: User, flt: OpenFilter) -> O
         rows=rows,
         total=int(total),
         counts=counts,
-        levels=levels,
+        levels=_levels(workflows, [r[0] for r in per_level]),
         agencies=agencies,
     )

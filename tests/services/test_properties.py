@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from resolution.context import service_context, workflows
 from resolution.extensions import db
 from resolution.models import Acknowledgement, AuditEvent, Case, Outbox, Record, Step
-from resolution.services import cases, history
+from resolution.services import cases, history, integrity
 from resolution.services.errors import ServiceError
 from tests import factories
 from tests.conftest import MONDAY, empty_tables
@@ -197,6 +197,11 @@ class CaseLife(RuleBasedStateMachine):
             else:
                 assert len(open_steps) == 1 and open_steps[0].due_at is not None
                 assert open_steps[0].level == case.state
+
+    @invariant()
+    def every_agency_holds_the_current_clock(self) -> None:
+        if hasattr(self, "world"):
+            assert integrity.check_cases(db.session(), service_context()) is None
 
     @invariant()
     def chain_verifies(self) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from resolution.api.schemas import CaseOut, CaseSummaryOut
 from resolution.context import service_context
 from resolution.extensions import db
-from resolution.models import Acknowledgement, Case, Record, Step
+from resolution.models import Acknowledgement, Case, CaseParty, Record, Step
 from resolution.services import cases, queries
 from resolution.services.errors import NotFound
 from tests import factories
@@ -182,3 +182,28 @@ def test_the_overdue_counts_follow_every_change_and_every_clock_crossing(world, 
     assert _counts(ctx, lead, after) == {"open": 2, "overdue": 1, "due_soon": 0}
     # Each scope has its own counts: another agency's lead sees neither case.
     assert _counts(ctx, world["police_lead"], after) == {"open": 0, "overdue": 0, "due_soon": 0}
+
+
+def test_each_open_case_is_counted_once_whether_seen_through_the_agency_or_as_a_party(
+    world, now, ctx
+) -> None:
+    case = factories.make_case(world, now)
+    stored = db.session.get(Case, case.id)
+    for name in ("csc_lead", "police_lead"):  # a party of an involved agency, and of another
+        user = world[name]
+        stored.parties.append(CaseParty(user=user, user_id=user.id, joined_at=now, how="named"))
+    db.session.commit()
+    step = db.session.scalars(select(Step).where(Step.case_id == case.id)).one()
+    late = step.due_at + timedelta(seconds=1)
+    for name in ("csc_lead", "police_lead"):
+        assert _counts(ctx, world[name], late) == {"open": 1, "overdue": 1, "due_soon": 0}, name
+        page = queries.open_cases(
+            db.session(), service_context(late), world[name], queries.OpenFilter()
+        )
+        assert [r.id for r in page.rows] == [case.id] and page.total == 1
+        ids, total = queries.list_cases(
+            db.session(), service_context(late), world[name], queries.CaseFilter(overdue=True)
+        )
+        assert (ids, total) == ([case.id], 1)
+    assert _counts(ctx, world["health_lead"], late)["overdue"] == 1
+    assert _counts(ctx, world["police_manager"], late)["open"] == 0
