@@ -189,8 +189,8 @@ class Case(Model):
         lazy="select",
         order_by="CaseTheme.theme",
     )
-    records: Mapped[list[Record]] = relationship(
-        back_populates="case", cascade="all, delete-orphan", lazy="select", order_by="Record.id"
+    records: Mapped[list[Record]] = relationship(  # never edited or deleted
+        back_populates="case", cascade="save-update, merge", lazy="select", order_by="Record.id"
     )
 
     __table_args__ = (

@@ -1,7 +1,7 @@
 """Where a step stands on its clock, and which timescale applies to it and why.
 
 One answer for every door: the case page, the lists, the API and the e-mails all ask
-here. The SQL filters of the lists (services.queries.overdue_clause and
+here. The SQL filters of the lists and the sweep (services.clocks.overdue_clause and
 due_soon_clause) are the same comparisons written for the database.
 """
 

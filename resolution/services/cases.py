@@ -316,14 +316,14 @@ def acknowledge(session: Session, ctx: Context, actor_id: int, record_id: int) -
         raise NotFound(f"no record {record_id}")
     try:
         with change_case(session, ctx, actor_id, case_id) as change:
-            record = session.get(Record, record_id)
+            record = session.get(Record, record_id, populate_existing=True)
             assert record is not None  # records are never deleted
             if not rules.may_acknowledge(change.who, change.access, change.definition):
                 raise Forbidden("only the parties acknowledge records")
             if any(a.user_id == change.actor.id for a in record.acknowledgements):
                 return record
             record.acknowledgements.append(Acknowledgement(user=change.actor, at=ctx.now))
-            change.done("record_acknowledged", {"record": record.id})
+            change.done("record_acknowledged", {"record": record.id}, acted=False)
     except NotFound:
         raise NotFound(f"no record {record_id}") from None
     return record

@@ -24,7 +24,7 @@ MAX_AHEAD = timedelta(days=366)
 
 
 def load_actor(session: Session, actor_id: int) -> User:
-    user = session.get(User, actor_id)
+    user = session.get(User, actor_id, populate_existing=True)  # as of this change
     if user is None or not user.active:
         raise Forbidden("your account is not active")
     return user
@@ -108,10 +108,17 @@ class Change:
         return step
 
     def done(
-        self, action: str, payload: Mapping[str, Any], *, from_state: str | None = None
+        self,
+        action: str,
+        payload: Mapping[str, Any],
+        *,
+        from_state: str | None = None,
+        acted: bool = True,
     ) -> None:
-        """End the change: the actor becomes a party, the version moves on, the event is kept."""
-        notify.ensure_party(self.uow, self.case, self.actor, "acted")
+        """End the change: the actor becomes a party (when they `acted`: reading a record is
+        not acting), the version moves on, the event is kept."""
+        if acted:
+            notify.ensure_party(self.uow, self.case, self.actor, "acted")
         self.case.version += 1
         self.uow.record_event(
             actor=self.actor,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import audit
 from ..domain.machines import Workflows
-from ..models import AuditEvent, AuditHead, Case, Outbox, User
+from ..models import AuditEvent, AuditHead, Case, Outbox, Step, User
 
 _LOCK_HEAD = (
     update(AuditHead)
@@ -85,9 +85,15 @@ class UnitOfWork:
         return len(self._events)
 
     def lock_case(self, case_id: int) -> None:
-        """Lock one case's row (PostgreSQL): its writers queue, other cases' do not."""
+        """Lock one case's row and its current step's (PostgreSQL): its writers queue, other
+        cases' do not, and the sweep passes over the step until the change is done."""
         self.session.execute(
             select(Case.id).where(Case.id == case_id).with_for_update(key_share=True)
+        )
+        self.session.execute(
+            select(Step.id)
+            .where(Step.case_id == case_id, Step.ended_at.is_(None))
+            .with_for_update(key_share=True)
         )
 
     def lock(self) -> None:
@@ -186,6 +192,8 @@ def unit_of_work(
     `case_id`: the change is to this case alone; `late`: the change needs no lock
     of its own (the sweep). Either lets PostgreSQL take the head only at the end.
     """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a change began with unsaved objects in the session")
     if session.in_transaction():
         # End a read-only transaction left by the door (loading the user): the
         # first lock must come first, so later reads are fresh.

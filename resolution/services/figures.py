@@ -125,7 +125,7 @@ def figures(
     step_agencies: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for step in steps:
         definition = workflows.definition(step.case.workflow_key, step.case.workflow_version)
-        late = 1 if went_overdue(step) else 0
+        late = 1 if went_overdue(step, ctx.now) else 0
         tally = step_levels[definition.level_number(step.level)]
         tally[0] += 1
         tally[1] += late

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
     exists,
     false,
@@ -27,6 +26,7 @@ from sqlalchemy.sql import Subquery
 from ..domain import rules
 from ..domain.machines import Workflows
 from ..models import Agency, AuditEvent, Case, CaseAgency, CaseParty, Step, User
+from .clocks import due_soon_clause, open_clocks, overdue_clause
 from .core import Context
 from .errors import Invalid
 from .loading import load_cases, visible_case
@@ -58,50 +58,6 @@ def visible_cases(user: User) -> Select[tuple[Case]]:
         return query.where(false())
     either = granted[0] if len(granted) == 1 else union_all(*granted)
     return query.where(either.exists())
-
-
-def overdue_clause(due_at: Any, now: datetime) -> ColumnElement[bool]:
-    """An open clock overdue at `now`, in SQL: `status.step_status`'s rule."""
-    return due_at < now  # type: ignore[no-any-return]
-
-
-def due_soon_clause(due_at: Any, warn_at: Any, now: datetime) -> ColumnElement[bool]:
-    """An open clock due soon at `now`, in SQL: `status.step_status`'s rule."""
-    return (due_at >= now) & (warn_at <= now)  # type: ignore[no-any-return]
-
-
-def open_clocks(user: User) -> Subquery:
-    """Return the open cases this user may see, one row each with its current clock
-    (case_id, level, due_at, warn_at), built from the role's grants as `visible_cases` is:
-    an agency's from its own rows of its cases (`CaseAgency`'s copy of the clock), the
-    rest from the current steps."""
-    grants = rules.scope(user.role)
-    current = select(Step.case_id, Step.level, Step.due_at, Step.warn_at).where(
-        Step.ended_at.is_(None)
-    )
-    if rules.ALL in grants:
-        return current.subquery("clock")
-    parts: list[Select[Any]] = []
-    if rules.AGENCY in grants:
-        parts.append(
-            select(
-                CaseAgency.case_id, CaseAgency.level, CaseAgency.due_at, CaseAgency.warn_at
-            ).where(CaseAgency.agency_id == user.agency_id, CaseAgency.due_at.is_not(None))
-        )
-    if rules.PARTY in grants:
-        party = current.join(CaseParty, CaseParty.case_id == Step.case_id).where(
-            CaseParty.user_id == user.id
-        )
-        if rules.AGENCY in grants:  # each case once: the agency's are above
-            party = party.where(
-                ~exists().where(
-                    CaseAgency.case_id == Step.case_id, CaseAgency.agency_id == user.agency_id
-                )
-            )
-        parts.append(party)
-    if not parts:
-        return current.where(false()).subquery("clock")
-    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("clock")
 
 
 def own_cases(user: User, workflows: Workflows) -> Select[tuple[Case]]:

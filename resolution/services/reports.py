@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ..domain import rules
 from ..domain.calendar import working_days_between
 from ..domain.machines import Workflows
+from ..domain.status import step_status
 from ..models import Agency, Case, CaseAgency, CaseTheme, Step, User
 from .core import Context
 from .errors import Forbidden, Invalid
@@ -79,13 +80,16 @@ def local_bounds(
     return start, end
 
 
-def went_overdue(step: Step) -> bool:
-    """Say whether a step went past its deadline (flagged by the sweep or ended late)."""
-    return bool(
-        step.went_overdue
-        or step.overdue_at is not None
-        or (step.ended_at is not None and step.ended_at > step.due_at)
-    )
+def went_overdue(step: Step, now: datetime) -> bool:
+    """Say whether a step went past its deadline (flagged by the sweep, ended late, or open
+    and overdue at `now`)."""
+    return step_status(
+        due_at=step.due_at,
+        warn_at=step.warn_at,
+        ended_at=step.ended_at,
+        now=now,
+        flagged=step.went_overdue or step.overdue_at is not None,
+    ).went_overdue
 
 
 def ordered_agencies(case: Case) -> list[str]:
@@ -162,7 +166,7 @@ def outcome_row(case: Case, workflows: Workflows) -> dict[str, Any]:
             closed_at.astimezone(LONDON).date() - case.raised_at.astimezone(LONDON).date()
         ).days,
         "working_days_open": working_days_between(case.raised_at, closed_at, definition.calendar),
-        "steps_overdue": sum(1 for step in case.steps if went_overdue(step)),
+        "steps_overdue": sum(1 for step in case.steps if went_overdue(step, closed_at)),
         "urgent": bool(case.urgent),
         "themes": sorted(t.theme for t in case.themes),
     }

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, select, update
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from ..domain.calendar import HOURS, WORKING_DAYS, warning_time
 from ..domain.definitions import Definition
 from ..models import Case, CaseAgency, CaseParty, Record, Step, User, table_of
 from . import notify
+from .clocks import due_soon_clause, overdue_clause
 from .core import Context, Message, UnitOfWork, unit_of_work
 from .notify import Audience, Person, Recipients
 
@@ -120,62 +122,71 @@ def sweep(session: Session, ctx: Context, *, chunk: int = CHUNK) -> SweepResult:
     )
 
 
-def _flag_steps_overdue(session: Session, ctx: Context, chunk: int) -> list[_Flag]:
-    open_unflagged = and_(_STEP.c.ended_at.is_(None), _STEP.c.overdue_at.is_(None))
-    due = (
+def _flag_steps(
+    session: Session,
+    ctx: Context,
+    chunk: int,
+    *,
+    kind: str,
+    unflagged: ColumnElement[bool],
+    ready: ColumnElement[bool],
+    order: Any,
+    flags: dict[str, Any],
+) -> list[_Flag]:
+    """Flag up to `chunk` open, `unflagged` steps that are `ready`, in `order`; return them."""
+    chosen = (
         select(_STEP.c.id)
-        .where(open_unflagged, _STEP.c.due_at <= ctx.now)
-        .order_by(_STEP.c.due_at)
+        .where(unflagged, ready)
+        .order_by(order)
         .limit(chunk)
         .with_for_update(skip_locked=True)  # PostgreSQL: pass over rows a writer holds
     )
     rows = session.execute(
         update(_STEP)
-        .where(_STEP.c.id.in_(due.scalar_subquery()), open_unflagged)
-        .values(overdue_at=ctx.now, went_overdue=True)
+        .where(_STEP.c.id.in_(chosen.scalar_subquery()), unflagged)
+        .values(flags)
         .returning(_STEP.c.case_id, _STEP.c.number, _STEP.c.level, _STEP.c.due_at)
     ).all()
+    event = kind.removeprefix("step_")
     return [
         _Flag(
             r.case_id,
-            "step_overdue",
-            "overdue",
+            kind,
+            event,
             {"step": r.number, "level": r.level, "due_at": r.due_at.isoformat()},
             r.due_at,
             r.level,
         )
         for r in rows
     ]
+
+
+def _flag_steps_overdue(session: Session, ctx: Context, chunk: int) -> list[_Flag]:
+    return _flag_steps(
+        session,
+        ctx,
+        chunk,
+        kind="step_overdue",
+        unflagged=and_(_STEP.c.ended_at.is_(None), _STEP.c.overdue_at.is_(None)),
+        ready=overdue_clause(_STEP.c.due_at, ctx.now),
+        order=_STEP.c.due_at,
+        flags={"overdue_at": ctx.now, "went_overdue": True},
+    )
 
 
 def _flag_steps_due_soon(session: Session, ctx: Context, chunk: int) -> list[_Flag]:
-    unwarned = and_(
-        _STEP.c.ended_at.is_(None), _STEP.c.due_soon_at.is_(None), _STEP.c.overdue_at.is_(None)
+    return _flag_steps(
+        session,
+        ctx,
+        chunk,
+        kind="step_due_soon",
+        unflagged=and_(
+            _STEP.c.ended_at.is_(None), _STEP.c.due_soon_at.is_(None), _STEP.c.overdue_at.is_(None)
+        ),
+        ready=due_soon_clause(_STEP.c.due_at, _STEP.c.warn_at, ctx.now),
+        order=_STEP.c.warn_at,
+        flags={"due_soon_at": ctx.now},
     )
-    due = (
-        select(_STEP.c.id)
-        .where(unwarned, _STEP.c.warn_at <= ctx.now, _STEP.c.due_at > ctx.now)
-        .order_by(_STEP.c.warn_at)
-        .limit(chunk)
-        .with_for_update(skip_locked=True)  # PostgreSQL: pass over rows a writer holds
-    )
-    rows = session.execute(
-        update(_STEP)
-        .where(_STEP.c.id.in_(due.scalar_subquery()), unwarned)
-        .values(due_soon_at=ctx.now)
-        .returning(_STEP.c.case_id, _STEP.c.number, _STEP.c.level, _STEP.c.due_at)
-    ).all()
-    return [
-        _Flag(
-            r.case_id,
-            "step_due_soon",
-            "due_soon",
-            {"step": r.number, "level": r.level, "due_at": r.due_at.isoformat()},
-            r.due_at,
-            r.level,
-        )
-        for r in rows
-    ]
 
 
 def _open_actions(*, joined: bool = False) -> ColumnElement[bool]:
