@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from .definitions import Action, Definition
 
@@ -135,14 +136,27 @@ def may_propose(actor: Actor, case: CaseAccess, definition: Definition) -> bool:
     return definition.agreed_between_parties and may_write(actor, case, definition)
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """A timescale proposed at a case's current level: by someone of `agency`, due `due_at`."""
+
+    agency: str
+    due_at: datetime
+
+
 def may_accept(
-    actor: Actor, case: CaseAccess, definition: Definition, proposer_agency: str | None
+    actor: Actor,
+    case: CaseAccess,
+    definition: Definition,
+    proposal: Proposal | None,
+    now: datetime,
 ) -> bool:
-    """Say whether the actor may accept the timescale proposed by someone of `proposer_agency`
-    (None: nothing is proposed): a party of another agency."""
+    """Say whether the actor may accept the proposed timescale now: a party of another agency
+    than the proposer's, while the proposed date is still ahead."""
     return (
-        proposer_agency is not None
-        and proposer_agency != actor.agency
+        proposal is not None
+        and proposal.due_at > now
+        and proposal.agency != actor.agency
         and may_write(actor, case, definition)
     )
 

@@ -31,6 +31,7 @@ from .changes import (
 )
 from .core import Context, unit_of_work
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .loading import proposal_of
 
 __all__ = ["ImmediateRisk", "take_action"]  # take_action lives in .actions
 RAISING_ROLES = ("practitioner", "manager", "lead")
@@ -372,17 +373,17 @@ def accept_timescale(
     """Accept the proposed timescale: a party of another agency than the proposer's."""
     with change_case(session, ctx, actor_id, case_id, expected_version=expected_version) as change:
         step, definition, actor = change.step, change.definition, change.actor
-        proposer, due = step.proposed_by, step.proposed_due_at
-        if step.timescale_status != "proposed" or proposer is None or due is None:
+        proposer, due, proposal = step.proposed_by, step.proposed_due_at, proposal_of(step)
+        if proposal is None or proposer is None or due is None:
             raise Conflict("no timescale has been proposed at this level")
         if not rules.may_write(change.who, change.access, definition):
             raise Forbidden("only the parties accept a timescale")
-        if not rules.may_accept(change.who, change.access, definition, proposer.agency.code):
+        if due <= ctx.now:
+            raise Conflict("the proposed date has passed: propose a new one")
+        if not rules.may_accept(change.who, change.access, definition, proposal, ctx.now):
             raise Forbidden(
                 "a timescale is agreed by a party from another agency than the proposer's"
             )
-        if due <= ctx.now:
-            raise Conflict("the proposed date has passed: propose a new one")
         step.due_at = due
         step.warn_at = warning_time(
             step.started_at, due, definition.warn_before, definition.calendar

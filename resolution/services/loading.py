@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain import rules
-from ..models import Case, User
+from ..models import Case, Step, User
 from .errors import NotFound
 
 # What a case carries, each collection in one more statement. Its written record and a
@@ -49,6 +49,15 @@ def access_of(case: Case) -> rules.CaseAccess:
         state=case.state,
         closed=case.closed,
     )
+
+
+def proposal_of(step: Step | None) -> rules.Proposal | None:
+    """Return the timescale proposed at a step, if one waits for an answer."""
+    if step is None or step.timescale_status != "proposed":
+        return None
+    if step.proposed_by is None or step.proposed_due_at is None:
+        return None
+    return rules.Proposal(step.proposed_by.agency.code, step.proposed_due_at)
 
 
 def visible_case(session: Session, user: User, case_id: int) -> Case:

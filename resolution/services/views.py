@@ -67,6 +67,14 @@ class StepView:
     def proposed(self) -> bool:
         return self.timescale.status == status.PROPOSED
 
+    @property
+    def proposal(self) -> rules.Proposal | None:
+        """Return the timescale proposed here, if one waits for an answer."""
+        ts = self.timescale
+        if not self.proposed or ts.proposed_by is None or ts.proposed_due_at is None:
+            return None
+        return rules.Proposal(ts.proposed_by.agency, ts.proposed_due_at)
+
 
 @dataclass(frozen=True)
 class RecordView:

@@ -12,7 +12,7 @@ from ..domain import rules
 from ..domain.status import step_status
 from ..models import Acknowledgement, Case, Record, User
 from .core import Context
-from .loading import access_of, actor_of
+from .loading import access_of, actor_of, proposal_of
 from .queries import own_cases, recently_closed
 
 RECENTLY_CLOSED = 20
@@ -73,8 +73,7 @@ def _row(ctx: Context, user: User, case: Case, unread: bool) -> CaseRow:
         due_at=step.due_at, warn_at=step.warn_at, ended_at=step.ended_at, now=ctx.now
     )
     waiting = []
-    proposer = step.proposed_by if step.timescale_status == "proposed" else None
-    if rules.may_accept(actor, access, definition, proposer.agency.code if proposer else None):
+    if rules.may_accept(actor, access, definition, proposal_of(step), ctx.now):
         waiting.append("a proposed timescale needs your answer")
     if unread and rules.may_acknowledge(actor, access, definition):
         waiting.append("a record you have not read")

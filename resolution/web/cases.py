@@ -96,7 +96,6 @@ def show(case_id: int) -> ResponseReturnValue:
     case = _load(case_id)
     definition, access, actor = case.definition, case.access, actor_of(user)
     step = case.step
-    proposer = step.timescale.proposed_by if step else None
     access_log.record_access(db.session(), ctx, user, access_log.CASE_VIEWED, case.reference, "web")
     shown_at = case.outcome.level if case.outcome and case.outcome.level else case.state
     return render_template(
@@ -106,10 +105,8 @@ def show(case_id: int) -> ResponseReturnValue:
         timeline=_timeline(case),
         may_write=rules.may_write(actor, access, definition),
         may_propose=rules.may_propose(actor, access, definition),
-        may_accept=bool(
-            step
-            and step.proposed
-            and rules.may_accept(actor, access, definition, proposer.agency if proposer else None)
+        may_accept=rules.may_accept(
+            actor, access, definition, step.proposal if step else None, ctx.now
         ),
         may_read_mark=rules.may_acknowledge(actor, access, definition),
         should_read=lambda record: rules.should_read(

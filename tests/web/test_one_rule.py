@@ -147,3 +147,19 @@ def test_a_manager_party_from_another_agency_finds_the_case_in_their_list(
     client = as_user(manager)
     assert case.reference in _page(client, case.id)
     assert case.reference in client.get("/cases").get_data(as_text=True)
+
+
+def test_a_proposal_whose_date_has_passed_is_offered_to_nobody(world, now, as_user) -> None:
+    case = factories.make_case(world, now)
+    cases.propose_timescale(
+        db.session(),
+        service_context(now),
+        world["health_practitioner"].id,
+        case.id,
+        due_at=now + timedelta(days=3),
+        reason="Leave.",
+    )
+    later = service_context(now + timedelta(days=4))  # the pages run later still, at real time
+    assert "Accept the proposed timescale" not in _page(as_user(world["csc_practitioner"]), case.id)
+    with pytest.raises(ServiceError, match="has passed"):
+        cases.accept_timescale(db.session(), later, world["csc_practitioner"].id, case.id)
