@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from . import sessions
 from .config import from_environment, secret_key
-from .domain.definitions import load_directory
 from .domain.machines import Workflows
+from .domain.reading import load_directory
 from .extensions import db, migrate
 
 

@@ -15,7 +15,8 @@ from flask.cli import AppGroup
 
 from .context import real_now, service_context, workflows
 from .domain import audit
-from .domain.definitions import DefinitionError, load_definition
+from .domain.definitions import DefinitionError
+from .domain.reading import load_definition
 from .extensions import db
 from .models import AuditHead
 from .services import accounts

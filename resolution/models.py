@@ -1,27 +1,20 @@
-"""The database tables, in typed SQLAlchemy 2 style.
-
-Instants are stored in UTC with their offset (`DateTime(timezone=True)`); on
-SQLite, which keeps no offset, `UTCDateTime` puts it back on the way out.
-"""
+"""The database tables, in typed SQLAlchemy 2 style; instants in UTC (`columns.UTCDateTime`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
-    Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy import (
@@ -29,41 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
-
-if TYPE_CHECKING:  # Flask-SQLAlchemy's db.Model is made at run time; it is a Base
-    from .extensions import Base as Model
-else:
-    Model = db.Model
-
-
-def table_of(model: type[Model]) -> Table:
-    """Return a mapped class's table, for Core statements."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """An aware instant stored in UTC, read back aware on every database."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are refused: pass an aware instant")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+from .columns import Model, UTCDateTime
 
 
 class Agency(Model):

@@ -27,9 +27,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, select, update
 from sqlalchemy.orm import Session
 
+from ..columns import table_of
 from ..domain.calendar import HOURS, WORKING_DAYS, warning_time
 from ..domain.definitions import Definition
-from ..models import Case, CaseAgency, CaseParty, Record, Step, User, table_of
+from ..models import Case, CaseAgency, CaseParty, Record, Step, User
 from . import notify
 from .clocks import due_soon_clause, overdue_clause
 from .core import Context, Message, UnitOfWork, unit_of_work

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from resolution.domain.definitions import DefinitionError, load_directory, parse_definition
+from resolution.domain.definitions import DefinitionError
+from resolution.domain.reading import load_directory, parse_definition
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
