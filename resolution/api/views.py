@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from marshmallow import Schema
 
 from ..extensions import db
-from ..services import access, cases, history, loading, queries, reports
+from ..services import access, cases, history, queries, reports
 from ..services.core import head
 from ..services.views import CaseView
 from . import errors
@@ -128,13 +128,8 @@ def list_cases() -> Response:
     """List one page of the caller's visible cases, ordered by id."""
     flt = queries.CaseFilter(**rq.query(s.CaseQuery))
     ctx = rq.context()
-    ids, total = queries.list_cases(db.session(), ctx, rq.caller(), flt)
-    page = {
-        "items": queries.case_summaries(db.session(), ctx, ids),
-        "page": flt.page,
-        "per_page": flt.per_page,
-        "total": total,
-    }
+    found = queries.cases_page(db.session(), ctx, rq.caller(), flt)
+    page = {"items": found.items, "page": flt.page, "per_page": flt.per_page, "total": found.total}
     return reply(s.CasePageOut, page)
 
 
@@ -148,9 +143,8 @@ def list_cases() -> Response:
 )
 def get_case(case_id: int) -> Response:
     """Return a case with its version as ETag; the view is written to the access log."""
-    user, ctx = rq.caller(), rq.context()
-    read = queries.read_case(db.session(), ctx, user, rq.known_id(case_id, "case"))
-    access.record_access(db.session(), ctx, user, access.CASE_VIEWED, read.reference, "api")
+    known = rq.known_id(case_id, "case")
+    read = queries.read_case(db.session(), rq.context(), rq.caller(), known, door="api")
     return case_answer(read.id, read=read)
 
 
@@ -279,8 +273,10 @@ def take_action(case_id: int, action: str) -> Response:
 @operation("A case's history events, oldest first", s.EventOut, many=True, tags=["cases"])
 def case_history(case_id: int) -> Response:
     """Return the case's audit events."""
-    case = loading.visible_case(db.session(), rq.caller(), rq.known_id(case_id, "case"))
-    return reply(s.EventOut, queries.history(db.session(), rq.context(), case), many=True)
+    found = queries.case_history(
+        db.session(), rq.context(), rq.caller(), rq.known_id(case_id, "case")
+    )
+    return reply(s.EventOut, found, many=True)
 
 
 @bp.get("/outcomes")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy.sql import Subquery
 from ..domain import rules
 from ..domain.machines import Workflows
 from ..models import Agency, AuditEvent, Case, CaseAgency, CaseParty, Step, User
+from . import access
 from .clocks import due_soon_clause, open_clocks, overdue_clause
 from .core import Context
 from .errors import Invalid
@@ -181,11 +182,44 @@ def list_cases(
     return ids, int(total or 0)
 
 
-def read_case(session: Session, ctx: Context, user: User, case_id: int) -> CaseView:
-    """Return a case the user may see, whole, with the actions they may take; or refuse
-    as if it did not exist."""
+def read_case(
+    session: Session,
+    ctx: Context,
+    user: User,
+    case_id: int,
+    *,
+    door: str | None = None,
+    with_history: bool = False,
+) -> CaseView:
+    """Return a case the user may see, whole, with the actions they may take (and its history
+    events, `with_history`); or refuse as if it did not exist. A read through a `door` is
+    written to the access log."""
     case = visible_case(session, user, case_id)
-    return case_view(case, ctx.workflows, ctx.now, user=user, whole=True)
+    view = case_view(case, ctx.workflows, ctx.now, user=user, whole=True)
+    if with_history:
+        view = replace(view, events=history(session, ctx, case))
+    if door is not None:
+        access.record_access(session, ctx, user, access.CASE_VIEWED, case.reference, door)
+    return view
+
+
+def case_history(session: Session, ctx: Context, user: User, case_id: int) -> list[AuditEvent]:
+    """Return the history events of a case the user may see, oldest first."""
+    return history(session, ctx, visible_case(session, user, case_id))
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of the cases a user may see, as summaries, and how many there are."""
+
+    items: list[CaseView]
+    total: int
+
+
+def cases_page(session: Session, ctx: Context, user: User, flt: CaseFilter) -> CasePage:
+    """Return one page of the cases the user may see, oldest first, as summaries."""
+    ids, total = list_cases(session, ctx, user, flt)
+    return CasePage(case_summaries(session, ctx, ids), total)
 
 
 def case_summaries(session: Session, ctx: Context, case_ids: Sequence[int]) -> list[CaseView]:

@@ -10,7 +10,7 @@ from ..domain import rules, status
 from ..domain.definitions import Definition
 from ..domain.machines import Workflows
 from ..domain.status import TimescaleBasis
-from ..models import Case, Record, Step, User
+from ..models import AuditEvent, Case, Record, Step, User
 from .loading import access_of, actor_of
 
 
@@ -159,6 +159,7 @@ class CaseView:
     steps: list[StepView] = field(default_factory=list)
     records: list[RecordView] = field(default_factory=list)
     actions: list[ActionView] = field(default_factory=list)
+    events: list[AuditEvent] = field(default_factory=list)  # its history, when asked for
 
     @property
     def raising_agency(self) -> str:

@@ -12,7 +12,6 @@ from ..domain import rules
 from ..domain.definitions import Definition
 from ..domain.status import timescale_for
 from ..extensions import db
-from ..services import access as access_log
 from ..services import cases as case_service
 from ..services import queries, worklist
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
@@ -35,10 +34,9 @@ EVENT_WORDS = {
 }
 
 
-def _load(case_id: int) -> CaseView:
-    ctx = web_ctx()
+def _load(case_id: int, **reading: Any) -> CaseView:
     try:
-        return queries.read_case(db.session(), ctx, me(), case_id)
+        return queries.read_case(db.session(), web_ctx(), me(), case_id, **reading)
     except NotFound:
         abort(404)
 
@@ -73,7 +71,7 @@ def _timeline(case: CaseView) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [
         {"kind": "record", "at": r.at, "record": r} for r in case.records
     ]
-    for event in queries.history(db.session(), web_ctx(), case):
+    for event in case.events:
         if event.action in ("record_added",):
             continue
         items.append(
@@ -93,10 +91,9 @@ def _timeline(case: CaseView) -> list[dict[str, Any]]:
 def show(case_id: int) -> ResponseReturnValue:
     """Show a case: its summary, current level, timeline, diagram and what the user may do now."""
     ctx, user = web_ctx(), me()
-    case = _load(case_id)
+    case = _load(case_id, door="web", with_history=True)
     definition, access, actor = case.definition, case.access, actor_of(user)
     step = case.step
-    access_log.record_access(db.session(), ctx, user, access_log.CASE_VIEWED, case.reference, "web")
     shown_at = case.outcome.level if case.outcome and case.outcome.level else case.state
     return render_template(
         "cases/show.html",
