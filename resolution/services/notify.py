@@ -8,7 +8,7 @@ to the case.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -18,17 +18,19 @@ from sqlalchemy.orm import Session
 
 from ..domain.calendar import spoken_time
 from ..domain.definitions import Definition
-from ..models import Case, CaseParty, User
+from ..domain.machines import Workflows
+from ..models import Case, CaseAgency, CaseParty, User
 from .core import Context, Message, UnitOfWork
 
 
 @dataclass(frozen=True)
 class Person:
-    """Whom a message goes to: all a message needs of a user."""
+    """Whom a message may go to: all a message needs of a user."""
 
     id: int
     email: str
     name: str
+    active: bool = True  # only active users are told (`Recipients.of`)
 
 
 @dataclass(frozen=True)
@@ -36,21 +38,73 @@ class Audience:
     """What the notification rules need to know of a case to name whom to tell."""
 
     case_id: int
+    reference: str
+    state: str
     definition: Definition
-    raiser: Person | None  # None when the raiser's account is not active
-    parties: tuple[Person, ...]  # the active ones
+    raiser: Person
+    parties: tuple[Person, ...]
     agency_ids: tuple[int, ...]
+
+    @property
+    def id(self) -> int:
+        """The case's id, as a message names its case."""
+        return self.case_id
 
 
 def audience_of(case: Case, definition: Definition) -> Audience:
-    """Return the audience facts of a loaded case."""
+    """Return the audience of a loaded case."""
     return Audience(
         case_id=case.id,
+        reference=case.reference,
+        state=case.state,
         definition=definition,
-        raiser=_person(case.raised_by) if case.raised_by.active else None,
-        parties=tuple(_person(p.user) for p in case.parties if p.user.active),
+        raiser=_person(case.raised_by),
+        parties=tuple(_person(p.user) for p in case.parties),
         agency_ids=tuple(ca.agency_id for ca in case.agencies),
     )
+
+
+def audiences(session: Session, workflows: Workflows, case_ids: Sequence[int]) -> list[Audience]:
+    """Return the audiences of many cases at once, read as plain rows (the sweep's chunks)."""
+    cases = session.execute(
+        select(
+            Case.id, Case.reference, Case.state, Case.workflow_key, Case.workflow_version,
+            Case.raised_by_id,
+        ).where(Case.id.in_(case_ids))
+    ).all()  # fmt: skip
+    parties: dict[int, list[Person]] = defaultdict(list)
+    for party in session.execute(
+        select(CaseParty.case_id, User.id, User.email, User.name, User.active)
+        .join(User, User.id == CaseParty.user_id)
+        .where(CaseParty.case_id.in_(case_ids))
+        .order_by(CaseParty.id)
+    ):
+        parties[party.case_id].append(Person(party.id, party.email, party.name, party.active))
+    agencies: dict[int, list[int]] = defaultdict(list)
+    for involved in session.execute(
+        select(CaseAgency.case_id, CaseAgency.agency_id).where(CaseAgency.case_id.in_(case_ids))
+    ):
+        agencies[involved.case_id].append(involved.agency_id)
+    raisers = {
+        r.id: Person(r.id, r.email, r.name, r.active)
+        for r in session.execute(
+            select(User.id, User.email, User.name, User.active).where(
+                User.id.in_({c.raised_by_id for c in cases})
+            )
+        )
+    }
+    return [
+        Audience(
+            case_id=c.id,
+            reference=c.reference,
+            state=c.state,
+            definition=workflows.definition(c.workflow_key, c.workflow_version),
+            raiser=raisers[c.raised_by_id],
+            parties=tuple(parties[c.id]),
+            agency_ids=tuple(agencies[c.id]),
+        )
+        for c in cases
+    ]
 
 
 class Recipients:
@@ -76,12 +130,14 @@ class Recipients:
         self._staff: dict[tuple[int | None, str], list[Person]] = defaultdict(list)
         if named:
             for row in session.execute(
-                select(User.id, User.email, User.name, User.agency_id, User.role).where(
-                    User.active.is_(True), or_(false(), *named)
-                )
+                select(
+                    User.id, User.email, User.name, User.active, User.agency_id, User.role
+                ).where(or_(false(), *named))
             ):
                 agency = None if row.role == "partnership" else row.agency_id
-                self._staff[(agency, row.role)].append(Person(row.id, row.email, row.name))
+                self._staff[(agency, row.role)].append(
+                    Person(row.id, row.email, row.name, row.active)
+                )
 
     def of(self, audience: Audience, event: str, exclude: Iterable[int] = ()) -> list[Person]:
         """Return who the case's definition says is told of `event`, each once, by id."""
@@ -89,7 +145,7 @@ class Recipients:
         found: dict[int, Person] = {}
         if "parties" in rules:
             found.update((p.id, p) for p in audience.parties)
-        if "raiser" in rules and audience.raiser is not None:
+        if "raiser" in rules:
             found[audience.raiser.id] = audience.raiser
         for rule in ("managers", "leads"):
             if rule in rules:
@@ -98,7 +154,7 @@ class Recipients:
         if "partnership" in rules:
             found.update((p.id, p) for p in self._staff[(None, "partnership")])
         skip = set(exclude)
-        return [found[k] for k in sorted(found) if k not in skip]
+        return [found[k] for k in sorted(found) if k not in skip and found[k].active]
 
 
 def recipients(
@@ -110,7 +166,7 @@ def recipients(
 
 
 def _person(user: User) -> Person:
-    return Person(user.id, user.email, user.name)
+    return Person(user.id, user.email, user.name, user.active)
 
 
 def when(moment: datetime, definition: Definition) -> str:

@@ -18,7 +18,6 @@ from `calendar.warning_time`, has passed.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,17 +65,6 @@ class SweepResult:
             + self.actions_overdue
             + self.actions_due_soon
         )
-
-
-@dataclass(frozen=True)
-class _CaseFacts:
-    """What the sweep needs to know of a case to record and tell: no ORM objects."""
-
-    id: int
-    reference: str
-    state: str
-    definition: Definition
-    audience: Audience
 
 
 @dataclass(frozen=True)
@@ -295,58 +283,11 @@ _FLAGGERS = {
 }
 
 
-def _load_cases(session: Session, ctx: Context, case_ids: Sequence[int]) -> dict[int, _CaseFacts]:
-    """Return the flagged cases with their parties and agencies: four queries per chunk."""
-    cases = session.execute(
-        select(
-            _CASE.c.id,
-            _CASE.c.reference,
-            _CASE.c.state,
-            _CASE.c.workflow_key,
-            _CASE.c.workflow_version,
-            _CASE.c.raised_by_id,
-        ).where(_CASE.c.id.in_(case_ids))
-    ).all()
-    parties: dict[int, list[Person]] = defaultdict(list)
-    for r in session.execute(
-        select(_PARTY.c.case_id, _USER.c.id, _USER.c.email, _USER.c.name)
-        .join(_USER, _USER.c.id == _PARTY.c.user_id)
-        .where(_PARTY.c.case_id.in_(case_ids), _USER.c.active.is_(True))
-        .order_by(_PARTY.c.id)
-    ):
-        parties[r.case_id].append(Person(r.id, r.email, r.name))
-    agencies: dict[int, list[int]] = defaultdict(list)
-    for r in session.execute(
-        select(_AGENCY.c.case_id, _AGENCY.c.agency_id).where(_AGENCY.c.case_id.in_(case_ids))
-    ):
-        agencies[r.case_id].append(r.agency_id)
-    raiser_ids = {c.raised_by_id for c in cases}
-    raisers = {
-        r.id: Person(r.id, r.email, r.name)
-        for r in session.execute(
-            select(_USER.c.id, _USER.c.email, _USER.c.name).where(
-                _USER.c.id.in_(raiser_ids), _USER.c.active.is_(True)
-            )
-        )
-    }
-    found = {}
-    for c in cases:
-        definition = ctx.workflows.definition(c.workflow_key, c.workflow_version)
-        audience = Audience(
-            case_id=c.id,
-            definition=definition,
-            raiser=raisers.get(c.raised_by_id),
-            parties=tuple(parties[c.id]),
-            agency_ids=tuple(agencies[c.id]),
-        )
-        found[c.id] = _CaseFacts(c.id, c.reference, c.state, definition, audience)
-    return found
-
-
 def _record_and_queue(ctx: Context, uow: UnitOfWork, flags: Sequence[_Flag]) -> int:
     """Write one history event per flag and queue its e-mails; return how many."""
-    cases = _load_cases(uow.session, ctx, sorted({f.case_id for f in flags}))
-    told = Recipients(uow.session, [c.audience for c in cases.values()], {f.event for f in flags})
+    found = notify.audiences(uow.session, ctx.workflows, sorted({f.case_id for f in flags}))
+    cases = {audience.case_id: audience for audience in found}
+    told = Recipients(uow.session, found, {f.event for f in flags})
     queued: list[Message] = []
     for flag in flags:
         case = cases[flag.case_id]
@@ -358,13 +299,11 @@ def _record_and_queue(ctx: Context, uow: UnitOfWork, flags: Sequence[_Flag]) -> 
             to_state=case.state,
             payload=flag.payload,
         )
-        queued.extend(_messages(ctx, case, flag, told.of(case.audience, flag.event)))
+        queued.extend(_messages(ctx, case, flag, told.of(case, flag.event)))
     return uow.queue(queued)
 
 
-def _messages(
-    ctx: Context, case: _CaseFacts, flag: _Flag, people: Sequence[Person]
-) -> list[Message]:
+def _messages(ctx: Context, case: Audience, flag: _Flag, people: Sequence[Person]) -> list[Message]:
     """Return one e-mail per person: the reference, what happened, what is expected, a link."""
     if not people:
         return []
