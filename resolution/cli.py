@@ -23,9 +23,10 @@ from .services import accounts
 from .services.errors import ServiceError
 
 
-def _now_option(value: str | None) -> datetime:
+def parse_now(value: str | None) -> datetime | None:
+    """Read a `--now` option: an ISO 8601 time with its offset, or None when not given."""
     if not value:
-        return real_now()
+        return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -35,6 +36,10 @@ def _now_option(value: str | None) -> datetime:
     if moment.tzinfo is None:
         raise click.BadParameter("give the time with its offset, e.g. +00:00")
     return moment
+
+
+def _now_option(value: str | None) -> datetime:
+    return parse_now(value) or real_now()
 
 
 def _fail(exc: ServiceError) -> None:

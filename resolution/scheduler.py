@@ -22,6 +22,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MI
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
 
+from .cli import parse_now
 from .context import real_now, service_context
 from .extensions import db
 from .services.mailer import SmtpSettings, send_pending
@@ -29,20 +30,6 @@ from .services.sweep import SweepResult, sweep
 
 log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
-
-
-def _parse_now(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"cannot read '{value}': use ISO 8601, e.g. 2026-03-20T09:00:00+00:00"
-        ) from None
-    if moment.tzinfo is None:
-        raise click.BadParameter("give the time with its offset, e.g. +00:00")
-    return moment
 
 
 def run_sweep(app: Flask, now: datetime | None = None) -> SweepResult:
@@ -118,7 +105,7 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
 def sweep_command(now_text: str | None) -> None:
     """Flag overdue and due-soon steps and actions once, and queue the e-mails."""
     # Flask types the current_app proxy as a Flask, so the proxy's own method is unknown to mypy.
-    result = run_sweep(current_app._get_current_object(), _parse_now(now_text))  # type: ignore[attr-defined]
+    result = run_sweep(current_app._get_current_object(), parse_now(now_text))  # type: ignore[attr-defined]
     click.echo(f"flagged {result.flagged}")
 
 
