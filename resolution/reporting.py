@@ -146,12 +146,13 @@ def outcomes_export(
     """Write the outcome log as CSV, ending with the audit chain's head."""
     user = _reader(email)
     ctx, session = service_context(), db.session()
-    chain_head = head(session)
+    reading = access.Reading(access.EXPORTED, "outcomes.csv", "cli")
     try:
-        rows = reports.outcome_log(
+        found = reports.read_outcomes(
             session,
             ctx,
             user,
+            reading,
             date_from=_date(date_from, "--from"),
             date_to=_date(date_to, "--to"),
             agency=agency,
@@ -163,8 +164,7 @@ def outcomes_export(
     except ServiceError as exc:
         _fail(exc.message)
         return
-    access.record_access(session, ctx, user, access.EXPORTED, "outcomes.csv", "cli")
-    _write(reports.outcome_csv(rows, chain_head), out)
+    _write(found.csv(), out)
 
 
 @figures_cli.command("export")
@@ -178,16 +178,15 @@ def figures_export(
     """Write the annual-report figures as CSV, ending with the audit chain's head."""
     user = _reader(email)
     ctx, session = service_context(), db.session()
-    chain_head = head(session)
+    reading = access.Reading(access.EXPORTED, "figures.csv", "cli")
     try:
-        figs = figures.figures(
-            session, ctx, user, _date(date_from, "--from"), _date(date_to, "--to")
+        found = figures.read_figures(
+            session, ctx, user, _date(date_from, "--from"), _date(date_to, "--to"), reading
         )
     except ServiceError as exc:
         _fail(exc.message)
         return
-    access.record_access(session, ctx, user, access.EXPORTED, "figures.csv", "cli")
-    _write(figures.figures_csv(figs, chain_head), out)
+    _write(found.csv(), out)
 
 
 @retention_cli.command("apply")

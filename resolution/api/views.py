@@ -10,7 +10,6 @@ from marshmallow import Schema
 
 from ..extensions import db
 from ..services import access, cases, history, queries, reports
-from ..services.core import head
 from ..services.views import CaseView
 from . import errors
 from . import requests as rq
@@ -295,15 +294,14 @@ def outcomes() -> Response:
     args = rq.query(s.OutcomeQuery)
     wanted = args.pop("format")
     ctx = rq.context()
-    rows = reports.outcome_log(db.session(), ctx, user, **args)
-    chain = head(db.session())
     what = access.EXPORTED if wanted == "csv" else access.OUTCOMES_VIEWED
-    access.record_access(db.session(), ctx, user, what, "outcomes", "api")
-    if wanted == "csv":
-        return Response(reports.outcome_csv(rows, chain), mimetype="text/csv")
-    return reply(
-        s.OutcomeLogOut, {"items": rows, "total": len(rows), "audit_head": reports.head_json(chain)}
+    found = reports.read_outcomes(
+        db.session(), ctx, user, access.Reading(what, "outcomes", "api"), **args
     )
+    if wanted == "csv":
+        return Response(found.csv(), mimetype="text/csv")
+    rows, chain = found.rows, reports.head_json(found.head)
+    return reply(s.OutcomeLogOut, {"items": rows, "total": len(rows), "audit_head": chain})
 
 
 @bp.get("/audit/events")

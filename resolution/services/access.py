@@ -9,6 +9,7 @@ pending work.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,15 @@ FIGURES_VIEWED = "figures_viewed"
 OUTCOMES_VIEWED = "outcomes_viewed"
 ACCESS_VIEWED = "access_log_viewed"
 MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a read is written to the access log: its kind, what was read, through which door."""
+
+    what: str
+    target: str | None
+    door: str
 
 
 def record_access(

@@ -18,6 +18,7 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -26,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from ..domain import rules
 from ..models import Case, Step, User
-from .core import Context
+from . import access
+from .core import Context, head
 from .reports import local_bounds, ordered_agencies, require_reader, table_csv, went_overdue
 
 FIGURE_COLUMNS = ("figure", "group", "measure", "value")
@@ -164,6 +166,33 @@ def figures(
             {"theme": t, "count": n} for t, n in sorted(themes.items(), key=lambda i: (-i[1], i[0]))
         ],
     }
+
+
+@dataclass(frozen=True)
+class FiguresRead:
+    """The figures of a period as one read found them, with the audit chain's head then."""
+
+    figures: dict[str, Any]
+    head: tuple[int, str]
+
+    def csv(self) -> str:
+        return figures_csv(self.figures, self.head)
+
+
+def read_figures(
+    session: Session,
+    ctx: Context,
+    user: User,
+    date_from: date | None,
+    date_to: date | None,
+    reading: access.Reading,
+) -> FiguresRead:
+    """Return the figures of a period with the chain's head, and write the read to the
+    access log."""
+    chain = head(session)
+    found = figures(session, ctx, user, date_from, date_to)
+    access.record_access(session, ctx, user, reading.what, reading.target, reading.door)
+    return FiguresRead(found, chain)
 
 
 def figure_rows(figs: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +27,8 @@ from ..domain.calendar import working_days_between
 from ..domain.machines import Workflows
 from ..domain.status import step_status
 from ..models import Agency, Case, CaseAgency, CaseTheme, Step, User
-from .core import Context
+from . import access
+from .core import Context, head
 from .errors import Forbidden, Invalid
 from .queries import visible_cases
 
@@ -215,6 +217,28 @@ def _cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+@dataclass(frozen=True)
+class OutcomeRead:
+    """The outcome log as one read found it, with the audit chain's head at that read."""
+
+    rows: list[dict[str, Any]]
+    head: tuple[int, str]
+
+    def csv(self) -> str:
+        return outcome_csv(self.rows, self.head)
+
+
+def read_outcomes(
+    session: Session, ctx: Context, user: User, reading: access.Reading, **filters: Any
+) -> OutcomeRead:
+    """Return the outcome log (filtered as `outcome_log`) with the chain's head, and write
+    the read to the access log."""
+    chain = head(session)
+    rows = outcome_log(session, ctx, user, **filters)
+    access.record_access(session, ctx, user, reading.what, reading.target, reading.door)
+    return OutcomeRead(rows, chain)
 
 
 def head_lines(head: tuple[int, str]) -> list[str]:

@@ -16,7 +16,7 @@ from ..domain import rules
 from ..domain.status import step_status
 from ..extensions import db
 from ..services import access, directory, figures, history, queries, reports
-from ..services.core import Context, head
+from ..services.core import Context
 from .cases import _level_words
 from .helpers import me, roles_required, web_ctx
 
@@ -186,15 +186,8 @@ def outcomes() -> ResponseReturnValue:
     """Show the outcome log with filters, a CSV link and whether the history's chain is intact."""
     ctx, user = web_ctx(), me()
     kwargs, values, errors = _outcome_filters(ctx)
-    log = _decorated(reports.outcome_log(db.session(), ctx, user, **kwargs), ctx)
-    access.record_access(
-        db.session(),
-        ctx,
-        user,
-        access.OUTCOMES_VIEWED,
-        _target("outcomes", values),
-        "web",
-    )
+    reading = access.Reading(access.OUTCOMES_VIEWED, _target("outcomes", values), "web")
+    log = _decorated(reports.read_outcomes(db.session(), ctx, user, reading, **kwargs).rows, ctx)
     verdict = history.verify_chain(db.session(), ctx)
     choices = _outcome_choices(ctx)
     return render_template(
@@ -216,17 +209,9 @@ def outcomes_csv() -> ResponseReturnValue:
     kwargs, values, errors = _outcome_filters(ctx)
     if errors:
         abort(400)
-    rows = reports.outcome_log(db.session(), ctx, user, **kwargs)
-    text = reports.outcome_csv(rows, head(db.session()))
-    access.record_access(
-        db.session(),
-        ctx,
-        user,
-        access.EXPORTED,
-        _target("outcomes", values),
-        "web",
-    )
-    return _csv(text, f"outcome-log-{ctx.now.date().isoformat()}.csv")
+    reading = access.Reading(access.EXPORTED, _target("outcomes", values), "web")
+    found = reports.read_outcomes(db.session(), ctx, user, reading, **kwargs)
+    return _csv(found.csv(), f"outcome-log-{ctx.now.date().isoformat()}.csv")
 
 
 def _target(name: str, values: dict[str, str]) -> str:
@@ -247,17 +232,10 @@ def figures_page() -> ResponseReturnValue:
     """Show the annual-report figures for a period: charts, each with its data table."""
     ctx, user = web_ctx(), me()
     start, end, values, errors = _period()
-    figs = figures.figures(
-        db.session(), ctx, user, None if errors else start, None if errors else end
-    )
-    access.record_access(
-        db.session(),
-        ctx,
-        user,
-        access.FIGURES_VIEWED,
-        _target("figures", values),
-        "web",
-    )
+    reading = access.Reading(access.FIGURES_VIEWED, _target("figures", values), "web")
+    figs = figures.read_figures(
+        db.session(), ctx, user, None if errors else start, None if errors else end, reading
+    ).figures
     charts = [
         {"title": title, "rows": rows, "svg": Markup(bar_chart_svg(title, rows))}  # noqa: S704 - charts escape every text  # nosec B704
         for title, rows in figures.chart_series(figs)
@@ -283,18 +261,9 @@ def figures_csv() -> ResponseReturnValue:
     start, end, values, errors = _period()
     if errors:
         abort(400)
-    figs = figures.figures(db.session(), ctx, user, start, end)
-    access.record_access(
-        db.session(),
-        ctx,
-        user,
-        access.EXPORTED,
-        _target("figures", values),
-        "web",
-    )
-    return _csv(
-        figures.figures_csv(figs, head(db.session())), f"figures-{ctx.now.date().isoformat()}.csv"
-    )
+    reading = access.Reading(access.EXPORTED, _target("figures", values), "web")
+    found = figures.read_figures(db.session(), ctx, user, start, end, reading)
+    return _csv(found.csv(), f"figures-{ctx.now.date().isoformat()}.csv")
 
 
 ACCESS_PAGE = 50
