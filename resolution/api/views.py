@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from marshmallow import Schema
 
+from ..domain import rules
 from ..extensions import db
 from ..services import access, cases, history, queries, reports
 from ..services.views import CaseView
@@ -18,7 +19,7 @@ from .spec import build_spec, operation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 errors.attach(bp)
-READERS = ("auditor", "partnership")
+READERS = rules.READERS
 
 
 @cache

@@ -68,6 +68,14 @@ class CaseAccess:
     closed: bool
 
 
+# Who may use which part of the service, by role (the pages, the API and the services ask
+# these; who may see and change a given case is decided by the functions below).
+ACTORS = ("practitioner", "manager", "lead", "partnership")  # act on cases
+RAISERS = ("practitioner", "manager", "lead")  # raise disagreements
+OVERSEERS = ("manager", "lead", "partnership")  # follow what is overdue
+READERS = ("auditor", "partnership")  # read the outcome log, the figures, the history
+CASE_READERS = (*ACTORS, "auditor")  # open a case's page
+
 # Who may see which cases, by role: every case ("all"), the cases their agency is
 # involved in ("agency"), the cases they are a party to ("party"). A role sees the
 # cases any of its grants gives. `can_see` answers for one case, and the listing

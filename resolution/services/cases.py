@@ -34,7 +34,7 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .loading import proposal_of
 
 __all__ = ["ImmediateRisk", "take_action"]  # take_action lives in .actions
-RAISING_ROLES = ("practitioner", "manager", "lead")
+RAISING_ROLES = rules.RAISERS
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from .errors import Forbidden, Invalid
 from .queries import visible_cases
 
 LONDON = ZoneInfo("Europe/London")
-READERS = ("auditor", "partnership")
+READERS = rules.READERS
 
 COLUMNS = (
     "reference",

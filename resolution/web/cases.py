@@ -22,7 +22,7 @@ from .forms import ActionForm, ButtonForm, RecordForm, TimescaleForm, add_errors
 from .helpers import end_of_day, me, roles_required, web_ctx
 
 bp = Blueprint("cases", __name__)
-CASE_ROLES = ("practitioner", "manager", "lead", "partnership", "auditor")
+CASE_ROLES = rules.CASE_READERS
 EVENT_WORDS = {
     "raised": "Raised the disagreement",
     "record_acknowledged": "Marked a record as read",
@@ -54,7 +54,7 @@ def _level_words(definition: Definition, state: str) -> str:
 
 
 @bp.get("/cases")
-@roles_required("practitioner", "manager", "lead", "partnership")
+@roles_required(*rules.ACTORS)
 def your_cases() -> ResponseReturnValue:
     """List the user's open cases: waiting on them, overdue, due soon, then the rest."""
     user = me()
@@ -62,8 +62,8 @@ def your_cases() -> ResponseReturnValue:
     return render_template(
         "cases/list.html",
         cases=found,
-        may_raise=user.role in case_service.RAISING_ROLES,
-        oversees=user.role in ("manager", "lead", "partnership"),
+        may_raise=user.role in rules.RAISERS,
+        oversees=user.role in rules.OVERSEERS,
     )
 
 
@@ -125,7 +125,7 @@ def show(case_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/cases/<int:case_id>/records/new", methods=["GET", "POST"])
-@roles_required("practitioner", "manager", "lead", "partnership")
+@roles_required(*rules.ACTORS)
 def add_record(case_id: int) -> ResponseReturnValue:
     """Add a discussion, action, decision or note to the shared record."""
     ctx = web_ctx()
@@ -178,7 +178,7 @@ def _version(form: Any) -> int | None:
 
 
 @bp.route("/cases/<int:case_id>/timescale", methods=["GET", "POST"])
-@roles_required("practitioner", "manager", "lead", "partnership")
+@roles_required(*rules.ACTORS)
 def propose(case_id: int) -> ResponseReturnValue:
     """Propose the date by which the current level should be decided."""
     ctx = web_ctx()
@@ -213,7 +213,7 @@ def propose(case_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<int:case_id>/timescale/accept")
-@roles_required("practitioner", "manager", "lead", "partnership")
+@roles_required(*rules.ACTORS)
 def accept(case_id: int) -> ResponseReturnValue:
     """Accept the timescale proposed by another agency."""
     case = _load(case_id)
@@ -234,7 +234,7 @@ def accept(case_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/cases/<int:case_id>/actions/<action_key>", methods=["GET", "POST"])
-@roles_required("practitioner", "manager", "lead", "partnership")
+@roles_required(*rules.ACTORS)
 def act(case_id: int, action_key: str) -> ResponseReturnValue:
     """Escalate, resolve, withdraw or refer on, with the record, outcome and learning asked for."""
     ctx, user = web_ctx(), me()

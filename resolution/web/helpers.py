@@ -12,6 +12,7 @@ from flask import Flask, abort, current_app
 from flask_login import current_user, login_required
 
 from ..context import service_context
+from ..domain import rules
 from ..domain.calendar import spoken_time
 from ..models import User
 from ..services.core import Context
@@ -63,6 +64,7 @@ def end_of_day(day: date, ctx: Context, key: str, version: int) -> datetime:
 
 
 def init_app(app: Flask) -> None:
-    """Register the date filters."""
+    """Register the date filters, and the domain's roles for the navigation."""
     app.add_template_filter(london, "london")
     app.add_template_filter(london_date, "london_date")
+    app.jinja_env.globals["roles"] = rules

@@ -62,7 +62,7 @@ def _overdue_row(case: queries.OpenRow, ctx: Context, own: str) -> OverdueRow:
 
 
 @bp.get("/overdue")
-@roles_required("manager", "lead", "partnership")
+@roles_required(*rules.OVERSEERS)
 def overdue() -> ResponseReturnValue:
     """List the open cases involving the user's agency, overdue and due soon first, with counts."""
     args = request.args
@@ -181,7 +181,7 @@ def _outcome_choices(ctx: Any) -> dict[str, list[tuple[str, str]]]:
 
 
 @bp.get("/outcomes")
-@roles_required("auditor", "partnership")
+@roles_required(*rules.READERS)
 def outcomes() -> ResponseReturnValue:
     """Show the outcome log with filters, a CSV link and whether the history's chain is intact."""
     ctx, user = web_ctx(), me()
@@ -202,7 +202,7 @@ def outcomes() -> ResponseReturnValue:
 
 
 @bp.get("/outcomes.csv")
-@roles_required("auditor", "partnership")
+@roles_required(*rules.READERS)
 def outcomes_csv() -> ResponseReturnValue:
     """Download the outcome log, filtered as on the page, as CSV ending with the chain's head."""
     ctx, user = web_ctx(), me()
@@ -227,7 +227,7 @@ def _csv(text: str, name: str) -> Response:
 
 
 @bp.get("/figures")
-@roles_required("auditor", "partnership")
+@roles_required(*rules.READERS)
 def figures_page() -> ResponseReturnValue:
     """Show the annual-report figures for a period: charts, each with its data table."""
     ctx, user = web_ctx(), me()
@@ -254,7 +254,7 @@ def figures_page() -> ResponseReturnValue:
 
 
 @bp.get("/figures.csv")
-@roles_required("auditor", "partnership")
+@roles_required(*rules.READERS)
 def figures_csv() -> ResponseReturnValue:
     """Download the figures for a period as CSV (figure, group, measure, value)."""
     ctx, user = web_ctx(), me()

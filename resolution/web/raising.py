@@ -23,7 +23,7 @@ from .helpers import LONDON, me, roles_required, web_ctx
 
 bp = Blueprint("raising", __name__, url_prefix="/raise")
 KEY = "raise_answers"
-RAISERS = ("practitioner", "manager", "lead")
+RAISERS = rules.RAISERS
 FIELDS_TO_PAGE = {
     "child_ref": "about",
     "child_initials": "about",
