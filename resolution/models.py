@@ -10,12 +10,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy import (
     text as sql,
@@ -85,6 +87,17 @@ class ApiToken(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+    # A token is live while it is neither revoked nor expired: said once for an object and
+    # once, beside it, for a query.
+    def live_at(self, now: datetime) -> bool:
+        """Say whether the token can be used at `now`."""
+        return self.revoked_at is None and self.expires_at > now
+
+    @classmethod
+    def live_clause(cls, now: datetime) -> ColumnElement[bool]:
+        """The same, as a condition on the table."""
+        return and_(cls.revoked_at.is_(None), cls.expires_at > now)
 
 
 class AuditHead(Model):

@@ -242,7 +242,7 @@ def user_for_token(session: Session, ctx: Context, token: str) -> User | None:
         .options(joinedload(ApiToken.user))
         .where(ApiToken.token_hash == hash_token(token))
     )
-    if found is None or found.revoked_at is not None or found.expires_at <= ctx.now:
+    if found is None or not found.live_at(ctx.now):
         return None
     return found.user if found.user.active else None
 
@@ -260,7 +260,7 @@ def overview(session: Session, ctx: Context) -> Overview:
     """Return the agencies, the users and each user's count of live API tokens at `ctx.now`."""
     live = (
         select(ApiToken.user_id, func.count())
-        .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > ctx.now)
+        .where(ApiToken.live_clause(ctx.now))
         .group_by(ApiToken.user_id)
     )
     return Overview(

@@ -108,14 +108,16 @@ def _user_page(
     problems: list[str],
     status: int = 200,
 ) -> ResponseReturnValue:
+    ctx = web_ctx()
     return render_template(
         "admin/user.html",
         found=found,
         role_form=role_form,
         password_form=password_form,
         button=ButtonForm(),
-        tokens=accounts.tokens_of(db.session(), web_ctx(), found.id),
-        now=web_ctx().now,
+        live_tokens=sum(
+            1 for t in accounts.tokens_of(db.session(), ctx, found.id) if t.live_at(ctx.now)
+        ),
         problems=problems,
     ), status
 
