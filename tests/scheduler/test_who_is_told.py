@@ -9,7 +9,7 @@ from sqlalchemy import select
 from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import Outbox, Step
-from resolution.services import accounts, cases
+from resolution.services import accounts
 from resolution.services.sweep import sweep
 from tests import factories
 
