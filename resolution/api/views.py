@@ -128,7 +128,7 @@ def list_cases() -> Response:
     """List one page of the caller's visible cases, ordered by id."""
     flt = queries.CaseFilter(**rq.query(s.CaseQuery))
     ctx = rq.context()
-    found = queries.cases_page(db.session(), ctx, rq.caller(), flt)
+    found = queries.cases_page(db.session(), ctx, rq.caller(), flt, door="api")
     page = {"items": found.items, "page": flt.page, "per_page": flt.per_page, "total": found.total}
     return reply(s.CasePageOut, page)
 
@@ -274,7 +274,7 @@ def take_action(case_id: int, action: str) -> Response:
 def case_history(case_id: int) -> Response:
     """Return the case's audit events."""
     found = queries.case_history(
-        db.session(), rq.context(), rq.caller(), rq.known_id(case_id, "case")
+        db.session(), rq.context(), rq.caller(), rq.known_id(case_id, "case"), door="api"
     )
     return reply(s.EventOut, found, many=True)
 
@@ -317,9 +317,11 @@ def outcomes() -> Response:
 )
 def audit_events() -> Response:
     """Return up to `limit` events after `after_seq`."""
-    rq.require_role(*READERS)
+    user = rq.require_role(*READERS)
     args = rq.query(s.AuditQuery)
-    events = history.events_after(db.session(), rq.context(), args["after_seq"], args["limit"])
+    events = history.read_events(
+        db.session(), rq.context(), user, args["after_seq"], args["limit"], door="api"
+    )
     return reply(s.EventOut, events, many=True)
 
 

@@ -9,9 +9,11 @@ pending work.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Engine, func, insert, select
@@ -30,6 +32,10 @@ SIGN_IN_FAILED = "sign_in_failed"
 FIGURES_VIEWED = "figures_viewed"
 OUTCOMES_VIEWED = "outcomes_viewed"
 ACCESS_VIEWED = "access_log_viewed"
+CASES_LISTED = "cases_listed"  # a list of cases with their summaries
+OVERDUE_VIEWED = "overdue_viewed"
+HISTORY_VIEWED = "history_viewed"  # one case's history events
+EVENTS_READ = "audit_events_read"  # the history of every case
 MAX_LIMIT = 1000
 
 
@@ -40,6 +46,14 @@ class Reading:
     what: str
     target: str | None
     door: str
+
+
+def target_of(name: str, filters: Mapping[str, Any]) -> str:
+    """Name what a listing read, with only the filters in use: e.g. 'cases?state=open'."""
+    used = urlencode(
+        {k: v for k, v in filters.items() if v is not None and v != "" and v is not False}
+    )
+    return f"{name}?{used}"[:200] if used else name
 
 
 def record_access(

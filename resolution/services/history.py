@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain import audit
-from ..models import AuditEvent
+from ..models import AuditEvent, User
+from . import access
 from .core import Context, head
 
 BATCH = 5000
@@ -102,6 +103,16 @@ def verify_chain(session: Session, ctx: Context, upto: int | None = None) -> aud
             "its payload was removed but its case has no later redaction event",
         )
     return verdict
+
+
+def read_events(
+    session: Session, ctx: Context, user: User, after_seq: int, limit: int, *, door: str
+) -> list[AuditEvent]:
+    """Return up to `limit` events after a sequence number for a reader; the read is written
+    to the access log."""
+    target = access.target_of("events", {"after_seq": after_seq, "limit": limit})
+    access.record_access(session, ctx, user, access.EVENTS_READ, target, door)
+    return events_after(session, ctx, after_seq, limit)
 
 
 def events_after(session: Session, ctx: Context, after_seq: int, limit: int) -> list[AuditEvent]:

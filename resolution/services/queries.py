@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -203,9 +203,14 @@ def read_case(
     return view
 
 
-def case_history(session: Session, ctx: Context, user: User, case_id: int) -> list[AuditEvent]:
-    """Return the history events of a case the user may see, oldest first."""
-    return history(session, ctx, visible_case(session, user, case_id))
+def case_history(
+    session: Session, ctx: Context, user: User, case_id: int, *, door: str
+) -> list[AuditEvent]:
+    """Return the history events of a case the user may see, oldest first; the read is
+    written to the access log."""
+    case = visible_case(session, user, case_id)
+    access.record_access(session, ctx, user, access.HISTORY_VIEWED, case.reference, door)
+    return history(session, ctx, case)
 
 
 @dataclass(frozen=True)
@@ -216,9 +221,14 @@ class CasePage:
     total: int
 
 
-def cases_page(session: Session, ctx: Context, user: User, flt: CaseFilter) -> CasePage:
-    """Return one page of the cases the user may see, oldest first, as summaries."""
+def cases_page(
+    session: Session, ctx: Context, user: User, flt: CaseFilter, *, door: str
+) -> CasePage:
+    """Return one page of the cases the user may see, oldest first, as summaries; the read
+    is written to the access log (one row, with the filters used)."""
     ids, total = list_cases(session, ctx, user, flt)
+    target = access.target_of("cases", asdict(flt))
+    access.record_access(session, ctx, user, access.CASES_LISTED, target, door)
     return CasePage(case_summaries(session, ctx, ids), total)
 
 
@@ -322,8 +332,11 @@ def _levels(workflows: Workflows, keys: Iterable[str]) -> list[tuple[int, str, s
     return sorted(found.values())
 
 
-def open_cases(session: Session, ctx: Context, user: User, flt: OpenFilter) -> OpenCasesPage:
-    """Return one page of the open cases the user can see, counted and filtered in SQL.
+def open_cases(
+    session: Session, ctx: Context, user: User, flt: OpenFilter, *, door: str | None = None
+) -> OpenCasesPage:
+    """Return one page of the open cases the user can see, counted and filtered in SQL; a
+    read through a `door` is written to the access log (one row, with the filters used).
 
     Counts and the page come from the open cases' clocks (`open_clocks`), so their cost
     follows the number of open cases the user can see, never the number of cases; only
@@ -414,6 +427,9 @@ def open_cases(session: Session, ctx: Context, user: User, flt: OpenFilter) -> O
         )
         for r in found
     ]
+    if door is not None:
+        target = access.target_of("overdue", asdict(flt))
+        access.record_access(session, ctx, user, access.OVERDUE_VIEWED, target, door)
     return OpenCasesPage(
         rows=rows,
         total=int(total),

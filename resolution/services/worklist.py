@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..domain import rules
 from ..domain.status import step_status
 from ..models import Acknowledgement, Case, Record, User
+from . import access
 from .core import Context
 from .loading import access_of, actor_of, proposal_of
 from .queries import own_cases, recently_closed
@@ -94,9 +95,11 @@ def _row(ctx: Context, user: User, case: Case, unread: bool) -> CaseRow:
     )
 
 
-def your_cases(session: Session, ctx: Context, user: User) -> YourCases:
+def your_cases(session: Session, ctx: Context, user: User, *, door: str) -> YourCases:
     """Return the user's open cases: waiting on them, overdue, due soon, then the rest;
-    and the cases they may see that closed most recently."""
+    and the cases they may see that closed most recently. The read is written to the
+    access log."""
+    access.record_access(session, ctx, user, access.CASES_LISTED, "your cases", door)
     query = own_cases(user, ctx.workflows).where(Case.closed == false()).order_by(Case.id)
     open_cases = session.scalars(query).all()
     unread = _unread(session, user, [c.id for c in open_cases])

@@ -58,7 +58,7 @@ def _level_words(definition: Definition, state: str) -> str:
 def your_cases() -> ResponseReturnValue:
     """List the user's open cases: waiting on them, overdue, due soon, then the rest."""
     user = me()
-    found = worklist.your_cases(db.session(), web_ctx(), user)
+    found = worklist.your_cases(db.session(), web_ctx(), user, door="web")
     return render_template(
         "cases/list.html",
         cases=found,

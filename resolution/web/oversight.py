@@ -77,7 +77,7 @@ def overdue() -> ResponseReturnValue:
         page=min(max(args.get("page", 1, type=int) or 1, 1), 100_000),
         per_page=PER_PAGE,
     )
-    found = queries.open_cases(db.session(), ctx, user, flt)
+    found = queries.open_cases(db.session(), ctx, user, flt, door="web")
     own = user.agency.code
     rows = [_overdue_row(case, ctx, own) for case in found.rows]
     levels: dict[str, str] = {}

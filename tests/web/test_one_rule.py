@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from resolution.context import service_context
 from resolution.extensions import db
-from resolution.models import AuditEvent, Case, CaseParty, Record
+from resolution.models import AccessLog, AuditEvent, Case, CaseParty, Record
 from resolution.services import cases
 from resolution.services.errors import ServiceError
 from tests import factories
@@ -163,3 +163,18 @@ def test_a_proposal_whose_date_has_passed_is_offered_to_nobody(world, now, as_us
     assert "Accept the proposed timescale" not in _page(as_user(world["csc_practitioner"]), case.id)
     with pytest.raises(ServiceError, match="has passed"):
         cases.accept_timescale(db.session(), later, world["csc_practitioner"].id, case.id)
+
+
+def test_the_lists_of_cases_are_each_one_row_of_the_access_log(world, now, as_user) -> None:
+    factories.make_case(world, now)
+    factories.make_case(world, now, child_ref="CS-222222")
+    lead = as_user(world["csc_lead"])
+    assert lead.get("/cases").status_code == 200
+    assert lead.get("/overdue?show=all&level=practitioners").status_code == 200
+    rows = [
+        (r.what, r.target) for r in db.session.scalars(select(AccessLog).order_by(AccessLog.id))
+    ]
+    assert rows[-2:] == [
+        ("cases_listed", "your cases"),
+        ("overdue_viewed", "overdue?show=all&level=practitioners&sort=due&page=1&per_page=50"),
+    ]
