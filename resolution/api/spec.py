@@ -28,7 +28,8 @@ ERRORS = {
     413: ("TooLarge", "the body is larger than the limit (code `too_large`)"),
     422: (
         "ValidationError",
-        "not JSON, wrong types, missing or unknown fields, or a broken rule; "
+        "not JSON, wrong types, missing or unknown fields, text with control characters, "
+        "a date outside the years taken, or a broken rule; "
         "`fields` names each field (code `validation_error`)",
     ),
 }

@@ -142,3 +142,9 @@ def test_tabs_and_line_breaks_are_taken(world, case, as_user: Client) -> None:
         client, f"/cases/{case.id}/records/new", {"kind": "note", "text": "One\tcell\r\nTwo"}
     )
     assert response.status_code == 302
+
+
+def test_control_characters_at_sign_in_are_refused_before_any_look_up(app, world) -> None:
+    client = app.test_client()
+    response = post(client, "/sign-in", {"email": "a\x00@example.org", "password": "x" * 12})
+    _refused(response, "email", rules.NOT_PRINTABLE)
