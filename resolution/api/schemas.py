@@ -13,13 +13,14 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..domain import rules
 
-MAX_INT = 2**31 - 1
+MAX_INT = rules.MAX_PAGE
+YEARS = f"in the years {rules.FIRST_YEAR} to {rules.LAST_YEAR}"
 
 
 def _printable(value: str) -> None:
-    """Refuse text with NUL bytes or lone surrogates (no database stores them)."""
-    if "\x00" in value:
-        raise ValidationError("must not contain NUL characters")
+    """Refuse control characters (the domain's rule) and lone surrogates (no database stores them)."""
+    if not rules.printable(value):
+        raise ValidationError(rules.NOT_PRINTABLE)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -32,7 +33,31 @@ def words(max_length: int, *, min_length: int = 0, **kwargs: Any) -> fields.Stri
         validate.Length(min=min_length, max=max_length),
         _printable,
     ]
-    return fields.String(validate=checks, **kwargs)
+    metadata = {"pattern": rules.PRINTABLE_PATTERN, **kwargs.pop("metadata", {})}
+    return fields.String(validate=checks, metadata=metadata, **kwargs)
+
+
+def _in_range(value: Any) -> None:
+    if not rules.in_range(value):
+        raise ValidationError(rules.OUT_OF_RANGE)
+
+
+def _described(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Say the years taken in the field's description (a string's schema has no minimum)."""
+    metadata = dict(kwargs.pop("metadata", {}))
+    said = metadata.get("description")
+    metadata["description"] = f"{said}; {YEARS}" if said else YEARS
+    return metadata
+
+
+def instant(**kwargs: Any) -> fields.AwareDateTime:
+    """Return a field for an instant with its offset, in the years the service takes."""
+    return fields.AwareDateTime(validate=_in_range, metadata=_described(kwargs), **kwargs)
+
+
+def day(**kwargs: Any) -> fields.Date:
+    """Return a field for a day, in the years the service takes."""
+    return fields.Date(validate=_in_range, metadata=_described(kwargs), **kwargs)
 
 
 class In(Schema):
@@ -48,7 +73,7 @@ class In(Schema):
 class ImmediateRiskIn(In):
     referral_made = fields.Boolean(required=True)
     referred_to = words(rules.MAX_REFERRED_TO, allow_none=True)
-    at = fields.AwareDateTime(allow_none=True)
+    at = instant(allow_none=True)
 
 
 class RaiseCaseIn(In):
@@ -73,13 +98,14 @@ class RaiseCaseIn(In):
 class RecordIn(In):
     kind = fields.String(required=True, validate=validate.OneOf(list(rules.RECORD_KINDS)))
     text = words(rules.MAX_RECORD, min_length=1, required=True)
-    action_due = fields.AwareDateTime(
-        allow_none=True, metadata={"description": "required for an action"}
+    action_due = instant(
+        allow_none=True,
+        metadata={"description": "required for an action (kind `action`), refused for the others"},
     )
 
 
 class TimescaleIn(In):
-    due_at = fields.AwareDateTime(required=True)
+    due_at = instant(required=True)
     reason = words(rules.MAX_REASON, min_length=1, required=True)
 
 
@@ -119,12 +145,8 @@ class CaseQuery(In):
 
 
 class OutcomeQuery(In):
-    date_from = fields.Date(
-        data_key="from", metadata={"description": "closed on or after (London day)"}
-    )
-    date_to = fields.Date(
-        data_key="to", metadata={"description": "closed on or before (London day)"}
-    )
+    date_from = day(data_key="from", metadata={"description": "closed on or after (London day)"})
+    date_to = day(data_key="to", metadata={"description": "closed on or before (London day)"})
     agency = words(20)
     category = fields.String(validate=validate.OneOf(list(rules.CATEGORIES)))
     level = words(40)
@@ -245,7 +267,9 @@ class ImmediateRiskOut(Out):
 
 
 class OutcomeOut(Out):
-    kind = fields.String(allow_none=True, required=True)
+    kind = fields.String(
+        allow_none=True, required=True, validate=validate.OneOf(list(rules.OUTCOME_KINDS))
+    )
     level = fields.String(allow_none=True, required=True)
     text = fields.String(allow_none=True, required=True)
     at = fields.AwareDateTime(allow_none=True, required=True)
@@ -253,7 +277,7 @@ class OutcomeOut(Out):
 
 class LearningOut(Out):
     text = fields.String(allow_none=True, required=True)
-    themes = fields.List(fields.String(), required=True)
+    themes = fields.List(fields.String(validate=validate.OneOf(list(rules.THEMES))), required=True)
 
 
 class AvailableActionOut(Out):

@@ -28,7 +28,8 @@ ERRORS = {
     413: ("TooLarge", "the body is larger than the limit (code `too_large`)"),
     422: (
         "ValidationError",
-        "not JSON, wrong types, missing or unknown fields, or a broken rule; "
+        "not JSON, wrong types, missing or unknown fields, text with control characters, "
+        "a date outside the years taken, or a broken rule; "
         "`fields` names each field (code `validation_error`)",
     ),
 }
@@ -131,6 +132,26 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     return RULE_PARAM.sub(r"{\2}", rule), params
 
 
+def _nullable_refs(node: Any) -> Any:
+    """Describe a nullable nested object as its own schema or null.
+
+    apispec writes `anyOf: [{type: object, nullable: true}, {$ref}]` for OpenAPI 3.0, whose
+    first branch takes any object at all; `nullable` beside `allOf: [{$ref}]` says what is meant.
+    """
+    if isinstance(node, list):
+        return [_nullable_refs(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _nullable_refs(value) for key, value in node.items()}
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and {"type": "object", "nullable": True} in branches:
+        refs = [branch for branch in branches if "$ref" in branch]
+        if len(refs) == 1 and len(branches) == 2:
+            del out["anyOf"]
+            out.update({"allOf": refs, "nullable": True})
+    return out
+
+
 def build_spec(app: Flask, blueprint_name: str) -> dict[str, Any]:
     """Return the OpenAPI 3 description of the blueprint's views."""
     spec = APISpec(
@@ -163,4 +184,4 @@ def build_spec(app: Flask, blueprint_name: str) -> dict[str, Any]:
             paths.setdefault(path, {})[method.lower()] = _operation_dict(op, params)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    return dict(_nullable_refs(spec.to_dict()))

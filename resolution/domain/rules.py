@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from .definitions import Action, Definition
 
@@ -46,6 +46,30 @@ MAX_REFERRED_TO = 200
 # The reference the agencies already use: letters, digits and a few separators.
 CHILD_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/\-.]{1,39}$")
 INITIALS_RE = re.compile(r"^[A-Z]{1,4}$")
+
+# Text may hold tabs and line breaks but no other control character: no database keeps
+# a NUL, and the others only hide what a record says. The pattern reads the same in
+# Python and in the OpenAPI description (ECMA-262).
+PRINTABLE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+PRINTABLE_RE = re.compile(PRINTABLE_PATTERN)
+NOT_PRINTABLE = "Text must not contain control characters (such as NUL), only tabs and new lines"
+
+# The instants and days the service takes, by year: far from the ends of Python's and the
+# databases' calendars, so no conversion between time zones can overflow.
+FIRST_YEAR = 1900
+LAST_YEAR = 2200
+OUT_OF_RANGE = f"The date must be in the years {FIRST_YEAR} to {LAST_YEAR}"
+MAX_PAGE = 2**31 - 1  # the largest page number, as the API's largest integer
+
+
+def printable(text: str) -> bool:
+    """Say whether text holds no control character other than tab, carriage return, line feed."""
+    return PRINTABLE_RE.match(text) is not None
+
+
+def in_range(value: date) -> bool:
+    """Say whether a day or an instant (a datetime is a date) lies in the years the service takes."""
+    return FIRST_YEAR <= value.year <= LAST_YEAR
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Engine, func, insert, select
 from sqlalchemy.orm import Session
 
+from ..domain import rules
 from ..models import AccessLog, User
 from .core import Context
 from .errors import Forbidden, Invalid
@@ -160,8 +161,10 @@ def access_page(
     _auditors_only(user)
     if not 1 <= per_page <= MAX_LIMIT:
         raise Invalid.field("per_page", f"must be 1 to {MAX_LIMIT}")
-    if page < 1:
-        raise Invalid.field("page", "must be 1 or more")
+    if not 1 <= page <= rules.MAX_PAGE:
+        raise Invalid.field("page", f"must be 1 to {rules.MAX_PAGE}")
+    if day is not None and not rules.in_range(day):
+        raise Invalid.field("on", rules.OUT_OF_RANGE)
     conditions: list[ColumnElement[bool]] = []
     if actor:
         wanted = actor.strip().lower()

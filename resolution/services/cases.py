@@ -50,12 +50,16 @@ def _checked_risk(risk: ImmediateRisk | None, now: datetime) -> ImmediateRisk | 
         return risk
     if not risk.referred_to or not risk.referred_to.strip():
         raise Invalid.field("immediate_risk.referred_to", "say who the referral was made to")
+    if not rules.printable(risk.referred_to):
+        raise Invalid.field("immediate_risk.referred_to", rules.NOT_PRINTABLE)
     if len(risk.referred_to) > rules.MAX_REFERRED_TO:
         raise Invalid.field(
             "immediate_risk.referred_to", f"must be at most {rules.MAX_REFERRED_TO} characters"
         )
     if risk.at is None or risk.at.tzinfo is None:
         raise Invalid.field("immediate_risk.at", "give when the referral was made, with its offset")
+    if not rules.in_range(risk.at):  # before comparing: an offset could overflow at the ends
+        raise Invalid.field("immediate_risk.at", rules.OUT_OF_RANGE)
     if risk.at > now:
         raise Invalid.field("immediate_risk.at", "cannot be in the future")
     return ImmediateRisk(True, risk.referred_to.strip(), risk.at)
@@ -137,9 +141,13 @@ def _checked(
         raise Invalid.field("with_agencies", "name at least one other agency")
     if len(codes) > 20:
         raise Invalid.field("with_agencies", "name at most 20 agencies")
+    if not all(rules.printable(code) for code in codes):
+        raise Invalid.field("with_agencies", rules.NOT_PRINTABLE)
     emails = list(dict.fromkeys(e.strip().lower() for e in with_people))
     if len(emails) > 50:
         raise Invalid.field("with_people", "name at most 50 people")
+    if not all(rules.printable(email) for email in emails):
+        raise Invalid.field("with_people", rules.NOT_PRINTABLE)
     risk = _checked_risk(immediate_risk, ctx.now)
     return _NewCase(
         definition=definition,

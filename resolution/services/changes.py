@@ -37,6 +37,8 @@ def checked_text(value: str | None, name: str, limit: int, required: bool = True
         return None
     if len(value) > limit:
         raise Invalid.field(name, f"must be at most {limit} characters (it has {len(value)})")
+    if not rules.printable(value):
+        raise Invalid.field(name, rules.NOT_PRINTABLE)
     return value.strip()
 
 
@@ -45,6 +47,8 @@ def future(value: datetime, name: str, now: datetime) -> datetime:
         raise Invalid.field(
             name, "give a time with its offset, for example 2026-12-01T17:00:00+00:00"
         )
+    if not rules.in_range(value):  # before comparing: an offset could overflow at the ends
+        raise Invalid.field(name, rules.OUT_OF_RANGE)
     if value <= now:
         raise Invalid.field(name, "must be in the future")
     if value > now + MAX_AHEAD:

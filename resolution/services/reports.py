@@ -69,6 +69,9 @@ def local_bounds(
     date_from: date | None, date_to: date | None
 ) -> tuple[datetime | None, datetime | None]:
     """Return the UTC instants that start `date_from` and end `date_to` (excluded) in London."""
+    for name, day in (("date_from", date_from), ("date_to", date_to)):
+        if day is not None and not rules.in_range(day):  # the day after 9999-12-31 overflows
+            raise Invalid.field(name, rules.OUT_OF_RANGE)
     if date_from and date_to and date_from > date_to:
         raise Invalid.field("date_from", "must be on or before date_to")
     start = (

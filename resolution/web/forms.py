@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -48,6 +48,31 @@ class DateInput(GovDateInput):
         return super().map_gov_params(field, **kwargs)  # type: ignore[no-any-return]
 
 
+def printable(form: Any, field: Any) -> None:
+    """Refuse text with control characters other than tab and new lines (the domain's rule)."""
+    if field.data and not rules.printable(field.data):
+        raise ValidationError(rules.NOT_PRINTABLE)
+
+
+def in_years(form: Any, field: Any) -> None:
+    """Refuse a day outside the years the service takes (the domain's range)."""
+    if field.data is not None and not rules.in_range(field.data):
+        raise ValidationError(rules.OUT_OF_RANGE)
+
+
+class Form(FlaskForm):
+    """A form whose every text field is checked by `printable` and every day by `in_years`."""
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        extra = {name: list(checks) for name, checks in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if isinstance(field, StringField) and not isinstance(field, HiddenField):
+                extra.setdefault(name, []).append(printable)
+            elif isinstance(field, DateField):
+                extra.setdefault(name, []).append(in_years)
+        return bool(super().validate(extra_validators=extra))
+
+
 WEB_MAX_SUMMARY = 2000  # the answers wait in the signed session cookie until checked
 
 
@@ -73,7 +98,7 @@ def add_errors(form: FlaskForm, exc: ServiceError, fields: Mapping[str, str]) ->
     return left
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = StringField(
         "Email address",
         widget=GovTextInput(),
@@ -85,13 +110,13 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Sign in", widget=GovSubmitInput())
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(Form):
     """A form that is only a button: the CSRF token and the case version it acts on."""
 
     version = HiddenField()
 
 
-class RiskForm(FlaskForm):
+class RiskForm(Form):
     risk = RadioField(
         "Is a child at immediate risk of significant harm?",
         choices=choices([("yes", "Yes"), ("no", "No")]),
@@ -101,7 +126,7 @@ class RiskForm(FlaskForm):
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class ReferralForm(FlaskForm):
+class ReferralForm(Form):
     referred_to = StringField(
         "Who did you refer to?",
         widget=GovTextInput(),
@@ -118,7 +143,7 @@ class ReferralForm(FlaskForm):
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class AgenciesForm(FlaskForm):
+class AgenciesForm(Form):
     agencies = SelectMultipleField(
         "Which agencies do you disagree with?",
         widget=GovCheckboxesInput(),
@@ -139,7 +164,7 @@ class AgenciesForm(FlaskForm):
         return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class AboutForm(FlaskForm):
+class AboutForm(Form):
     workflow = RadioField(
         "Which process does this follow?",
         widget=GovRadioInput(),
@@ -183,7 +208,7 @@ class AboutForm(FlaskForm):
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class RecordForm(FlaskForm):
+class RecordForm(Form):
     kind = RadioField(
         "What kind of record is this?",
         choices=choices(
@@ -223,7 +248,7 @@ class RecordForm(FlaskForm):
             raise ValidationError("Only an action has a due date: leave the date empty")
 
 
-class TimescaleForm(FlaskForm):
+class TimescaleForm(Form):
     version = HiddenField()
     due = DateField(
         "When should this level be decided by?",
@@ -243,7 +268,7 @@ class TimescaleForm(FlaskForm):
     submit = SubmitField("Propose this timescale", widget=GovSubmitInput())
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     version = HiddenField()
     record = TextAreaField(
         "Record of the decision",
@@ -278,7 +303,7 @@ class ActionForm(FlaskForm):
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class AgencyForm(FlaskForm):
+class AgencyForm(Form):
     code = StringField(
         "Agency code",
         widget=GovTextInput(),
@@ -301,7 +326,7 @@ ROLE_CHOICES = [
 ]
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     email = StringField(
         "Email address", widget=GovTextInput(), validators=[DataRequired("Enter the email address")]
     )
@@ -326,7 +351,7 @@ class UserForm(FlaskForm):
     submit = SubmitField("Add user", widget=GovSubmitInput())
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField(
         "New password",
         widget=GovPasswordInput(),
@@ -336,7 +361,7 @@ class PasswordForm(FlaskForm):
     submit = SubmitField("Reset password", widget=GovSubmitInput())
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(
         "Role",
         choices=choices(ROLE_CHOICES),

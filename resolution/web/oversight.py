@@ -70,8 +70,8 @@ def overdue() -> ResponseReturnValue:
     sort = args.get("sort", "due") if args.get("sort", "due") in SORTS else "due"
     flt = queries.OpenFilter(
         show=args.get("show", "late") if args.get("show", "late") in SHOWS else "late",
-        level=args.get("level", "")[:40],
-        agency=args.get("agency", "")[:20],
+        level=_printable_or_any(args.get("level", ""))[:40],
+        agency=_printable_or_any(args.get("agency", ""))[:20],
         sort=sort,
         descending=args.get("order") == "desc",
         page=min(max(args.get("page", 1, type=int) or 1, 1), 100_000),
@@ -108,6 +108,11 @@ def overdue() -> ResponseReturnValue:
     )
 
 
+def _printable_or_any(value: str) -> str:
+    """Read a select's value with control characters, which no choice has, as any."""
+    return value if rules.printable(value) else ""
+
+
 def _items(pairs: Any, chosen: str) -> list[dict[str, Any]]:
     """Return GOV.UK select items with the chosen one selected."""
     return [{"value": value, "text": text, "selected": value == chosen} for value, text in pairs]
@@ -120,6 +125,15 @@ def _day(value: str | None) -> date | None:
         return None
 
 
+def _day_error(name: str, value: str, day: date | None, wrong: str) -> dict[str, str]:
+    """Return the error of a typed day, by field: `wrong` if it is no day, out of the years."""
+    if value and day is None:
+        return {name: wrong}
+    if day is not None and not rules.in_range(day):
+        return {name: rules.OUT_OF_RANGE}
+    return {}
+
+
 def _period(
     examples: tuple[str, str] = ("2026-04-01", "2027-03-31"),
 ) -> tuple[date | None, date | None, dict[str, str], dict[str, str]]:
@@ -128,11 +142,22 @@ def _period(
     A period that ends before it starts is refused and read as no period at all."""
     values = {name: (request.args.get(name) or "").strip() for name in ("from", "to")}
     start, end = _day(values["from"]), _day(values["to"])
-    errors: dict[str, str] = {}
-    if values["from"] and start is None:
-        errors["from"] = f"Enter the start date as year-month-day, for example {examples[0]}"
-    if values["to"] and end is None:
-        errors["to"] = f"Enter the end date as year-month-day, for example {examples[1]}"
+    errors = {
+        **_day_error(
+            "from",
+            values["from"],
+            start,
+            f"Enter the start date as year-month-day, for example {examples[0]}",
+        ),
+        **_day_error(
+            "to",
+            values["to"],
+            end,
+            f"Enter the end date as year-month-day, for example {examples[1]}",
+        ),
+    }
+    if errors:
+        start = end = None
     if start and end and start > end:
         errors["to"] = "The end date must be the same as or after the start date"
         start = end = None
@@ -276,13 +301,21 @@ def access_log() -> ResponseReturnValue:
     ctx, user = web_ctx(), me()
     args = request.args
     values = {name: (args.get(name) or "").strip() for name in ("actor", "what", "on")}
-    errors: dict[str, str] = {}
     day = _day(values["on"])
-    if values["on"] and day is None:
-        errors["on"] = "Enter the day as year-month-day, for example 2026-11-20"
+    errors = _day_error(
+        "on", values["on"], day, "Enter the day as year-month-day, for example 2026-11-20"
+    )
+    if errors:
+        day = None
+    if not rules.printable(values["actor"]):
+        errors["actor"] = rules.NOT_PRINTABLE
+        values["actor"] = ""
     try:
         page = max(1, int(args.get("page", "1")))
     except ValueError:
+        page = 1
+    if page > rules.MAX_PAGE:
+        errors["page"] = f"Enter a page number from 1 to {rules.MAX_PAGE}"
         page = 1
     kinds = access.kinds(db.session(), ctx)
     if values["what"] and values["what"] not in kinds:

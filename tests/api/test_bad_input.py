@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from resolution.context import real_now
+from resolution.domain import rules
 
 from .. import factories
 from .conftest import Api, error_of, new_case, nothing_written
@@ -261,3 +262,152 @@ def test_bad_query_parameters_are_422_naming_the_parameter(
     response = api.get(f"/cases?{query}", "csc_manager")
     assert response.status_code == 422, response.get_json()
     assert query.split("=")[0] in error_of(response)["fields"]
+
+
+EXTREMES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1899-12-31T23:59:59+00:00"]
+
+
+@pytest.mark.parametrize("at", EXTREMES)
+def test_instants_past_the_years_taken_are_refused_naming_the_field(
+    api: Api, world: factories.World, now: datetime, at: str
+) -> None:
+    case = new_case(world, now)
+    risk = {"referral_made": True, "referred_to": "the front door", "at": at}
+    with nothing_written():
+        raised = api.post("/cases", "csc_practitioner", {**RAISE, "immediate_risk": risk})
+        action = api.post(
+            f"/cases/{case.id}/records",
+            "csc_practitioner",
+            {"kind": "action", "text": "Send it.", "action_due": at},
+        )
+        timescale = api.post(
+            f"/cases/{case.id}/timescale", "health_practitioner", {"due_at": at, "reason": "R"}
+        )
+    for response, field in (
+        (raised, "immediate_risk.at"),
+        (action, "action_due"),
+        (timescale, "due_at"),
+    ):
+        assert response.status_code == 422, response.get_json()
+        error = error_of(response)
+        assert error["code"] == "validation_error" and field in error["fields"], error
+        assert "1900 to 2200" in " ".join(error["fields"][field])
+
+
+@pytest.mark.parametrize("query", ["to=9999-12-31", "from=9999-12-31", "from=0001-01-01"])
+def test_outcome_days_past_the_years_taken_are_refused_naming_the_parameter(
+    api: Api, world: factories.World, query: str
+) -> None:
+    for path in (f"/outcomes?{query}", f"/outcomes?{query}&format=csv"):
+        response = api.get(path, "auditor")
+        assert response.status_code == 422, response.get_data(as_text=True)
+        assert query.split("=")[0] in error_of(response)["fields"]
+
+
+CONTROLS = ["\x00", "\x07", "\x1b[31m", "\x7f", "\x85"]
+
+
+@pytest.mark.parametrize("control", CONTROLS)
+def test_control_characters_are_refused_in_every_text_field(
+    api: Api, world: factories.World, now: datetime, control: str
+) -> None:
+    case = new_case(world, now)
+    etag = _etag(api, case.id)
+    bad = f"Before{control}after"
+    risk = {"referral_made": True, "referred_to": bad, "at": now.isoformat()}
+    closing = {"record": "Done.", "outcome": {"text": "Agreed."}}
+    with nothing_written():
+        answers = {
+            "summary": api.post("/cases", "csc_practitioner", {**RAISE, "summary": bad}),
+            "child_initials": api.post(
+                "/cases", "csc_practitioner", {**RAISE, "child_initials": f"A{control}"}
+            ),
+            "with_agencies.0": api.post(
+                "/cases", "csc_practitioner", {**RAISE, "with_agencies": [bad]}
+            ),
+            "with_people.0": api.post(
+                "/cases", "csc_practitioner", {**RAISE, "with_people": [f"a{control}@b.org"]}
+            ),
+            "immediate_risk.referred_to": api.post(
+                "/cases", "csc_practitioner", {**RAISE, "immediate_risk": risk}
+            ),
+            "text": api.post(
+                f"/cases/{case.id}/records", "csc_practitioner", {"kind": "note", "text": bad}
+            ),
+            "reason": api.post(
+                f"/cases/{case.id}/timescale",
+                "health_practitioner",
+                {"due_at": (real_now() + timedelta(days=9)).isoformat(), "reason": bad},
+            ),
+            "record": api.post(
+                f"/cases/{case.id}/actions/escalate",
+                "csc_practitioner",
+                {"record": bad},
+                headers={"If-Match": etag},
+            ),
+            "outcome.text": api.post(
+                f"/cases/{case.id}/actions/resolve",
+                "csc_practitioner",
+                {**closing, "outcome": {"text": bad}},
+                headers={"If-Match": etag},
+            ),
+            "learning.text": api.post(
+                f"/cases/{case.id}/actions/resolve",
+                "csc_practitioner",
+                {**closing, "learning": {"text": bad}},
+                headers={"If-Match": etag},
+            ),
+            "agency": api.get(f"/cases?agency=H{control}", "csc_manager"),
+            "level": api.get(f"/outcomes?level=x{control}", "auditor"),
+        }
+    for field, response in answers.items():
+        assert response.status_code == 422, (field, response.get_json())
+        error = error_of(response)
+        assert rules.NOT_PRINTABLE in error["fields"].get(field, []), (field, error)
+
+
+def test_tabs_and_line_breaks_are_kept(api: Api, world: factories.World) -> None:
+    raised = api.post("/cases", "csc_practitioner", {**RAISE, "summary": "One\tcell\r\nTwo\n"})
+    assert raised.status_code == 201, raised.get_json()
+    assert raised.get_json()["summary"] == "One\tcell\r\nTwo"
+
+
+def test_the_description_is_as_strict_as_the_server(api: Api, world: factories.World) -> None:
+    spec = api.get("/openapi.json", None).get_json()
+    found = spec["components"]["schemas"]
+    for name in ("RaiseCaseIn", "RecordIn", "TimescaleIn", "OutcomeIn", "LearningIn", "ActionIn"):
+        for field, prop in found[name]["properties"].items():
+            if (
+                prop.get("type") == "string"
+                and not {"enum", "format"} & set(prop)
+                and field != "child_ref"
+            ):
+                assert prop.get("pattern") == rules.PRINTABLE_PATTERN, (name, field)
+            if prop.get("format") == "date-time":
+                assert "1900 to 2200" in prop["description"], (name, field)
+    assert "required for an action" in found["RecordIn"]["properties"]["action_due"]["description"]
+    assert set(found["OutcomeOut"]["required"]) == {"kind", "level", "text", "at"}
+    assert set(found["LearningOut"]["required"]) == {"text", "themes"}
+    params = {
+        p["name"]: p["schema"]
+        for operation in spec["paths"]["/api/v1/cases"].values()
+        for p in operation.get("parameters", [])
+        if p["in"] == "query"
+    }
+    assert params["page"]["maximum"] == rules.MAX_PAGE and params["page"]["minimum"] == 1
+
+
+def test_nullable_objects_are_described_as_their_own_schema_or_null(api: Api, world) -> None:
+    spec = api.get("/openapi.json", None).get_json()
+    found = spec["components"]["schemas"]
+    for name, field, ref in (
+        ("ActionIn", "outcome", "OutcomeIn"),
+        ("ActionIn", "learning", "LearningIn"),
+        ("RaiseCaseIn", "immediate_risk", "ImmediateRiskIn"),
+        ("CaseSummaryOut", "outcome", "OutcomeOut"),
+        ("CaseSummaryOut", "learning", "LearningOut"),
+    ):
+        prop = found[name]["properties"][field]
+        assert prop == {"allOf": [{"$ref": f"#/components/schemas/{ref}"}], "nullable": True}
+    assert found["OutcomeOut"]["properties"]["kind"]["enum"] == [*rules.OUTCOME_KINDS, None]
+    assert found["LearningOut"]["properties"]["themes"]["items"]["enum"] == list(rules.THEMES)
