@@ -31,6 +31,7 @@ MAX_PASSWORD = 200
 # common passwords, nor built from it, from words or from repeats, sequences or keyboard runs.
 MIN_PASSWORD_SCORE = 3
 ESTIMATED_LENGTH = 72  # zxcvbn refuses longer input; the first 72 characters decide
+MIN_TOKEN_DAYS, MAX_TOKEN_DAYS = 1, 366
 TOKEN_PREFIX = "rsl_"  # noqa: S105 - a prefix that marks our tokens, not a secret  # nosec B105
 
 
@@ -269,8 +270,8 @@ def issue_token(
     session: Session, ctx: Context, email: str, *, days: int = 90, actor: str = "cli"
 ) -> str:
     """Issue an API token; it is shown once and stored hashed."""
-    if not 1 <= days <= 366:
-        raise Invalid.field("days", "a token lasts 1 to 366 days")
+    if not MIN_TOKEN_DAYS <= days <= MAX_TOKEN_DAYS:
+        raise Invalid.field("days", f"a token lasts {MIN_TOKEN_DAYS} to {MAX_TOKEN_DAYS} days")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with unit_of_work(session, ctx.now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))

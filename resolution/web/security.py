@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 
 def csp_nonce() -> str:
@@ -41,10 +41,20 @@ def _policy(nonce: str) -> str:
     )
 
 
+HSTS = "max-age=31536000; includeSubDomains"  # a year, the usual floor for preload lists
+
+
 def add_security_headers(response: Response) -> Response:
-    """Add the Content-Security-Policy and the other usual headers to a web response."""
+    """Add the usual headers to every response: the API's and the pages' (with their CSP).
+
+    HSTS goes on every answer when the cookies are for HTTPS only, so browsers keep to it.
+    """
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers["Strict-Transport-Security"] = HSTS
     if request.path.startswith("/api/"):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # Answers carry case details and are per token: no cache, shared or private, keeps one.
+        response.headers["Cache-Control"] = "no-store"
         return response
     response.headers["Content-Security-Policy"] = _policy(csp_nonce())
     response.headers["X-Content-Type-Options"] = "nosniff"
