@@ -78,6 +78,35 @@ def test_the_throttle_doubles_the_wait_and_forgets_after_success(app: Flask) -> 
     assert throttle.wait_left("a@example.org", "1.2.3.4") == 0
 
 
+def test_every_worker_shares_the_counts_and_none_is_kept_as_typed(app: Flask) -> None:
+    from resolution.models import SignInFailure
+
+    policy = app.extensions["sign_in_throttle"]
+    one, two = (policy.__class__(free=2, first=10, longest=60) for _ in range(2))  # two workers
+    one.failed("a@example.org", "1.2.3.4")
+    two.failed("a@example.org", "1.2.3.4")
+    assert 9 < one.wait_left("a@example.org", "1.2.3.4") <= 10
+    assert 9 < two.wait_left("a@example.org", "1.2.3.4") <= 10
+    keys = " ".join(db.session.scalars(db.select(SignInFailure.key)))
+    assert "a@example.org" not in keys and "1.2.3.4" not in keys
+
+
+def test_an_address_trying_many_emails_and_an_email_tried_from_many_addresses_wait(
+    app: Flask,
+) -> None:
+    throttle = app.extensions["sign_in_throttle"].__class__(free=2, first=10, longest=60)
+    for n in range(20):  # ten times the free failures of one e-mail from one address
+        throttle.failed(f"person{n}@example.org", "1.2.3.4")
+    assert throttle.wait_left("someone.else@example.org", "1.2.3.4") > 9
+    assert throttle.wait_left("someone.else@example.org", "5.6.7.8") == 0
+    for n in range(20):
+        throttle.failed("target@example.org", f"10.0.0.{n}")
+    assert throttle.wait_left("target@example.org", "10.9.9.9") > 9
+    throttle.succeeded("target@example.org", "10.9.9.9")  # the right password, at last
+    assert throttle.wait_left("target@example.org", "10.9.9.9") == 0
+    assert throttle.wait_left("nobody@example.org", "1.2.3.4") > 9  # the address still waits
+
+
 def test_signing_out_ends_the_session(client, sam) -> None:
     sign_in(client, sam.email, factories.PASSWORD)
     response = client.post("/sign-out", data={"csrf_token": csrf_token(client, "/cases")})
