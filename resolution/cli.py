@@ -123,14 +123,17 @@ def users_create(
 @users_cli.command("token")
 @click.option("--email", required=True)
 @click.option(
-    "--days", default=None, type=int, help="how long it lasts (default from RESOLUTION_TOKEN_DAYS)"
+    "--days",
+    default=None,
+    type=click.IntRange(accounts.MIN_TOKEN_DAYS, accounts.MAX_TOKEN_DAYS),
+    help="how long it lasts, 1 to 366 days (default from RESOLUTION_TOKEN_DAYS)",
 )
 def users_token(email: str, days: int | None) -> None:
     """Issue an API token for a user (shown once, stored hashed)."""
+    if days is None:  # not `days or ...`: 0 is refused above, never quietly the default
+        days = int(current_app.config["TOKEN_DAYS"])
     try:
-        token = accounts.issue_token(
-            db.session(), service_context(), email, days=days or current_app.config["TOKEN_DAYS"]
-        )
+        token = accounts.issue_token(db.session(), service_context(), email, days=days)
     except ServiceError as exc:
         _fail(exc)
     click.echo(token)

@@ -17,8 +17,76 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_KEY = 32
+# Keys seen in examples and tutorials (deploy/environment.example's among them), compared
+# with case and punctuation ignored: anyone could sign sessions with one of these.
+KNOWN_KEYS = frozenset(
+    {
+        "changeme",
+        "changemeto64randomhexcharacters",
+        "somesecret",
+        "secret",
+        "secretkey",
+        "mysecretkey",
+        "supersecretkey",
+        "devkey",
+        "development",
+        "notasecret",
+        "testsecretkeynotforproduction",
+    }
+)
+
+
+class ConfigError(RuntimeError):
+    """A setting the service refuses to start with; the message names the variable."""
+
+
+def environment() -> str:
+    """Return RESOLUTION_ENV: "production" on a deployment, "development" (the default) else."""
+    value = os.environ.get("RESOLUTION_ENV", "development").strip().lower()
+    if value not in ENVIRONMENTS:
+        raise ConfigError(f"RESOLUTION_ENV must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
+    return value
+
+
+def check_production_key(key: str | None) -> str:
+    """Return the key, or refuse one missing, known from an example, or too short."""
+    if not key:
+        raise ConfigError(
+            "SECRET_KEY is not set: production needs one of at least "
+            f"{MIN_SECRET_KEY} random characters, e.g. from `python3 -c "
+            "'import secrets; print(secrets.token_hex(32))'`"
+        )
+    folded = "".join(c for c in key.lower() if c.isalnum())
+    if folded in KNOWN_KEYS or "changeme" in folded or len(set(key)) < 8:
+        raise ConfigError(
+            "SECRET_KEY is an example or placeholder value: set it to a new random key, "
+            "e.g. from `python3 -c 'import secrets; print(secrets.token_hex(32))'`"
+        )
+    if len(key) < MIN_SECRET_KEY:
+        raise ConfigError(
+            f"SECRET_KEY is {len(key)} characters long: use at least {MIN_SECRET_KEY} random "
+            "characters, e.g. from `python3 -c 'import secrets; print(secrets.token_hex(32))'`"
+        )
+    return key
+
+
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip() or str(default)
+    if not value.isdigit() or int(value) > 10:
+        raise ConfigError(f"{name} must be a whole number from 0 to 10, not {value!r}")
+    return int(value)
+
+
 def secret_key(instance_path: Path) -> str:
-    """Return SECRET_KEY from the environment, or one generated once into the instance folder."""
+    """Return SECRET_KEY from the environment, or one generated once into the instance folder.
+
+    In production (RESOLUTION_ENV=production) the key must come from the environment and
+    be a real one: a worker with a generated key of its own would refuse the others' cookies.
+    """
+    if environment() == "production":
+        return check_production_key(os.environ.get("SECRET_KEY"))
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -40,6 +108,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     return {
+        "RESOLUTION_ENV": environment(),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WORKFLOWS_DIR": os.environ.get("RESOLUTION_WORKFLOWS", str(ROOT / "workflows")),
         "DEFAULT_WORKFLOW": os.environ.get("RESOLUTION_DEFAULT_WORKFLOW", "leeds-pcrp"),
@@ -62,4 +131,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "LOG_JSON": _flag("RESOLUTION_LOG_JSON", False),
+        # How many reverse proxies stand before the service: their X-Forwarded-For and
+        # X-Forwarded-Proto are believed that many hops deep (Werkzeug's ProxyFix); 0: none.
+        "TRUSTED_PROXIES": _count("RESOLUTION_TRUSTED_PROXIES", 0),
     }

@@ -430,3 +430,17 @@ class AccessLog(Model):
     what: Mapped[str] = mapped_column(String(40))
     target: Mapped[str | None] = mapped_column(String(200))
     door: Mapped[str] = mapped_column(String(10))  # web / api / cli
+
+
+class SignInFailure(Model):
+    """Failed sign-ins counted for the throttle, shared by every worker.
+
+    `key` is a SHA-256 of what is counted (an e-mail with an address, an e-mail, an address),
+    so nothing typed at the sign-in page is stored as typed.
+    """
+
+    __tablename__ = "sign_in_failure"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from flask import Blueprint, Flask, jsonify
+from flask_login import current_user
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import db
 
@@ -17,16 +19,22 @@ bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
 
 
+# Who may see more than ok or not: how many events the history holds is not for anyone.
+DETAIL_ROLES = ("admin", "auditor")
+
+
 @bp.get("/healthz")
 def health() -> Any:
-    """Answer 200 when the database answers, 503 when it does not."""
+    """Answer 200 when the database answers, 503 when it does not; details to admins only."""
     try:
         head = db.session.execute(text("SELECT seq FROM audit_head WHERE id = 1")).scalar()
     except Exception:  # any database failure means unhealthy; the reason goes to the log only
         log.exception("health check failed")
         db.session.rollback()
-        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-    return jsonify({"status": "ok", "database": "ok", "events": int(head or 0)})
+        return jsonify({"status": "unavailable"}), 503
+    if current_user.is_authenticated and current_user.role in DETAIL_ROLES:
+        return jsonify({"status": "ok", "database": "ok", "events": int(head or 0)})
+    return jsonify({"status": "ok"})
 
 
 class JsonFormatter(logging.Formatter):
@@ -63,8 +71,19 @@ def configure_logging(json_lines: bool) -> None:
     root.setLevel(logging.INFO)
 
 
+def trust_proxies(app: Flask) -> None:
+    """Believe the client address and scheme that TRUSTED_PROXIES reverse proxies forward.
+
+    The sign-in throttle and the access log then see the real client, not the proxy.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES", 0))
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
 def init_app(app: Flask) -> None:
-    """Register the health endpoint and set up logging."""
+    """Register the health endpoint, trust the configured proxies and set up logging."""
     app.register_blueprint(bp)
+    trust_proxies(app)
     if not app.testing:
         configure_logging(app.config.get("LOG_JSON", False))

@@ -147,3 +147,32 @@ def test_audit_verify_names_the_first_altered_event(runner) -> None:
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == "audit log broken at event 30"
+
+
+def test_a_token_of_zero_days_or_over_a_year_is_refused_not_made_the_default(runner) -> None:
+    runner.invoke(args=["agencies", "add", "CSC", "Children's Social Care"])
+    runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "sam@example.org",
+            "--name",
+            "Sam",
+            "--agency",
+            "CSC",
+            "--role",
+            "practitioner",
+            "--no-password",
+        ]  # fmt: skip
+    )
+    for days in ("0", "-5", "367"):
+        result = runner.invoke(
+            args=["users", "token", "--email", "sam@example.org", "--days", days]
+        )
+        assert result.exit_code == 2 and "--days" in result.output and "1<=x<=366" in result.output
+    assert db.session.scalars(select(ApiToken)).all() == []
+    result = runner.invoke(args=["users", "token", "--email", "sam@example.org", "--days", "1"])
+    assert result.exit_code == 0
+    stored = db.session.scalars(select(ApiToken)).one()
+    assert (stored.expires_at - stored.created_at).days == 1

@@ -12,11 +12,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, joinedload
+from zxcvbn import zxcvbn
 
 from ..domain.definitions import ROLES
 from ..models import Agency, ApiToken, User
 from . import directory
-from .core import Context, unit_of_work
+from .core import Context, UnitOfWork, unit_of_work
 from .errors import Conflict, Invalid, NotFound
 
 _hasher = PasswordHasher()
@@ -25,6 +26,12 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 AGENCY_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_-]{1,19}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,40}$")
 MIN_PASSWORD = 12
+MAX_PASSWORD = 200
+# zxcvbn's score of 3 means about 10^8 guesses or more: not on its list of the 30,000 most
+# common passwords, nor built from it, from words or from repeats, sequences or keyboard runs.
+MIN_PASSWORD_SCORE = 3
+ESTIMATED_LENGTH = 72  # zxcvbn refuses longer input; the first 72 characters decide
+MIN_TOKEN_DAYS, MAX_TOKEN_DAYS = 1, 366
 TOKEN_PREFIX = "rsl_"  # noqa: S105 - a prefix that marks our tokens, not a secret  # nosec B105
 
 
@@ -54,12 +61,25 @@ def create_agency(
     return agency
 
 
-def validate_password(password: str) -> None:
-    """Refuse a password too short or too long to be safe."""
+def validate_password(password: str, email: str | None = None) -> None:
+    """Refuse a password that is too short or long, one repeated character, the user's
+    e-mail address or its local part, or one that zxcvbn finds common or easy to guess."""
     if len(password) < MIN_PASSWORD:
         raise Invalid.field("password", f"use at least {MIN_PASSWORD} characters")
-    if len(password) > 200:
-        raise Invalid.field("password", "use at most 200 characters")
+    if len(password) > MAX_PASSWORD:
+        raise Invalid.field("password", f"use at most {MAX_PASSWORD} characters")
+    if len(set(password)) == 1:
+        raise Invalid.field("password", "use a mix of characters, not one character repeated")
+    folded = password.strip().casefold()
+    inputs = [email.strip().lower(), email.strip().lower().partition("@")[0]] if email else []
+    if folded in inputs:
+        raise Invalid.field("password", "use a password that is not your email address")
+    if zxcvbn(password[:ESTIMATED_LENGTH], user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
+        raise Invalid.field(
+            "password",
+            "use a password that is harder to guess, such as 3 or 4 random words: "
+            "this one is common or made of common words, names or patterns",
+        )
 
 
 def create_user(
@@ -82,7 +102,7 @@ def create_user(
     if role not in ROLES:
         raise Invalid.field("role", f"must be one of {', '.join(ROLES)}")
     if password is not None:
-        validate_password(password)
+        validate_password(password, email)
     with unit_of_work(session, ctx.now) as uow:
         found = uow.session.scalar(select(Agency).where(Agency.code == agency.strip().upper()))
         if found is None or not found.active:
@@ -117,6 +137,21 @@ def find_user(session: Session, ctx: Context, email: str) -> User:
     return user
 
 
+UNKNOWN = "unknown"  # the access log's name for a failed sign-in with no such account
+
+
+def sign_in_name(session: Session, ctx: Context, typed: str) -> str:
+    """Return the e-mail of the account a failed sign-in was for, or UNKNOWN when none is.
+
+    What was typed is never stored as it is: it may be a password typed in the wrong box.
+    """
+    email = typed.strip().lower()
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        return UNKNOWN
+    found = session.scalar(select(User.email).where(User.email == email))
+    return found or UNKNOWN
+
+
 def check_password(session: Session, ctx: Context, email: str, password: str) -> User | None:
     """Return the active user whose password this is, or None (same cost either way)."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -130,19 +165,66 @@ def check_password(session: Session, ctx: Context, email: str, password: str) ->
     return user
 
 
+def _revoke_live_tokens(session: Session, ctx: Context, user: User) -> int:
+    """Revoke every live token of `user` inside the caller's unit of work; return how many."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=ctx.now)
+    )
+    assert isinstance(result, CursorResult)  # as an UPDATE's is (typed as a Result)
+    return result.rowcount
+
+
 def set_password(
     session: Session, ctx: Context, email: str, password: str, *, actor: str = "cli"
 ) -> User:
-    """Set a new password and end the user's existing sessions."""
-    validate_password(password)
+    """Set a new password: the user's existing sessions end and their API tokens are revoked."""
+    email = email.strip().lower()
+    validate_password(password, email)
+    stored = _hasher.hash(password)  # before the transaction: hashing is slow on purpose
     with unit_of_work(session, ctx.now) as uow:
-        user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+        user = uow.session.scalar(select(User).where(User.email == email))
         if user is None:
             raise NotFound(f"no user {email}")
-        user.password_hash = _hasher.hash(password)
-        user.session_epoch += 1
-        uow.record_event(actor=actor, action="password_reset", payload={"email": user.email})
+        _replace_password(uow, ctx, user, stored, "password_reset", actor)
     return user
+
+
+def change_password(session: Session, ctx: Context, user_id: int, current: str, new: str) -> User:
+    """Let a user change their own password, given the current one.
+
+    As with a reset, their sessions end (the door signs the current one in again at the
+    new epoch) and their API tokens are revoked.
+    """
+    found = session.get(User, user_id)
+    if found is None or not found.active or not found.password_hash:
+        raise NotFound("no such user")
+    try:
+        _hasher.verify(found.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise Invalid.field("current", "enter your current password correctly") from None
+    if new == current:
+        raise Invalid.field("password", "use a new password, not your current one")
+    validate_password(new, found.email)
+    stored = _hasher.hash(new)
+    with unit_of_work(session, ctx.now) as uow:
+        user = uow.session.get(User, user_id)
+        assert user is not None  # users are deactivated, never deleted
+        _replace_password(uow, ctx, user, stored, "password_changed", user.email)
+    return user
+
+
+def _replace_password(
+    uow: UnitOfWork, ctx: Context, user: User, stored: str, action: str, actor: str
+) -> None:
+    """Store a new password hash, end the user's sessions and revoke their API tokens."""
+    user.password_hash = stored
+    user.session_epoch += 1
+    revoked = _revoke_live_tokens(uow.session, ctx, user)
+    uow.record_event(
+        actor=actor, action=action, payload={"email": user.email, "tokens_revoked": revoked}
+    )
 
 
 def set_active(
@@ -156,11 +238,7 @@ def set_active(
         user.active = active
         user.session_epoch += 1
         if not active:
-            uow.session.execute(
-                update(ApiToken)
-                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                .values(revoked_at=ctx.now)
-            )
+            _revoke_live_tokens(uow.session, ctx, user)
         uow.record_event(
             actor=actor,
             action="user_activated" if active else "user_deactivated",
@@ -192,8 +270,8 @@ def issue_token(
     session: Session, ctx: Context, email: str, *, days: int = 90, actor: str = "cli"
 ) -> str:
     """Issue an API token; it is shown once and stored hashed."""
-    if not 1 <= days <= 366:
-        raise Invalid.field("days", "a token lasts 1 to 366 days")
+    if not MIN_TOKEN_DAYS <= days <= MAX_TOKEN_DAYS:
+        raise Invalid.field("days", f"a token lasts {MIN_TOKEN_DAYS} to {MAX_TOKEN_DAYS} days")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with unit_of_work(session, ctx.now) as uow:
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -220,13 +298,7 @@ def revoke_tokens(session: Session, ctx: Context, email: str, *, actor: str = "c
         user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise NotFound(f"no user {email}")
-        result = uow.session.execute(
-            update(ApiToken)
-            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=ctx.now)
-        )
-        assert isinstance(result, CursorResult)  # as an UPDATE's is (typed as a Result)
-        count = result.rowcount
+        count = _revoke_live_tokens(uow.session, ctx, user)
         uow.record_event(
             actor=actor, action="tokens_revoked", payload={"email": user.email, "count": count}
         )

@@ -155,7 +155,10 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     except ServiceError as exc:
         problems = add_errors(form, exc, {})
         return _user_page(found, RoleForm(formdata=None, role=found.role), form, problems, 400)
-    flash(f"The password of {found.name} has been reset and their sessions ended", "success")
+    flash(
+        f"The password of {found.name} has been reset, their sessions ended and their API tokens revoked",
+        "success",
+    )
     return redirect(url_for("admin.user", user_id=found.id))
 
 

@@ -8,18 +8,38 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput
+from wtforms import PasswordField, SubmitField
+from wtforms.validators import DataRequired
 
 from ..extensions import db, login_manager
 from ..models import User
 from ..services import access, accounts
 from ..services import core as service_core
-from .forms import ButtonForm, SignInForm
+from ..services.errors import ServiceError
+from .forms import ButtonForm, SignInForm, add_errors
 from .helpers import me, web_ctx
 from .security import SignInThrottle
 
 bp = Blueprint("auth", __name__)
 
 FAILED = "Enter a correct email address and password"
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(
+        "Current password",
+        widget=GovPasswordInput(),
+        validators=[DataRequired("Enter your current password")],
+    )
+    password = PasswordField(
+        "New password",
+        widget=GovPasswordInput(),
+        description="At least 12 characters. Three or four random words make a good password",
+        validators=[DataRequired("Enter a new password")],
+    )
+    submit = SubmitField("Change password", widget=GovSubmitInput())
 
 
 @login_manager.user_loader
@@ -49,11 +69,14 @@ def _throttle() -> SignInThrottle:
 
 
 def _log(user: User | None, email: str, what: str, note: str = "") -> None:
-    """Write a sign-in, failed sign-in or sign-out to the access log (typed e-mail when failed)."""
+    """Write a sign-in, failed sign-in or sign-out to the access log.
+
+    A failure is recorded under the account's e-mail only when there is such an account:
+    whatever else was typed (a password, by mistake) is recorded as "unknown".
+    """
     target = f"{request.remote_addr or 'unknown'}{note}"
-    access.record_access(
-        db.session(), web_ctx(), user or email.strip().lower(), what, target, "web"
-    )
+    actor = user or accounts.sign_in_name(db.session(), web_ctx(), email)
+    access.record_access(db.session(), web_ctx(), actor, what, target, "web")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -94,6 +117,31 @@ def sign_out() -> ResponseReturnValue:
         logout_user()
         flash("You have signed out", "success")
     return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> ResponseReturnValue:
+    """Change one's own password: other sessions end and API tokens are revoked."""
+    form = ChangePasswordForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            user = accounts.change_password(
+                db.session(), web_ctx(), me().id, form.current.data or "", form.password.data or ""
+            )
+        except ServiceError as exc:
+            problems = add_errors(form, exc, {})
+        else:
+            login_user(user)  # this session again, at the new epoch that ended the others
+            flash(
+                "Your password has been changed. Your other sessions have ended and "
+                "your API tokens have been revoked",
+                "success",
+            )
+            return redirect(url_for("home.start"))
+    status = 400 if form.errors or problems else 200
+    return render_template("auth/password.html", form=form, problems=problems), status
 
 
 def init_app(app: Flask) -> None:

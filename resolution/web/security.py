@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from dataclasses import dataclass
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
+
+from ..extensions import db
+from ..services import throttle
+from .helpers import web_ctx
 
 
 def csp_nonce() -> str:
@@ -41,10 +42,20 @@ def _policy(nonce: str) -> str:
     )
 
 
+HSTS = "max-age=31536000; includeSubDomains"  # a year, the usual floor for preload lists
+
+
 def add_security_headers(response: Response) -> Response:
-    """Add the Content-Security-Policy and the other usual headers to a web response."""
+    """Add the usual headers to every response: the API's and the pages' (with their CSP).
+
+    HSTS goes on every answer when the cookies are for HTTPS only, so browsers keep to it.
+    """
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers["Strict-Transport-Security"] = HSTS
     if request.path.startswith("/api/"):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # Answers carry case details and are per token: no cache, shared or private, keeps one.
+        response.headers["Cache-Control"] = "no-store"
         return response
     response.headers["Content-Security-Policy"] = _policy(csp_nonce())
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -59,60 +70,33 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
-@dataclass
-class _Failures:
-    count: int
-    last: float
-
-
 class SignInThrottle:
-    """Count failed sign-ins per e-mail and address, in this process's memory.
+    """The sign-in throttle's policy, with its counts in the database (services.throttle).
 
-    After `free` failures each further attempt must wait a window that doubles
-    with every failure, up to `longest` seconds; a success clears the count.
-    Each worker process keeps its own counts, so N workers allow N times as many tries.
+    Every worker shares the counts, so more workers allow no more tries.
     """
 
     def __init__(
         self, free: int = 3, first: float = 2.0, longest: float = 900.0, forget: float = 3600.0
     ) -> None:
+        self.policy = throttle.Policy(free, first, longest, forget)
         self.free, self.first, self.longest, self.forget = free, first, longest, forget
-        self._failures: dict[tuple[str, str], _Failures] = {}
-        self._lock = threading.Lock()
+
+    def window(self, count: int) -> float:
+        """Return the wait imposed after `count` failures of an e-mail from one address."""
+        return self.policy.window(count)
 
     def wait_left(self, email: str, address: str) -> float:
         """Return how many seconds must pass before this e-mail may be tried again from here."""
-        key = (email.strip().lower(), address)
-        with self._lock:
-            found = self._failures.get(key)
-            if found is None:
-                return 0.0
-            elapsed = time.monotonic() - found.last
-            if elapsed > self.forget:
-                del self._failures[key]
-                return 0.0
-            return max(0.0, self.window(found.count) - elapsed)
-
-    def window(self, count: int) -> float:
-        """Return the wait imposed after `count` failures."""
-        if count < self.free:
-            return 0.0
-        return float(min(self.longest, self.first * 2 ** (count - self.free)))
+        return throttle.wait_left(db.session(), web_ctx(), self.policy, email, address)
 
     def failed(self, email: str, address: str) -> None:
         """Count one failure."""
-        key = (email.strip().lower(), address)
-        with self._lock:
-            if len(self._failures) > 100_000:
-                self._failures.clear()  # a flood: start again rather than grow without end
-            found = self._failures.get(key)
-            count = found.count + 1 if found else 1
-            self._failures[key] = _Failures(count, time.monotonic())
+        throttle.failed(db.session(), web_ctx(), self.policy, email, address)
 
     def succeeded(self, email: str, address: str) -> None:
-        """Forget the failures of this e-mail from this address."""
-        with self._lock:
-            self._failures.pop((email.strip().lower(), address), None)
+        """Forget the failures of this e-mail."""
+        throttle.succeeded(db.session(), web_ctx(), self.policy, email, address)
 
 
 def init_app(app: Flask) -> None:

@@ -156,9 +156,7 @@ def test_the_deployment_serves_notifies_logs_and_stops_gracefully(
     smtp_server: SmtpServer,
 ) -> None:
     health = _wait_healthy(deployment.base)
-    # Adding the agencies and people was audited too: five events, before any case.
-    assert health == {"status": "ok", "database": "ok", "events": health["events"]}
-    assert health["events"] >= 5
+    assert health == {"status": "ok"}  # and no more to an anonymous caller
     assert len(_workers(deployment.web.pid)) == WORKERS
 
     status, case = deployment.call(

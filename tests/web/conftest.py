@@ -95,7 +95,7 @@ def as_user(app: Flask) -> Callable[[User], FlaskClient]:
 
 @pytest.fixture(autouse=True)
 def fresh_throttle(app: Flask) -> None:
-    """Start each test with no failed sign-ins counted (the counts live in the app's memory)."""
+    """Start each test with the app's throttle policy (the counts are emptied with the tables)."""
     old = app.extensions["sign_in_throttle"]
     app.extensions["sign_in_throttle"] = old.__class__(
         free=old.free, first=old.first, longest=old.longest

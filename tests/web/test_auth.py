@@ -78,6 +78,35 @@ def test_the_throttle_doubles_the_wait_and_forgets_after_success(app: Flask) -> 
     assert throttle.wait_left("a@example.org", "1.2.3.4") == 0
 
 
+def test_every_worker_shares_the_counts_and_none_is_kept_as_typed(app: Flask) -> None:
+    from resolution.models import SignInFailure
+
+    policy = app.extensions["sign_in_throttle"]
+    one, two = (policy.__class__(free=2, first=10, longest=60) for _ in range(2))  # two workers
+    one.failed("a@example.org", "1.2.3.4")
+    two.failed("a@example.org", "1.2.3.4")
+    assert 9 < one.wait_left("a@example.org", "1.2.3.4") <= 10
+    assert 9 < two.wait_left("a@example.org", "1.2.3.4") <= 10
+    keys = " ".join(db.session.scalars(db.select(SignInFailure.key)))
+    assert "a@example.org" not in keys and "1.2.3.4" not in keys
+
+
+def test_an_address_trying_many_emails_and_an_email_tried_from_many_addresses_wait(
+    app: Flask,
+) -> None:
+    throttle = app.extensions["sign_in_throttle"].__class__(free=2, first=10, longest=60)
+    for n in range(20):  # ten times the free failures of one e-mail from one address
+        throttle.failed(f"person{n}@example.org", "1.2.3.4")
+    assert throttle.wait_left("someone.else@example.org", "1.2.3.4") > 9
+    assert throttle.wait_left("someone.else@example.org", "5.6.7.8") == 0
+    for n in range(20):
+        throttle.failed("target@example.org", f"10.0.0.{n}")
+    assert throttle.wait_left("target@example.org", "10.9.9.9") > 9
+    throttle.succeeded("target@example.org", "10.9.9.9")  # the right password, at last
+    assert throttle.wait_left("target@example.org", "10.9.9.9") == 0
+    assert throttle.wait_left("nobody@example.org", "1.2.3.4") > 9  # the address still waits
+
+
 def test_signing_out_ends_the_session(client, sam) -> None:
     sign_in(client, sam.email, factories.PASSWORD)
     response = client.post("/sign-out", data={"csrf_token": csrf_token(client, "/cases")})
@@ -111,3 +140,55 @@ def test_sign_in_never_redirects_to_another_site(client, sam) -> None:
         data={"csrf_token": token, "email": sam.email, "password": factories.PASSWORD},
     )
     assert response.headers["Location"] == "/"
+
+
+def test_a_password_typed_in_the_email_box_is_not_kept_in_the_access_log(client, sam) -> None:
+    from resolution.models import AccessLog
+
+    sign_in(client, "my secret passphrase 77", "oops")
+    sign_in(client, sam.email.upper(), "not the password at all")
+    actors = list(db.session.scalars(db.select(AccessLog.actor).order_by(AccessLog.id)))
+    assert actors == ["unknown", sam.email]
+
+
+def test_a_user_changes_their_password_staying_signed_in_while_the_rest_ends(
+    app: Flask, client, sam, now
+) -> None:
+    token = accounts.issue_token(db.session(), service_context(now), sam.email, days=30)
+    other = app.test_client()
+    sign_in(other, sam.email, factories.PASSWORD)
+    sign_in(client, sam.email, factories.PASSWORD)
+    page = client.get("/cases").get_data(as_text=True)
+    assert 'href="/account/password"' in page  # linked from the header
+    form = client.get("/account/password")
+    assert form.status_code == 200 and "Current password" in form.get_data(as_text=True)
+    csrf = csrf_token(client, "/account/password")
+    wrong = client.post(
+        "/account/password",
+        data={"csrf_token": csrf, "current": "not it at all", "password": "a new long passphrase"},
+    )
+    assert wrong.status_code == 400
+    assert "enter your current password correctly" in wrong.get_data(as_text=True)
+    weak = client.post(
+        "/account/password",
+        data={"csrf_token": csrf, "current": factories.PASSWORD, "password": "123456789012"},
+    )
+    assert weak.status_code == 400 and "harder to guess" in weak.get_data(as_text=True)
+    changed = client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf,
+            "current": factories.PASSWORD,
+            "password": "a new long passphrase",
+        },
+        follow_redirects=True,
+    )
+    assert changed.status_code == 200
+    assert "Your password has been changed" in changed.get_data(as_text=True)
+    assert client.get("/cases").status_code == 200  # this session goes on
+    assert other.get("/cases").status_code == 302  # the other has ended
+    assert accounts.user_for_token(db.session(), service_context(now), token) is None
+
+
+def test_changing_a_password_needs_a_signed_in_user(client) -> None:
+    assert client.get("/account/password").status_code == 302

@@ -161,7 +161,7 @@ def test_an_admin_resets_a_password_revokes_tokens_changes_a_role_and_deactivate
 ) -> None:
     target = world["health_practitioner"]
     yesterday = service_context(datetime.now(now.tzinfo) - timedelta(days=1))
-    accounts.issue_token(db.session(), yesterday, target.email, days=30)
+    before = accounts.issue_token(db.session(), yesterday, target.email, days=30)
     victim = as_user(target)
     assert victim.get("/cases").status_code == 200
     client = as_user(world["admin"])
@@ -176,6 +176,8 @@ def test_an_admin_resets_a_password_revokes_tokens_changes_a_role_and_deactivate
         == 302
     )
     assert victim.get("/cases").status_code == 302  # the old session has ended
+    assert accounts.user_for_token(db.session(), service_context(), before) is None  # revoked
+    accounts.issue_token(db.session(), yesterday, target.email, days=30)
     revoked = client.post(
         f"/admin/users/{target.id}/revoke-tokens", data={"csrf_token": token}, follow_redirects=True
     )
