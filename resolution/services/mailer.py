@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Outbox
@@ -157,7 +157,8 @@ def _email(row: Any, smtp: SmtpSettings, now: datetime) -> EmailMessage:
     return message
 
 
-def _mine(row_id: int, me: str) -> Any:
+def _mine(row_id: int, me: str) -> ColumnElement[bool]:
+    """The row, unsent and still held by the claim `me`."""
     return and_(_OUTBOX.c.id == row_id, _OUTBOX.c.claimed_by == me, _OUTBOX.c.sent_at.is_(None))
 
 
