@@ -406,6 +406,8 @@ class Outbox(Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The token of the claim that holds the row: only its sender renews and marks it.
+    claimed_by: Mapped[str | None] = mapped_column(String(36))
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (

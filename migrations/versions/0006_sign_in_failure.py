@@ -4,7 +4,7 @@ The throttle counted failures in each worker's memory, so N workers allowed N ti
 as many tries. Keys are hashes: nothing typed at the sign-in page is kept as typed.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 20:50:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

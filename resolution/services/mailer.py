@@ -1,13 +1,19 @@
 """The outbox sender: deliver queued notifications over SMTP, retrying with backoff.
 
 A sender first claims the rows that are due with one conditional `UPDATE`
-(setting `claimed_until`, a lease) and commits, so two senders never take the
-same row. It then sends each over one SMTP connection and marks it sent at
-once, row by row. A row that fails is released with its attempt counted, the
-error kept and its next attempt pushed back exponentially (capped), so nothing
-is lost while the mail server is down. A row is sent twice only if the sender
-dies between the server accepting it and `sent_at` being committed; a row whose
-sender died before that is taken again when its lease runs out.
+(setting `claimed_until`, a lease, and `claimed_by`, this claim's token) and
+commits, so two senders never take the same row. It then sends each over one
+SMTP connection: just before handing a row over it renews that row's lease, only
+if the claim is still its own and live (else another sender may hold it and it
+is skipped), and right after it marks the row sent, only if the claim is still
+its own. Every claim, renewal and mark reads the clock afresh, so a long backlog
+never leaves a claim expired the moment it is made. A row that fails is released
+with its attempt counted, the error kept and its next attempt pushed back
+exponentially (capped), so nothing is lost while the mail server is down. A row
+is sent twice only if its sender dies between the server accepting it and
+`sent_at` being committed (or one hand-over outlasts the lease); both copies
+carry the same `Message-ID`, made from the row, so a mail system can drop the
+second.
 """
 
 from __future__ import annotations
@@ -15,15 +21,17 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Mapping
+import time
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Outbox
@@ -79,8 +87,11 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * factor, LONGEST_RETRY)
 
 
-def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> list[Any]:
-    """Take up to `batch` due rows for this sender and commit; return them."""
+Clock = Callable[[], datetime]
+
+
+def _claim(session: Session, now: datetime, me: str, batch: int, lease: timedelta) -> list[Any]:
+    """Take up to `batch` due rows for the claim `me` and commit; return them."""
     free = and_(
         _OUTBOX.c.sent_at.is_(None),
         or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until < now),
@@ -95,9 +106,14 @@ def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> lis
     rows = session.execute(
         update(_OUTBOX)
         .where(_OUTBOX.c.id.in_(due.scalar_subquery()), free)
-        .values(claimed_until=now + lease)
+        .values(claimed_until=now + lease, claimed_by=me)
         .returning(
-            _OUTBOX.c.id, _OUTBOX.c.to_email, _OUTBOX.c.subject, _OUTBOX.c.body, _OUTBOX.c.attempts
+            _OUTBOX.c.id,
+            _OUTBOX.c.created_at,
+            _OUTBOX.c.to_email,
+            _OUTBOX.c.subject,
+            _OUTBOX.c.body,
+            _OUTBOX.c.attempts,
         )
     ).all()
     session.commit()
@@ -123,40 +139,73 @@ def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
     return conn
 
 
+def message_id(row_id: int, created_at: datetime, sender: str) -> str:
+    """Return the `Message-ID` of an outbox row: the same on every attempt, so a mail system
+    can drop a copy sent again after a sender died before marking it sent."""
+    domain = sender.rpartition("@")[2] or "localhost"
+    return f"<outbox-{row_id}.{created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+
 def _email(row: Any, smtp: SmtpSettings, now: datetime) -> EmailMessage:
     message = EmailMessage(policy=_POLICY)
     message["From"] = smtp.sender
     message["To"] = row.to_email
     message["Subject"] = row.subject
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(idstring=f"outbox-{row.id}")
+    message["Message-ID"] = message_id(row.id, row.created_at, smtp.sender)
     message.set_content(row.body)
     return message
 
 
-def _mark_sent(session: Session, row_id: int, now: datetime) -> None:
+def _mine(row_id: int, me: str) -> ColumnElement[bool]:
+    """The row, unsent and still held by the claim `me`."""
+    return and_(_OUTBOX.c.id == row_id, _OUTBOX.c.claimed_by == me, _OUTBOX.c.sent_at.is_(None))
+
+
+def _renew(session: Session, row_id: int, me: str, now: datetime, lease: timedelta) -> bool:
+    """Extend the claim on one row before it is handed over, if it is still ours and live;
+    return whether it was (if not, another sender may be sending it)."""
+    renewed = session.execute(
+        update(_OUTBOX)
+        .where(_mine(row_id, me), _OUTBOX.c.claimed_until > now)
+        .values(claimed_until=now + lease)
+        .returning(_OUTBOX.c.id)
+    ).first()
+    session.commit()
+    return renewed is not None
+
+
+def _mark_sent(session: Session, row_id: int, me: str, now: datetime) -> None:
+    # Only the claim's holder marks: a row another sender has taken since is theirs to mark.
     session.execute(
         update(_OUTBOX)
-        .where(_OUTBOX.c.id == row_id)
-        .values(sent_at=now, claimed_until=None, last_error=None)
+        .where(_mine(row_id, me))
+        .values(sent_at=now, claimed_until=None, claimed_by=None, last_error=None)
     )
     session.commit()
 
 
-def _mark_failed(session: Session, rows: list[Any], now: datetime, error: str) -> None:
+def _mark_failed(session: Session, rows: list[Any], me: str, now: datetime, error: str) -> None:
     for row in rows:
         attempts = row.attempts + 1
         session.execute(
             update(_OUTBOX)
-            .where(_OUTBOX.c.id == row.id, _OUTBOX.c.sent_at.is_(None))
+            .where(_mine(row.id, me))
             .values(
                 attempts=attempts,
                 next_attempt_at=now + backoff(attempts),
                 claimed_until=None,
+                claimed_by=None,
                 last_error=error[:1000],
             )
         )
     session.commit()
+
+
+def _moving_on_from(start: datetime) -> Clock:
+    """Return a clock that reads `start` now and moves on with the real time elapsed."""
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - began)
 
 
 def send_pending(
@@ -166,34 +215,43 @@ def send_pending(
     *,
     batch: int = BATCH,
     lease: timedelta = LEASE,
+    clock: Clock | None = None,
 ) -> tuple[int, int]:
-    """Send the outbox rows due at `ctx.now`; return (sent, failed)."""
-    now = ctx.now
+    """Send the outbox rows that are due; return (sent, failed).
+
+    `clock` is read at every claim, renewal and mark (the scheduler passes the real
+    clock); by default it starts at `ctx.now` and moves on with the real time elapsed.
+    """
+    now = clock or _moving_on_from(ctx.now)
     if session.in_transaction():
         session.commit()
     sent = failed = 0
     while True:
-        rows = _claim(session, now, batch, lease)
+        me = str(uuid.uuid4())  # this claim's token: only its holder renews and marks
+        rows = _claim(session, now(), me, batch, lease)
         if not rows:
             return sent, failed
         try:
             conn = _connect(smtp)
         except (OSError, smtplib.SMTPException) as exc:
-            _mark_failed(session, rows, now, f"cannot reach the mail server: {exc!r}")
+            _mark_failed(session, rows, me, now(), f"cannot reach the mail server: {exc!r}")
             log.warning("outbox: mail server unreachable, %d messages wait: %s", len(rows), exc)
             return sent, failed + len(rows)
         try:
             for index, row in enumerate(rows):
+                at = now()
+                if not _renew(session, row.id, me, at, lease):
+                    continue
                 try:
-                    conn.send_message(_email(row, smtp, now))
+                    conn.send_message(_email(row, smtp, at))
                 except smtplib.SMTPServerDisconnected as exc:
-                    _mark_failed(session, rows[index:], now, f"connection lost: {exc!r}")
+                    _mark_failed(session, rows[index:], me, now(), f"connection lost: {exc!r}")
                     return sent, failed + len(rows) - index
                 except (OSError, smtplib.SMTPException) as exc:
-                    _mark_failed(session, [row], now, repr(exc))
+                    _mark_failed(session, [row], me, now(), repr(exc))
                     failed += 1
                     continue
-                _mark_sent(session, row.id, now)
+                _mark_sent(session, row.id, me, now())
                 sent += 1
         finally:
             try:

@@ -85,7 +85,8 @@ def test_scheduler_process_sends_the_overdue_mail_and_stops_on_sigterm(
         reference = case.reference
         db.engine.dispose()
 
-    log = (tmp_path / "scheduler.log").open("w+")
+    log_path = tmp_path / "scheduler.log"
+    log = log_path.open("w+")
     process = subprocess.Popen(
         [*_flask(), "scheduler"],
         cwd=repo_root,
@@ -108,7 +109,13 @@ def test_scheduler_process_sends_the_overdue_mail_and_stops_on_sigterm(
             "health_lead@example.org",
             "health_practitioner@example.org",
         ]
-        time.sleep(2.5)  # more sweeps and outbox runs: nothing is flagged or sent again
+        # Two more sweeps, and the outbox runs on the same interval: nothing is flagged or
+        # sent again meanwhile.
+        swept = log_path.read_text().count("sweep: ")
+        deadline = time.monotonic() + 120
+        while log_path.read_text().count("sweep: ") < swept + 2:
+            assert time.monotonic() < deadline, "gave up waiting for two more sweeps"
+            time.sleep(0.1)
         assert len([m for m in smtp_server.mailbox.items if "overdue" in m.subject]) == 4
         assert all(reference in m.subject for m in smtp_server.mailbox.items)
     finally:

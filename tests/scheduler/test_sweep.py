@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from resolution.context import service_context
 from resolution.extensions import db
@@ -299,20 +299,39 @@ def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_i
     late = _step(made[0].id).due_at + timedelta(minutes=1)
     target = made[0].id
     db.session.remove()
-    paused, errors = threading.Event(), []
+    paused, at_head, swept, errors = threading.Event(), threading.Event(), threading.Event(), []
     take_head = UnitOfWork.lock
+    on_postgres = db.engine.dialect.name == "postgresql"
+
+    def sweep_has_met_the_writer() -> bool:
+        """PostgreSQL: the sweep has passed over the writer's rows, or waits for one of its
+        locks; SQLite: the sweep is taking the head the writer holds."""
+        if not on_postgres:
+            return at_head.is_set()
+        if swept.is_set():
+            return True
+        with db.engine.connect() as connection:
+            waiting = connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+        return bool(waiting)
+
+    def wait_for_the_sweep() -> None:
+        deadline = time.monotonic() + 120
+        while not sweep_has_met_the_writer():
+            assert time.monotonic() < deadline, "gave up waiting for the sweep"
+            time.sleep(0.05)
 
     def pausing(self: UnitOfWork) -> None:
         if threading.current_thread().name != "writer":
+            at_head.set()
             take_head(self)
         elif self.events:  # PostgreSQL: the head is taken last, the case's rows are held
             paused.set()
-            time.sleep(0.5)  # the sweep starts and reaches the writer's step meanwhile
+            wait_for_the_sweep()
             take_head(self)
         else:  # SQLite: the head (the database's write lock) is taken first
             take_head(self)
             paused.set()
-            time.sleep(0.5)
+            wait_for_the_sweep()
 
     monkeypatch.setattr(UnitOfWork, "lock", pausing)
 
@@ -334,10 +353,12 @@ def test_a_sweep_meeting_a_writer_on_the_same_step_neither_deadlocks_nor_flags_i
     def sweeper() -> None:
         try:
             with app.app_context():
-                paused.wait(timeout=10)
+                assert paused.wait(timeout=120)
                 sweep(db.session(), service_context(late), chunk=1)
         except BaseException as exc:
             errors.append(exc)
+        finally:
+            swept.set()
 
     threads = [threading.Thread(target=writer, name="writer"), threading.Thread(target=sweeper)]
     for thread in threads:

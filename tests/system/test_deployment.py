@@ -213,7 +213,10 @@ def test_the_deployment_serves_notifies_logs_and_stops_gracefully(
 
     asker = threading.Thread(target=keep_asking)
     asker.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while not during:  # the clients are asking when the signal comes
+        assert time.monotonic() < deadline, "gave up waiting for the first answer"
+        time.sleep(0.05)
     deployment.web.send_signal(signal.SIGTERM)
     assert deployment.web.wait(timeout=40) == 0
     stop.set()

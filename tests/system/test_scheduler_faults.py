@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,8 +27,10 @@ from ..scheduler.conftest import SmtpServer
 from .test_deployment import BIN, Deployment
 
 OVERDUE = 120
-KILL_AFTER = (1.1, 1.6, 2.2, 1.3)  # seconds after each start, spread over sweeps and sends
-KILLS = len(KILL_AFTER)
+# When each run is killed, spread over the first sweep and the sends: once it has started,
+# once the first overdue e-mail arrived, once a third and two thirds of them have.
+KILL_WHEN = (0, 1, OVERDUE, OVERDUE * 2)
+KILLS = len(KILL_WHEN)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -93,10 +96,31 @@ def _overdue_mail(smtp: SmtpServer) -> Counter[tuple[str, str]]:
     return Counter((m.to, m.subject) for m in smtp.mailbox.items if "overdue" in m.subject)
 
 
-def _wait_for(smtp: SmtpServer, count: int, seconds: float = 90) -> None:
+def _wait_until(condition: Callable[[], bool], what: str, seconds: float = 180) -> None:
+    """Return once `condition` holds; fail after `seconds` (a generous bound, not a speed)."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and len(_overdue_mail(smtp)) < count:
-        time.sleep(0.3)
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.1)
+
+
+def _wait_for(smtp: SmtpServer, count: int) -> None:
+    _wait_until(lambda: len(_overdue_mail(smtp)) >= count, f"{count} overdue e-mails")
+
+
+def _lines(log: Path, text: str) -> int:
+    """Return how many lines of a scheduler's log contain `text`."""
+    return sum(text in line for line in log.read_text().splitlines()) if log.exists() else 0
+
+
+def _two_more_sweeps(*logs: Path) -> None:
+    """Wait until each scheduler has swept twice more: by then its outbox job, on the same
+    interval, has had its runs too, so anything flagged or sent again would show."""
+    seen = [_lines(log, "sweep: ") for log in logs]
+    for log, count in zip(logs, seen, strict=True):
+        _wait_until(
+            lambda log=log, count=count: _lines(log, "sweep: ") >= count + 2, "two more sweeps"
+        )
 
 
 def _stop_fixture_scheduler(deployment: Deployment) -> None:
@@ -111,15 +135,16 @@ def test_a_scheduler_killed_and_restarted_misses_nothing_and_flags_once(
     _stop_fixture_scheduler(deployment)
     references = _seed_overdue(deployment.database_url)
     log = tmp_path / "scheduler.log"
-    for wait in KILL_AFTER:
+    for run, mail in enumerate(KILL_WHEN, start=1):
         process = _scheduler(deployment, smtp_server, log)
-        time.sleep(wait)
+        _wait_until(lambda n=run: _lines(log, "scheduler: started") >= n, "the scheduler to start")
+        _wait_until(lambda n=mail: sum(_overdue_mail(smtp_server).values()) >= n, f"{mail} e-mails")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     process = _scheduler(deployment, smtp_server, log)
     try:
         _wait_for(smtp_server, OVERDUE * 3)
-        time.sleep(3)  # more sweeps and sends: nothing new may be flagged
+        _two_more_sweeps(log)  # nothing new may be flagged or sent meanwhile
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
@@ -147,7 +172,7 @@ def test_two_schedulers_started_by_mistake_still_flag_and_send_once(
     second = _scheduler(deployment, smtp_server, tmp_path / "second.log")
     try:
         _wait_for(smtp_server, OVERDUE * 3)
-        time.sleep(3)
+        _two_more_sweeps(tmp_path / "first.log", tmp_path / "second.log")
     finally:
         for process in (first, second):
             process.send_signal(signal.SIGTERM)
