@@ -16,12 +16,12 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, func, insert, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain import rules
 from ..models import AccessLog, User
-from .core import Context
+from .core import Context, engine_of
 from .errors import Forbidden, Invalid
 
 DOORS = ("web", "api", "cli")
@@ -83,9 +83,7 @@ def record_access(
         "target": target[:200] if target else None,
         "door": door,
     }
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    with engine.connect() as connection:
+    with engine_of(session).connect() as connection:
         found = connection.execute(insert(AccessLog).returning(AccessLog.id), row).scalar_one()
         connection.commit()
     return int(found)

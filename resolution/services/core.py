@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import audit
@@ -210,6 +210,13 @@ def unit_of_work(
     except BaseException:
         session.rollback()
         raise
+
+
+def engine_of(session: Session) -> Engine:
+    """Return the engine behind a session, for a short transaction on a connection of its
+    own (kept whatever becomes of the session's: the access log, the sign-in counts)."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 def head(session: Session) -> tuple[int, str]:

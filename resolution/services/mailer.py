@@ -34,13 +34,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..columns import table_of
 from ..models import Outbox
 from .core import Context
 
 log = logging.getLogger(__name__)
 
-# The outbox's Table itself: `Outbox.__table__` is typed as any FromClause, which update() refuses.
-_OUTBOX = Outbox.metadata.tables[Outbox.__tablename__]
+_OUTBOX = table_of(Outbox)
 BATCH = 200
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=60)

@@ -13,13 +13,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, Executable, case, delete, select
+from sqlalchemy import Executable, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..columns import table_of
 from ..models import SignInFailure
-from .core import Context
+from .core import Context, engine_of
 
 WIDER = 10
 
@@ -55,15 +55,10 @@ def _keys(policy: Policy, email: str, address: str) -> dict[str, int]:
     }
 
 
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
-
-
 def wait_left(session: Session, ctx: Context, policy: Policy, email: str, address: str) -> float:
     """Return how many seconds must pass before this e-mail may be tried again from here."""
     keys = _keys(policy, email, address)
-    with _engine(session).connect() as connection:  # its own: it sees the other workers' counts
+    with engine_of(session).connect() as connection:  # its own: it sees the other workers' counts
         rows = connection.execute(
             select(SignInFailure.key, SignInFailure.failures, SignInFailure.last_at).where(
                 SignInFailure.key.in_(keys)
@@ -96,7 +91,7 @@ def _count_one(dialect: str, key: str, ctx: Context, cutoff: datetime) -> Execut
 def failed(session: Session, ctx: Context, policy: Policy, email: str, address: str) -> None:
     """Count one failure in each count, in a short transaction of its own."""
     cutoff = ctx.now - timedelta(seconds=policy.forget)
-    engine = _engine(session)
+    engine = engine_of(session)
     with engine.begin() as connection:
         connection.execute(delete(SignInFailure).where(SignInFailure.last_at < cutoff))
         for key in sorted(_keys(policy, email, address)):  # one order: no deadlock between two
@@ -106,5 +101,5 @@ def failed(session: Session, ctx: Context, policy: Policy, email: str, address: 
 def succeeded(session: Session, ctx: Context, policy: Policy, email: str, address: str) -> None:
     """Forget this e-mail's failures (the address's own count stays: it guards other e-mails)."""
     pair, by_email, _ = _keys(policy, email, address)
-    with _engine(session).begin() as connection:
+    with engine_of(session).begin() as connection:
         connection.execute(delete(SignInFailure).where(SignInFailure.key.in_([pair, by_email])))
