@@ -8,6 +8,7 @@ from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import Case, CaseParty
 from resolution.services import cases
+from tests import factories
 
 from .conftest import error_of, new_case, nothing_written
 
@@ -28,16 +29,7 @@ def test_a_closed_case_refuses_an_acknowledgement_with_a_conflict(api, world, no
     record = cases.add_record(
         db.session(), ctx, world["csc_practitioner"].id, case.id, kind="note", text="Seen."
     )
-    cases.take_action(
-        db.session(),
-        ctx,
-        world["csc_practitioner"].id,
-        case.id,
-        "resolve",
-        record="Agreed.",
-        expected_version=db.session.get(Case, case.id).version,
-        outcome={"text": "A plan."},
-    )
+    factories.resolve(world, now, case)
     with nothing_written():
         response = api.post(f"/records/{record.id}/acknowledge", "health_practitioner")
     assert response.status_code == 409

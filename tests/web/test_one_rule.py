@@ -112,17 +112,7 @@ def test_a_closed_case_offers_nothing_and_accepts_no_acknowledgement(world, now,
     record = cases.add_record(
         db.session(), ctx, world["csc_practitioner"].id, case.id, kind="note", text="Seen."
     )
-    version = db.session.get(Case, case.id).version
-    cases.take_action(
-        db.session(),
-        ctx,
-        world["csc_practitioner"].id,
-        case.id,
-        "resolve",
-        record="Agreed.",
-        expected_version=version,
-        outcome={"text": "A plan."},
-    )
+    factories.resolve(world, now, case)
     page = _page(as_user(world["health_practitioner"]), case.id)
     assert "It accepts nothing more" in page
     assert "Mark as read" not in page and "What you can do now" not in page
