@@ -79,6 +79,18 @@ def _log(user: User | None, email: str, what: str, note: str = "") -> None:
     access.record_access(db.session(), web_ctx(), actor, what, target, "web")
 
 
+def begin_session(user: User, note: str = "") -> None:
+    """Sign a checked user in on this browser and log it; every way of signing in ends here."""
+    login_user(user)
+    _log(user, user.email, access.SIGNED_IN, note)
+
+
+def end_session() -> None:
+    """Sign the current user out on this browser and log it; every way of signing out ends here."""
+    _log(me(), me().email, "signed_out")
+    logout_user()
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> ResponseReturnValue:
     """Ask for an e-mail address and password; say only that they do not match."""
@@ -100,8 +112,7 @@ def sign_in() -> ResponseReturnValue:
                 problem = FAILED
             else:
                 throttle.succeeded(email, address)
-                login_user(user)
-                _log(user, user.email, access.SIGNED_IN)
+                begin_session(user)
                 return redirect(_safe_next(request.args.get("next")))
     status = 200 if problem is None and not form.errors else 400
     return render_template("auth/sign_in.html", form=form, problem=problem), status
@@ -113,8 +124,7 @@ def sign_out() -> ResponseReturnValue:
     """End the session."""
     form = ButtonForm()
     if form.validate_on_submit():
-        _log(me(), me().email, "signed_out")
-        logout_user()
+        end_session()
         flash("You have signed out", "success")
     return redirect(url_for("auth.sign_in"))
 
