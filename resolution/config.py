@@ -72,10 +72,10 @@ def check_production_key(key: str | None) -> str:
     return key
 
 
-def _count(name: str, default: int) -> int:
+def _count(name: str, default: int, low: int = 0, high: int = 10) -> int:
     value = os.environ.get(name, "").strip() or str(default)
-    if not value.isdigit() or int(value) > 10:
-        raise ConfigError(f"{name} must be a whole number from 0 to 10, not {value!r}")
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
     return int(value)
 
 
@@ -134,4 +134,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # How many reverse proxies stand before the service: their X-Forwarded-For and
         # X-Forwarded-Proto are believed that many hops deep (Werkzeug's ProxyFix); 0: none.
         "TRUSTED_PROXIES": _count("RESOLUTION_TRUSTED_PROXIES", 0),
+        # A signed-in session ends after this long without a request, and at this age anyway.
+        "SESSION_IDLE_MINUTES": _count("RESOLUTION_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
+        "SESSION_HOURS": _count("RESOLUTION_SESSION_HOURS", 12, 1, 24 * 7),
+        # A raise draft untouched this long is deleted.
+        "DRAFT_DAYS": _count("RESOLUTION_DRAFT_DAYS", 7, 1, 90),
     }

@@ -446,3 +446,6 @@ class SignInFailure(Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+from .account_models import Draft, PasswordReset, SignInSession  # noqa: E402, F401

@@ -1,8 +1,8 @@
 """The scheduler door: `flask --app wsgi sweep` by hand, `flask --app wsgi scheduler` for good.
 
 The scheduler is its own process, never part of a web worker (every worker
-would run every job). It runs two interval jobs on APScheduler 3: the sweep,
-and the outbox sender. Each run opens its own app context, so each has its own
+would run every job). It runs three interval jobs on APScheduler 3: the sweep,
+the outbox sender, and the clearing of ended sessions and old drafts. Each run opens its own app context, so each has its own
 database session; a run still going when the next is due is not doubled
 (`max_instances=1`), and runs missed while the process was busy or asleep
 collapse into one (`coalesce`). SIGTERM or SIGINT stops it after the running
@@ -25,6 +25,7 @@ from flask import Flask, current_app
 from .cli import parse_now
 from .context import real_now, service_context
 from .extensions import db
+from .services import signins
 from .services.mailer import SmtpSettings, send_pending
 from .services.sweep import SweepResult, sweep
 
@@ -64,6 +65,17 @@ def run_outbox(app: Flask, now: datetime | None = None) -> tuple[int, int]:
         return sent, failed
 
 
+def run_housekeeping(app: Flask, now: datetime | None = None) -> int:
+    """Delete ended sessions, raise drafts past their time and dead reset links."""
+    with app.app_context():
+        gone = signins.purge(
+            db.session(), service_context(now), signins.Limits.from_config(app.config)
+        )
+        if gone:
+            log.info("housekeeping: %d ended sessions, old drafts and reset links deleted", gone)
+        return gone
+
+
 def _listener(event: JobEvent) -> None:
     if event.code == EVENT_JOB_ERROR:
         log.error("job %s failed", event.job_id, exc_info=getattr(event, "exception", None))
@@ -94,6 +106,16 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         args=[app],
         id="outbox",
         name="outbox",
+        replace_existing=True,
+        next_run_time=start,
+    )
+    scheduler.add_job(
+        run_housekeeping,
+        "interval",
+        minutes=10,
+        args=[app],
+        id="housekeeping",
+        name="housekeeping",
         replace_existing=True,
         next_run_time=start,
     )

@@ -37,6 +37,7 @@ CASES_LISTED = "cases_listed"  # a list of cases with their summaries
 OVERDUE_VIEWED = "overdue_viewed"
 HISTORY_VIEWED = "history_viewed"  # one case's history events
 EVENTS_READ = "audit_events_read"  # the history of every case
+RESET_ASKED = "password_reset_asked"  # a forgotten-password link asked for
 MAX_LIMIT = 1000
 
 

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ..account_models import Draft
 from ..domain import rules
 from ..domain.calendar import warning_time
 from ..domain.definitions import Definition
@@ -175,8 +176,10 @@ def raise_case(
     child_initials: str | None = None,
     workflow: str | None = None,
     immediate_risk: ImmediateRisk | None = None,
+    draft_id: int | None = None,
 ) -> Case:
-    """Raise a disagreement with one or more other agencies."""
+    """Raise a disagreement with one or more other agencies; the author's draft of it,
+    if named, goes in the same transaction."""
     new = _checked(
         ctx, child_ref, category, summary, with_agencies, with_people, child_initials,
         workflow, immediate_risk,
@@ -218,6 +221,8 @@ def raise_case(
             ],
         )
         session.add(case)
+        if draft_id is not None:
+            session.execute(delete(Draft).where(Draft.id == draft_id, Draft.author_id == actor.id))
         step = open_step(definition, case, start, now)
         uow.record_event(
             actor=actor,

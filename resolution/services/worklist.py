@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from ..domain import rules
 from ..domain.status import step_status
 from ..models import Acknowledgement, Case, Record, User
-from . import access
+from . import access, drafts
 from .core import Context
+from .drafts import DraftView
 from .loading import access_of, actor_of, proposal_of
 from .queries import own_cases, recently_closed
 
@@ -43,6 +44,7 @@ class YourCases:
     due_soon: list[CaseRow]
     rest: list[CaseRow]
     closed: list[CaseRow]
+    drafts: list[DraftView] = field(default_factory=list)  # disagreements not yet raised
 
     @property
     def open(self) -> int:
@@ -95,10 +97,12 @@ def _row(ctx: Context, user: User, case: Case, unread: bool) -> CaseRow:
     )
 
 
-def your_cases(session: Session, ctx: Context, user: User, *, door: str) -> YourCases:
+def your_cases(
+    session: Session, ctx: Context, user: User, *, door: str, drafts_kept: timedelta | None = None
+) -> YourCases:
     """Return the user's open cases: waiting on them, overdue, due soon, then the rest;
-    and the cases they may see that closed most recently. The read is written to the
-    access log."""
+    the cases they may see that closed most recently; and, given how long drafts are
+    kept, their own drafts. The read is written to the access log."""
     access.record_access(session, ctx, user, access.CASES_LISTED, "your cases", door)
     query = own_cases(user, ctx.workflows).where(Case.closed == false()).order_by(Case.id)
     open_cases = session.scalars(query).all()
@@ -129,4 +133,5 @@ def your_cases(session: Session, ctx: Context, user: User, *, door: str) -> Your
         )
         for c in recently_closed(session, ctx, user, RECENTLY_CLOSED)
     ]
-    return YourCases(**groups, closed=closed)
+    mine = drafts.drafts_of(session, ctx, user.id, drafts_kept) if drafts_kept else []
+    return YourCases(**groups, closed=closed, drafts=mine)

@@ -1,22 +1,36 @@
-"""Signing in and out with a password; sessions end when the account's epoch moves on."""
+"""Signing in and out with a password, over sessions kept on the server (services.signins).
+
+The cookie holds Flask-Login's user id and the session's random key; the server
+decides whether that session is still live on every request.
+"""
 
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput
-from wtforms import PasswordField, SubmitField
+from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
+from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired
 
 from ..extensions import db, login_manager
 from ..models import User
-from ..services import access, accounts
-from ..services import core as service_core
+from ..services import access, accounts, signins
 from ..services.errors import ServiceError
 from .forms import ButtonForm, SignInForm, add_errors
 from .helpers import me, web_ctx
@@ -27,30 +41,68 @@ bp = Blueprint("auth", __name__)
 FAILED = "Enter a correct email address and password"
 
 
+def new_password() -> PasswordField:
+    """The new-password field, as changing and resetting a password both ask it."""
+    return PasswordField(
+        "New password",
+        widget=GovPasswordInput(),
+        description="At least 12 characters. Three or four random words make a good password",
+        validators=[DataRequired("Enter a new password")],
+    )
+
+
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(
         "Current password",
         widget=GovPasswordInput(),
         validators=[DataRequired("Enter your current password")],
     )
-    password = PasswordField(
-        "New password",
-        widget=GovPasswordInput(),
-        description="At least 12 characters. Three or four random words make a good password",
-        validators=[DataRequired("Enter a new password")],
-    )
+    password = new_password()
     submit = SubmitField("Change password", widget=GovSubmitInput())
+
+
+class ForgottenForm(FlaskForm):
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        validators=[DataRequired("Enter your email address")],
+    )
+    submit = SubmitField("Send me a link", widget=GovSubmitInput())
+
+
+class ResetForm(FlaskForm):
+    password = new_password()
+    submit = SubmitField("Set my password", widget=GovSubmitInput())
+
+
+SID = "sid"
+ENDED = {
+    "idle": "You were signed out because you had not used the service for {idle} minutes",
+    "absolute": "You were signed out because you had been signed in for {hours} hours",
+}
+
+
+def _limits() -> signins.Limits:
+    return signins.Limits.from_config(current_app.config)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Return the user of a session, or None when its epoch has moved on or the user is inactive."""
-    ident, _, epoch = user_id.partition(":")
-    if not ident.isdigit() or not epoch.isdigit():
+    """Return the user of a live server-side session, or None (and forget the cookie's)."""
+    ident, _, _epoch = user_id.partition(":")
+    if not ident.isdigit():
         return None
-    user = service_core.load_user(db.session(), int(ident))
-    if user is None or not user.active or user.session_epoch != int(epoch):
-        return None
+    user, why = signins.check(db.session(), web_ctx(), session.get(SID), int(ident), _limits())
+    if user is None:
+        session.clear()
+        if why in ENDED:
+            flash(
+                ENDED[why].format(
+                    idle=current_app.config["SESSION_IDLE_MINUTES"],
+                    hours=current_app.config["SESSION_HOURS"],
+                ),
+                "info",
+            )
     return user
 
 
@@ -79,16 +131,29 @@ def _log(user: User | None, email: str, what: str, note: str = "") -> None:
     access.record_access(db.session(), web_ctx(), actor, what, target, "web")
 
 
+def _renew(user: User) -> None:
+    """Replace this browser's session with a new one for `user`: nothing carries over."""
+    signins.end(db.session(), session.get(SID))
+    session.clear()
+    login_user(user)
+    session[SID] = signins.begin(db.session(), web_ctx(), user)
+    session.permanent = True  # the cookie itself expires at the absolute limit
+
+
 def begin_session(user: User, note: str = "") -> None:
     """Sign a checked user in on this browser and log it; every way of signing in ends here."""
-    login_user(user)
+    _renew(user)
     _log(user, user.email, access.SIGNED_IN, note)
 
 
 def end_session() -> None:
-    """Sign the current user out on this browser and log it; every way of signing out ends here."""
+    """Sign the current user out on this browser and log it; every way of signing out ends here.
+
+    The server forgets the session, so a copy of the cookie stops working too."""
     _log(me(), me().email, "signed_out")
+    signins.end(db.session(), session.get(SID))
     logout_user()
+    session.clear()
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -143,7 +208,7 @@ def change_password() -> ResponseReturnValue:
         except ServiceError as exc:
             problems = add_errors(form, exc, {})
         else:
-            login_user(user)  # this session again, at the new epoch that ended the others
+            _renew(user)  # this browser again, at the new epoch that ended the others
             flash(
                 "Your password has been changed. Your other sessions have ended and "
                 "your API tokens have been revoked",
@@ -154,9 +219,43 @@ def change_password() -> ResponseReturnValue:
     return render_template("auth/password.html", form=form, problems=problems), status
 
 
+@bp.route("/sign-in/forgotten", methods=["GET", "POST"])
+def forgotten() -> ResponseReturnValue:
+    """Ask for an e-mail address and send its account a reset link, saying the same either way."""
+    form = ForgottenForm()
+    if form.validate_on_submit():
+        email = form.email.data or ""
+        accounts.request_reset(db.session(), web_ctx(), email)
+        _log(None, email, access.RESET_ASKED)
+        return render_template("auth/forgotten_sent.html"), 200
+    return render_template("auth/forgotten.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/sign-in/reset/<key>", methods=["GET", "POST"])
+def reset(key: str) -> ResponseReturnValue:
+    """Choose a new password through a link from the forgotten-password e-mail."""
+    if accounts.reset_link_user(db.session(), web_ctx(), key) is None:
+        return render_template("auth/reset_dead.html"), 404
+    form = ResetForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            accounts.reset_with_link(db.session(), web_ctx(), key, form.password.data or "")
+        except ServiceError as exc:
+            problems = add_errors(form, exc, {})
+        else:
+            if current_user.is_authenticated:
+                end_session()  # whoever was signed in on this browser
+            flash("Your password has been changed. Sign in with your new password", "success")
+            return redirect(url_for("auth.sign_in"))
+    status = 400 if form.errors or problems else 200
+    return render_template("auth/reset.html", form=form, problems=problems), status
+
+
 def init_app(app: Flask) -> None:
     """Configure Flask-Login for the pages."""
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = ""  # the sign-in page explains itself
     login_manager.session_protection = "basic"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["SESSION_HOURS"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -13,7 +13,7 @@ from ..domain.definitions import Definition
 from ..domain.status import timescale_for
 from ..extensions import db
 from ..services import cases as case_service
-from ..services import queries, worklist
+from ..services import queries, signins, worklist
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from ..services.loading import actor_of
 from ..services.views import CaseView
@@ -58,7 +58,8 @@ def _level_words(definition: Definition, state: str) -> str:
 def your_cases() -> ResponseReturnValue:
     """List the user's open cases: waiting on them, overdue, due soon, then the rest."""
     user = me()
-    found = worklist.your_cases(db.session(), web_ctx(), user, door="web")
+    kept = signins.Limits.from_config(current_app.config).drafts
+    found = worklist.your_cases(db.session(), web_ctx(), user, door="web", drafts_kept=kept)
     return render_template(
         "cases/list.html",
         cases=found,

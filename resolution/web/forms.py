@@ -73,9 +73,6 @@ class Form(FlaskForm):
         return bool(super().validate(extra_validators=extra))
 
 
-WEB_MAX_SUMMARY = 2000  # the answers wait in the signed session cookie until checked
-
-
 def choices(pairs: Any) -> list[Any]:
     """Return the choices of a field from (value, label) pairs or a mapping."""
     items = pairs.items() if isinstance(pairs, Mapping) else pairs
@@ -200,8 +197,8 @@ class AboutForm(Form):
         validators=[
             DataRequired("Describe the disagreement"),
             Length(
-                max=WEB_MAX_SUMMARY,
-                message=f"The description must be {WEB_MAX_SUMMARY} characters or fewer",
+                max=rules.MAX_SUMMARY,
+                message=f"The description must be {rules.MAX_SUMMARY:,} characters or fewer",
             ),
         ],
     )

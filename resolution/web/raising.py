@@ -1,28 +1,38 @@
 """Raise a disagreement: GOV.UK question pages, a check-your-answers page, then one service call.
 
-Answers wait in the signed session cookie between pages; nothing is stored until
-the user confirms them on the check page.
+Answers wait between pages in a draft on the server, its author's alone (the cookie
+holds only which draft); no case is made until the user confirms on the check page.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from ..domain import rules
 from ..domain.definitions import Definition
 from ..extensions import db
 from ..services import cases as case_service
-from ..services import directory
+from ..services import directory, drafts, signins
 from ..services.errors import Forbidden, ServiceError
 from .forms import AboutForm, AgenciesForm, ButtonForm, ReferralForm, RiskForm, choices
 from .helpers import LONDON, me, roles_required, web_ctx
 
 bp = Blueprint("raising", __name__, url_prefix="/raise")
-KEY = "raise_answers"
+KEY = "raise_draft"
 RAISERS = rules.RAISERS
 FIELDS_TO_PAGE = {
     "child_ref": "about",
@@ -37,14 +47,22 @@ FIELDS_TO_PAGE = {
 }
 
 
+def _keep() -> timedelta:
+    return signins.Limits.from_config(current_app.config).drafts
+
+
 def _answers() -> dict[str, Any]:
-    return dict(session.get(KEY) or {})
+    return drafts.answers_of(db.session(), web_ctx(), me().id, session.get(KEY), _keep())
+
+
+def _store(answers: dict[str, Any]) -> None:
+    session[KEY] = drafts.save(db.session(), web_ctx(), me().id, session.get(KEY), answers, _keep())
 
 
 def _save(**values: Any) -> None:
     answers = _answers()
     answers.update(values)
-    session[KEY] = answers
+    _store(answers)
 
 
 def _next(default: str) -> ResponseReturnValue:
@@ -79,9 +97,35 @@ def _default_definition() -> Definition:
 @bp.get("")
 @roles_required(*RAISERS)
 def start() -> ResponseReturnValue:
-    """Start a new disagreement with empty answers."""
+    """Start a new disagreement with empty answers (earlier drafts stay on Your cases)."""
     session.pop(KEY, None)
     return redirect(url_for("raising.risk"))
+
+
+@bp.get("/drafts/<int:draft_id>")
+@roles_required(*RAISERS)
+def resume(draft_id: int) -> ResponseReturnValue:
+    """Go on with one of one's own drafts, at its first unanswered question."""
+    answers = drafts.answers_of(db.session(), web_ctx(), me().id, draft_id, _keep())
+    if not answers:
+        abort(404)
+    session[KEY] = draft_id
+    return redirect(url_for(_missing(answers) or "raising.check"))
+
+
+@bp.post("/drafts/<int:draft_id>/discard")
+@roles_required(*RAISERS)
+def discard(draft_id: int) -> ResponseReturnValue:
+    """Delete one of one's own drafts."""
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not drafts.discard(db.session(), web_ctx(), me().id, draft_id):
+        abort(404)
+    if session.get(KEY) == draft_id:
+        session.pop(KEY, None)
+    flash("Your draft has been deleted", "success")
+    return redirect(url_for("home.start"))
 
 
 @bp.route("/risk", methods=["GET", "POST"])
@@ -98,7 +142,7 @@ def risk() -> ResponseReturnValue:
         answers = _answers()
         for name in ("referred_to", "referral_date"):
             answers.pop(name, None)
-        session[KEY] = answers
+        _store(answers)
         return _next("raising.agencies")
     definition = _default_definition()
     return render_template(
@@ -212,6 +256,7 @@ def check() -> ResponseReturnValue:
                 child_initials=answers.get("child_initials") or None,
                 workflow=answers.get("workflow"),
                 immediate_risk=risk_answer,
+                draft_id=session.get(KEY),
             )
         except ServiceError as exc:
             if isinstance(exc, Forbidden):

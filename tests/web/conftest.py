@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from resolution.context import service_context
+from resolution.extensions import db
 from resolution.models import User
+from resolution.services import signins
+
+from ..scheduler.conftest import smtp_server  # noqa: F401 - a real SMTP server for the pages' e-mails
 
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def sign_in_as(client: FlaskClient, user: User) -> FlaskClient:
-    """Put the user's session in the client's cookie, as signing in would."""
+    """Begin a server-side session for the user and put its key in the client's cookie,
+    as signing in would (without the password's deliberately slow check)."""
+    ctx = service_context(client.application.config.get("WEB_CLOCK_NOW"))
+    key = signins.begin(db.session(), ctx, user)
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
+        session["sid"] = key
+        session.permanent = True
     return client
 
 
@@ -81,6 +92,19 @@ def check_page(html: str) -> str:
     unlabelled = [f for f in shape.fields if f not in shape.labels]
     assert not unlabelled, f"fields without a label: {unlabelled}"
     return " ".join(shape.titles[0].split())
+
+
+@pytest.fixture
+def clock(app: Flask, monkeypatch: pytest.MonkeyPatch, now: datetime):
+    """Move the web pages' clock: returns a function setting it `minutes` after `now`."""
+
+    def at(minutes: float) -> datetime:
+        moment = now + timedelta(minutes=minutes)
+        monkeypatch.setitem(app.config, "WEB_CLOCK_NOW", moment)
+        return moment
+
+    at(0)
+    return at
 
 
 @pytest.fixture
