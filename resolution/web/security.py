@@ -76,11 +76,8 @@ class SignInThrottle:
     Every worker shares the counts, so more workers allow no more tries.
     """
 
-    def __init__(
-        self, free: int = 3, first: float = 2.0, longest: float = 900.0, forget: float = 3600.0
-    ) -> None:
-        self.policy = throttle.Policy(free, first, longest, forget)
-        self.free, self.first, self.longest, self.forget = free, first, longest, forget
+    def __init__(self, policy: throttle.Policy) -> None:
+        self.policy = policy
 
     def window(self, count: int) -> float:
         """Return the wait imposed after `count` failures of an e-mail from one address."""
@@ -105,7 +102,9 @@ def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.extensions["sign_in_throttle"] = SignInThrottle(
-        free=app.config.get("SIGN_IN_FREE_TRIES", 3),
-        first=app.config.get("SIGN_IN_FIRST_WAIT", 2.0),
-        longest=app.config.get("SIGN_IN_LONGEST_WAIT", 900.0),
+        throttle.Policy(
+            free=app.config.get("SIGN_IN_FREE_TRIES", 3),
+            first=app.config.get("SIGN_IN_FIRST_WAIT", 2.0),
+            longest=app.config.get("SIGN_IN_LONGEST_WAIT", 900.0),
+        )
     )

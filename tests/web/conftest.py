@@ -115,12 +115,3 @@ def as_user(app: Flask) -> Callable[[User], FlaskClient]:
         return sign_in_as(app.test_client(), user)
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle(app: Flask) -> None:
-    """Start each test with the app's throttle policy (the counts are emptied with the tables)."""
-    old = app.extensions["sign_in_throttle"]
-    app.extensions["sign_in_throttle"] = old.__class__(
-        free=old.free, first=old.first, longest=old.longest
-    )
