@@ -54,6 +54,16 @@ class Draft(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
+    @classmethod
+    def owned(cls, draft_id: int, author_id: int) -> ColumnElement[bool]:
+        """The one draft of that number, if it is that author's: nobody reaches another's."""
+        return and_(cls.id == draft_id, cls.author_id == author_id)
+
+    @classmethod
+    def live_clause(cls, now: datetime, kept: timedelta) -> ColumnElement[bool]:
+        """A draft is kept while it has been changed within `kept`."""
+        return cls.updated_at > now - kept
+
 
 class PasswordReset(Model):
     """A forgotten-password link: single use, short-lived, dead once the password changes."""

@@ -10,16 +10,17 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 from zxcvbn import zxcvbn
 
-from ..account_models import PasswordReset
+from ..account_models import Draft, PasswordReset
 from ..domain.definitions import ROLES
 from ..models import Agency, ApiToken, User
 from . import directory
 from .core import Context, Message, UnitOfWork, unit_of_work
 from .errors import Conflict, Invalid, NotFound
+from .mailer import RESET_KIND
 
 _hasher = PasswordHasher()
 # Verified against when no such user exists, so a wrong e-mail costs the same time.
@@ -239,8 +240,13 @@ def request_reset(
     way), and an account gets at most one new link per RESET_GAP, however often asked.
     """
     address = email.strip().lower()
-    with unit_of_work(session, ctx.now) as uow:
-        user = uow.session.scalar(select(User).where(User.email == address, User.active))
+    # No history event, so no writers' lock (`late`): anonymous requests queue nobody.
+    with unit_of_work(session, ctx.now, late=True) as uow:
+        user = uow.session.scalar(
+            select(User).where(
+                User.email == address, User.active, User.password_hash.is_not(None)
+            )  # an account for API tokens only has no password to reset
+        )
         if user is None:
             return False
         recent = uow.session.scalar(
@@ -260,7 +266,7 @@ def request_reset(
                 expires_at=ctx.now + valid,
             )
         )
-        link = f"{ctx.base_url.rstrip('/')}/sign-in/reset/{key}"
+        link = f"{ctx.base_url.rstrip('/')}/sign-in/reset?key={key}"
         minutes = int(valid.total_seconds() // 60)
         body = (
             f"Someone asked to reset the password of the account {user.email}.\n\n"
@@ -268,7 +274,7 @@ def request_reset(
             "The link works once. If you did not ask, ignore this e-mail: your password "
             "has not changed.\n"
         )
-        uow.queue([Message(user.email, "Reset your password", body, "password_reset", None)])
+        uow.queue([Message(user.email, "Reset your password", body, RESET_KIND, None)])
     return True
 
 
@@ -323,6 +329,8 @@ def set_active(
         user.session_epoch += 1
         if not active:
             _revoke_live_tokens(uow.session, ctx, user)
+            # Their drafts hold a child's details that nobody else may read: gone with them.
+            uow.session.execute(delete(Draft).where(Draft.author_id == user.id))
         uow.record_event(
             actor=actor,
             action="user_activated" if active else "user_deactivated",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..account_models import Draft
@@ -222,7 +222,10 @@ def raise_case(
         )
         session.add(case)
         if draft_id is not None:
-            session.execute(delete(Draft).where(Draft.id == draft_id, Draft.author_id == actor.id))
+            gone = session.execute(delete(Draft).where(Draft.owned(draft_id, actor.id)))
+            assert isinstance(gone, CursorResult)  # as a DELETE's is (typed as a Result)
+            if not gone.rowcount:  # raised a moment ago (a second click) or deleted
+                raise Conflict("this draft has been raised or deleted already")
         step = open_step(definition, case, start, now)
         uow.record_event(
             actor=actor,

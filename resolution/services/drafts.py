@@ -39,11 +39,7 @@ def _find(
     session: Session, ctx: Context, author_id: int, draft_id: int, keep: timedelta
 ) -> Draft | None:
     return session.scalar(
-        select(Draft).where(
-            Draft.id == draft_id,
-            Draft.author_id == author_id,
-            Draft.updated_at > ctx.now - keep,
-        )
+        select(Draft).where(Draft.owned(draft_id, author_id), Draft.live_clause(ctx.now, keep))
     )
 
 
@@ -64,7 +60,7 @@ def save(
     keep: timedelta,
 ) -> int:
     """Store the answers in the author's draft, starting one when needed; return its id."""
-    with unit_of_work(session, ctx.now):
+    with unit_of_work(session, ctx.now, late=True):  # no history event: no writers' lock
         found = _find(session, ctx, author_id, draft_id, keep) if draft_id else None
         if found is None:
             found = Draft(author_id=author_id, answers={}, created_at=ctx.now)
@@ -76,10 +72,8 @@ def save(
 
 def discard(session: Session, ctx: Context, author_id: int, draft_id: int) -> bool:
     """Delete one of the author's drafts; say whether there was one."""
-    with unit_of_work(session, ctx.now):
-        gone = session.execute(
-            delete(Draft).where(Draft.id == draft_id, Draft.author_id == author_id)
-        )
+    with unit_of_work(session, ctx.now, late=True):
+        gone = session.execute(delete(Draft).where(Draft.owned(draft_id, author_id)))
     assert isinstance(gone, CursorResult)  # as a DELETE's is (typed as a Result)
     return bool(gone.rowcount)
 
@@ -88,7 +82,7 @@ def drafts_of(session: Session, ctx: Context, author_id: int, keep: timedelta) -
     """Return the author's live drafts, the latest touched first."""
     rows = session.scalars(
         select(Draft)
-        .where(Draft.author_id == author_id, Draft.updated_at > ctx.now - keep)
+        .where(Draft.author_id == author_id, Draft.live_clause(ctx.now, keep))
         .order_by(Draft.updated_at.desc(), Draft.id.desc())
     ).all()
     names = dict(session.execute(select(Agency.code, Agency.name)).tuples().all()) if rows else {}

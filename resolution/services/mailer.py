@@ -31,12 +31,15 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..columns import table_of
 from ..models import Outbox
 from .core import Context
+
+RESET_KIND = "password_reset"  # the kind of message whose body is a secret once sent
+SENT_BODY = "[a password reset link, not kept once sent]"
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +183,14 @@ def _mark_sent(session: Session, row_id: int, me: str, now: datetime) -> None:
     session.execute(
         update(_OUTBOX)
         .where(_mine(row_id, me))
-        .values(sent_at=now, claimed_until=None, claimed_by=None, last_error=None)
+        .values(
+            sent_at=now,
+            claimed_until=None,
+            claimed_by=None,
+            last_error=None,
+            # A reset link is a key to an account: once sent, the outbox keeps no copy.
+            body=case((_OUTBOX.c.kind == RESET_KIND, SENT_BODY), else_=_OUTBOX.c.body),
+        )
     )
     session.commit()
 

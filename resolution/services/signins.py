@@ -8,7 +8,6 @@ reset or change, deactivation, a new role).
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..account_models import Draft, PasswordReset, SignInSession
 from ..models import User
+from .accounts import hash_token as digest
 from .core import Context, engine_of
 
 # How stale `seen_at` may get before a request writes it again: the idle limit is kept
@@ -41,11 +41,6 @@ class Limits:
             absolute=timedelta(hours=int(config["SESSION_HOURS"])),
             drafts=timedelta(days=int(config["DRAFT_DAYS"])),
         )
-
-
-def digest(key: str) -> str:
-    """Return what is stored of a browser's key."""
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def begin(session: Session, ctx: Context, user: User) -> str:
@@ -82,11 +77,11 @@ def check(
         return None, "ended"
     row, user = found
     if not user.active or row.epoch != user.session_epoch:
-        end(session, key)
+        end(session, ctx, key)
         return None, "ended"
     why = row.ended_by(ctx.now, limits.idle, limits.absolute)
     if why is not None:
-        end(session, key)
+        end(session, ctx, key)
         return None, why
     if ctx.now - row.seen_at >= TOUCH:
         with engine_of(session).begin() as connection:
@@ -96,7 +91,7 @@ def check(
     return user, None
 
 
-def end(session: Session, key: str | None) -> None:
+def end(session: Session, ctx: Context, key: str | None) -> None:
     """End one session wherever its cookie has been copied."""
     if key:
         with engine_of(session).begin() as connection:
@@ -114,7 +109,7 @@ def purge(session: Session, ctx: Context, limits: Limits) -> int:
                 )
             ).rowcount,
             connection.execute(
-                delete(Draft).where(Draft.updated_at <= now - limits.drafts)
+                delete(Draft).where(not_(Draft.live_clause(now, limits.drafts)))
             ).rowcount,
             connection.execute(
                 delete(PasswordReset).where(not_(PasswordReset.live_clause(now)))

@@ -23,56 +23,25 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
-from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired
 
 from ..extensions import db, login_manager
 from ..models import User
 from ..services import access, accounts, signins
-from ..services.errors import ServiceError
-from .forms import ButtonForm, SignInForm, add_errors
+from ..services.errors import NotFound, ServiceError
+from .forms import (
+    ButtonForm,
+    ChangePasswordForm,
+    ForgottenForm,
+    ResetForm,
+    SignInForm,
+    add_errors,
+)
 from .helpers import me, web_ctx
 from .security import SignInThrottle
 
 bp = Blueprint("auth", __name__)
 
 FAILED = "Enter a correct email address and password"
-
-
-def new_password() -> PasswordField:
-    """The new-password field, as changing and resetting a password both ask it."""
-    return PasswordField(
-        "New password",
-        widget=GovPasswordInput(),
-        description="At least 12 characters. Three or four random words make a good password",
-        validators=[DataRequired("Enter a new password")],
-    )
-
-
-class ChangePasswordForm(FlaskForm):
-    current = PasswordField(
-        "Current password",
-        widget=GovPasswordInput(),
-        validators=[DataRequired("Enter your current password")],
-    )
-    password = new_password()
-    submit = SubmitField("Change password", widget=GovSubmitInput())
-
-
-class ForgottenForm(FlaskForm):
-    email = StringField(
-        "Email address",
-        widget=GovTextInput(),
-        validators=[DataRequired("Enter your email address")],
-    )
-    submit = SubmitField("Send me a link", widget=GovSubmitInput())
-
-
-class ResetForm(FlaskForm):
-    password = new_password()
-    submit = SubmitField("Set my password", widget=GovSubmitInput())
 
 
 SID = "sid"
@@ -89,7 +58,7 @@ def _limits() -> signins.Limits:
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Return the user of a live server-side session, or None (and forget the cookie's)."""
-    ident, _, _epoch = user_id.partition(":")
+    ident = user_id.partition(":")[0]  # the epoch after it is checked on the server's row
     if not ident.isdigit():
         return None
     user, why = signins.check(db.session(), web_ctx(), session.get(SID), int(ident), _limits())
@@ -133,11 +102,11 @@ def _log(user: User | None, email: str, what: str, note: str = "") -> None:
 
 def _renew(user: User) -> None:
     """Replace this browser's session with a new one for `user`: nothing carries over."""
-    signins.end(db.session(), session.get(SID))
+    signins.end(db.session(), web_ctx(), session.get(SID))
     session.clear()
     login_user(user)
     session[SID] = signins.begin(db.session(), web_ctx(), user)
-    session.permanent = True  # the cookie itself expires at the absolute limit
+    session.permanent = True  # the browser keeps the key; the server decides when it ends
 
 
 def begin_session(user: User, note: str = "") -> None:
@@ -151,7 +120,7 @@ def end_session() -> None:
 
     The server forgets the session, so a copy of the cookie stops working too."""
     _log(me(), me().email, "signed_out")
-    signins.end(db.session(), session.get(SID))
+    signins.end(db.session(), web_ctx(), session.get(SID))
     logout_user()
     session.clear()
 
@@ -219,37 +188,62 @@ def change_password() -> ResponseReturnValue:
     return render_template("auth/password.html", form=form, problems=problems), status
 
 
+RESET_KEY = "reset_key"
+
+
 @bp.route("/sign-in/forgotten", methods=["GET", "POST"])
 def forgotten() -> ResponseReturnValue:
     """Ask for an e-mail address and send its account a reset link, saying the same either way."""
     form = ForgottenForm()
     if form.validate_on_submit():
-        email = form.email.data or ""
+        email, address = form.email.data or "", request.remote_addr or "unknown"
+        throttle = _throttle()
+        wait = throttle.wait_left(f"reset:{email}", f"reset:{address}")
+        if wait > 0:
+            problem = f"Too many requests for a link. Wait {math.ceil(wait)} seconds and try again"
+            return render_template("auth/forgotten.html", form=form, problem=problem), 429
+        throttle.failed(f"reset:{email}", f"reset:{address}")  # every request counts
         accounts.request_reset(db.session(), web_ctx(), email)
         _log(None, email, access.RESET_ASKED)
         return render_template("auth/forgotten_sent.html"), 200
-    return render_template("auth/forgotten.html", form=form), 400 if form.errors else 200
+    return render_template("auth/forgotten.html", form=form, problem=None), (
+        400 if form.errors else 200
+    )
 
 
-@bp.route("/sign-in/reset/<key>", methods=["GET", "POST"])
-def reset(key: str) -> ResponseReturnValue:
-    """Choose a new password through a link from the forgotten-password e-mail."""
-    if accounts.reset_link_user(db.session(), web_ctx(), key) is None:
+@bp.route("/sign-in/reset", methods=["GET", "POST"])
+def reset() -> ResponseReturnValue:
+    """Choose a new password through the link from the forgotten-password e-mail.
+
+    The link's key comes in the query (kept out of the access log, which records paths)
+    and moves at once into the session, so the address bar and history lose it too.
+    """
+    if request.method == "GET" and request.args.get("key"):
+        session[RESET_KEY] = request.args["key"]
+        return redirect(url_for("auth.reset"))
+    key = str(session.get(RESET_KEY) or "")
+    user = accounts.reset_link_user(db.session(), web_ctx(), key) if key else None
+    if user is None:
         return render_template("auth/reset_dead.html"), 404
     form = ResetForm()
     problems: list[str] = []
     if form.validate_on_submit():
         try:
             accounts.reset_with_link(db.session(), web_ctx(), key, form.password.data or "")
+        except NotFound:
+            return render_template("auth/reset_dead.html"), 404  # used in another tab meanwhile
         except ServiceError as exc:
             problems = add_errors(form, exc, {})
         else:
             if current_user.is_authenticated:
                 end_session()  # whoever was signed in on this browser
+            session.pop(RESET_KEY, None)
             flash("Your password has been changed. Sign in with your new password", "success")
             return redirect(url_for("auth.sign_in"))
     status = 400 if form.errors or problems else 200
-    return render_template("auth/reset.html", form=form, problems=problems), status
+    return render_template(
+        "auth/reset.html", form=form, problems=problems, email=user.email
+    ), status
 
 
 def init_app(app: Flask) -> None:

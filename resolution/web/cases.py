@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -13,13 +13,13 @@ from ..domain.definitions import Definition
 from ..domain.status import timescale_for
 from ..extensions import db
 from ..services import cases as case_service
-from ..services import queries, signins, worklist
+from ..services import queries, worklist
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from ..services.loading import actor_of
 from ..services.views import CaseView
 from .diagram import process_diagram
 from .forms import ActionForm, ButtonForm, RecordForm, TimescaleForm, add_errors
-from .helpers import end_of_day, me, roles_required, web_ctx
+from .helpers import drafts_kept, end_of_day, me, roles_required, web_ctx
 
 bp = Blueprint("cases", __name__)
 CASE_ROLES = rules.CASE_READERS
@@ -58,7 +58,7 @@ def _level_words(definition: Definition, state: str) -> str:
 def your_cases() -> ResponseReturnValue:
     """List the user's open cases: waiting on them, overdue, due soon, then the rest."""
     user = me()
-    kept = signins.Limits.from_config(current_app.config).drafts
+    kept = drafts_kept() if user.role in rules.RAISERS else None  # only raisers have drafts
     found = worklist.your_cases(db.session(), web_ctx(), user, door="web", drafts_kept=kept)
     return render_template(
         "cases/list.html",

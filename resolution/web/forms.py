@@ -107,6 +107,40 @@ class SignInForm(Form):
     submit = SubmitField("Sign in", widget=GovSubmitInput())
 
 
+def new_password() -> PasswordField:
+    """The new-password field, as changing and resetting a password both ask it."""
+    return PasswordField(
+        "New password",
+        widget=GovPasswordInput(),
+        description="At least 12 characters. Three or four random words make a good password",
+        validators=[DataRequired("Enter a new password")],
+    )
+
+
+class ChangePasswordForm(Form):
+    current = PasswordField(
+        "Current password",
+        widget=GovPasswordInput(),
+        validators=[DataRequired("Enter your current password")],
+    )
+    password = new_password()
+    submit = SubmitField("Change password", widget=GovSubmitInput())
+
+
+class ForgottenForm(Form):
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        validators=[DataRequired("Enter your email address")],
+    )
+    submit = SubmitField("Send me a link", widget=GovSubmitInput())
+
+
+class ResetForm(Form):
+    password = new_password()
+    submit = SubmitField("Set my password", widget=GovSubmitInput())
+
+
 class ButtonForm(Form):
     """A form that is only a button: the CSRF token and the case version it acts on."""
 

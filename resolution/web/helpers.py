@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from ..context import service_context
 from ..domain import rules
 from ..domain.calendar import spoken_time
 from ..models import User
+from ..services import signins
 from ..services.core import Context
 
 LONDON = ZoneInfo("Europe/London")
@@ -24,6 +25,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 def web_ctx() -> Context:
     """Return a service context at the real time (or the app's test clock, when set)."""
     return service_context(current_app.config.get("WEB_CLOCK_NOW"))
+
+
+def drafts_kept() -> timedelta:
+    """Return how long a raise draft is kept unchanged (the deployment's setting)."""
+    return signins.Limits.from_config(current_app.config).drafts
 
 
 def me() -> User:

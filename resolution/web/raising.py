@@ -6,13 +6,12 @@ holds only which draft); no case is made until the user confirms on the check pa
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,10 +25,10 @@ from ..domain import rules
 from ..domain.definitions import Definition
 from ..extensions import db
 from ..services import cases as case_service
-from ..services import directory, drafts, signins
-from ..services.errors import Forbidden, ServiceError
+from ..services import directory, drafts
+from ..services.errors import Conflict, Forbidden, ServiceError
 from .forms import AboutForm, AgenciesForm, ButtonForm, ReferralForm, RiskForm, choices
-from .helpers import LONDON, me, roles_required, web_ctx
+from .helpers import LONDON, drafts_kept, me, roles_required, web_ctx
 
 bp = Blueprint("raising", __name__, url_prefix="/raise")
 KEY = "raise_draft"
@@ -47,16 +46,14 @@ FIELDS_TO_PAGE = {
 }
 
 
-def _keep() -> timedelta:
-    return signins.Limits.from_config(current_app.config).drafts
-
-
 def _answers() -> dict[str, Any]:
-    return drafts.answers_of(db.session(), web_ctx(), me().id, session.get(KEY), _keep())
+    return drafts.answers_of(db.session(), web_ctx(), me().id, session.get(KEY), drafts_kept())
 
 
 def _store(answers: dict[str, Any]) -> None:
-    session[KEY] = drafts.save(db.session(), web_ctx(), me().id, session.get(KEY), answers, _keep())
+    session[KEY] = drafts.save(
+        db.session(), web_ctx(), me().id, session.get(KEY), answers, drafts_kept()
+    )
 
 
 def _save(**values: Any) -> None:
@@ -106,7 +103,7 @@ def start() -> ResponseReturnValue:
 @roles_required(*RAISERS)
 def resume(draft_id: int) -> ResponseReturnValue:
     """Go on with one of one's own drafts, at its first unanswered question."""
-    answers = drafts.answers_of(db.session(), web_ctx(), me().id, draft_id, _keep())
+    answers = drafts.answers_of(db.session(), web_ctx(), me().id, draft_id, drafts_kept())
     if not answers:
         abort(404)
     session[KEY] = draft_id
@@ -125,7 +122,7 @@ def discard(draft_id: int) -> ResponseReturnValue:
     if session.get(KEY) == draft_id:
         session.pop(KEY, None)
     flash("Your draft has been deleted", "success")
-    return redirect(url_for("home.start"))
+    return redirect(url_for("cases.your_cases", _anchor="drafts"))
 
 
 @bp.route("/risk", methods=["GET", "POST"])
@@ -258,6 +255,10 @@ def check() -> ResponseReturnValue:
                 immediate_risk=risk_answer,
                 draft_id=session.get(KEY),
             )
+        except Conflict:  # the draft was raised by a second click a moment ago, or deleted
+            session.pop(KEY, None)
+            flash("This draft has been raised or deleted already: it is not raised again", "info")
+            return redirect(url_for("cases.your_cases"))
         except ServiceError as exc:
             if isinstance(exc, Forbidden):
                 abort(403)

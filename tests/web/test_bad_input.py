@@ -148,3 +148,11 @@ def test_control_characters_at_sign_in_are_refused_before_any_look_up(app, world
     client = app.test_client()
     response = post(client, "/sign-in", {"email": "a\x00@example.org", "password": "x" * 12})
     _refused(response, "email", rules.NOT_PRINTABLE)
+
+
+def test_control_characters_in_the_password_forms_are_refused(app, world, as_user: Client) -> None:
+    forgotten = post(app.test_client(), "/sign-in/forgotten", {"email": "a\x00@example.org"})
+    _refused(forgotten, "email", rules.NOT_PRINTABLE)
+    client = as_user(world["csc_practitioner"])
+    changed = post(client, "/account/password", {"current": "x\x00" * 6, "password": "y\x00" * 6})
+    _refused(changed, "current", rules.NOT_PRINTABLE)

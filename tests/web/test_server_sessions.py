@@ -14,7 +14,10 @@ from resolution.account_models import Draft, SignInSession
 from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import Case
-from resolution.services import signins
+from resolution.scheduler import run_housekeeping
+from resolution.services import accounts, signins
+from resolution.services import cases as case_service
+from resolution.services.errors import Conflict
 from tests import factories
 
 from .conftest import csrf_token, sign_in_as
@@ -202,3 +205,37 @@ def test_a_key_the_server_never_gave_opens_nothing(app, world, clock) -> None:
     with client.session_transaction() as session:
         session["sid"] = "a key the server never gave"
     assert client.get("/cases").status_code == 302
+
+
+def test_one_draft_is_raised_once_however_often_confirmed(app, client, sam, clock, now) -> None:
+    sign_in(client, sam.email)
+    raise_up_to_check(client)
+    draft = db.session.scalar(select(Draft))
+    assert draft is not None
+    answers = {
+        "child_ref": "CS-700001",
+        "category": "threshold",
+        "summary": SUMMARY,
+        "with_agencies": ["HEALTH"],
+    }
+    ctx = service_context(now)
+    case_service.raise_case(db.session(), ctx, sam.id, **answers, draft_id=draft.id)
+    with pytest.raises(Conflict):  # a second click that read the draft before the first ended
+        case_service.raise_case(db.session(), ctx, sam.id, **answers, draft_id=draft.id)
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 1
+
+
+def test_deactivating_a_user_deletes_their_drafts(app, client, sam, clock, now) -> None:
+    sign_in(client, sam.email)
+    raise_up_to_check(client)
+    accounts.set_active(db.session(), service_context(now), sam.email, False)
+    assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
+    assert client.get("/cases").status_code == 302
+
+
+def test_the_scheduler_clears_ended_sessions_and_old_drafts(app, client, sam, clock, now) -> None:
+    sign_in(client, sam.email)
+    raise_up_to_check(client)
+    assert run_housekeeping(app, now + timedelta(minutes=10)) == 0  # all still live
+    assert run_housekeeping(app, now + timedelta(days=8)) == 2
+    assert db.session.scalar(select(func.count()).select_from(SignInSession)) == 0
