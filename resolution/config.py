@@ -134,4 +134,6 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # How many reverse proxies stand before the service: their X-Forwarded-For and
         # X-Forwarded-Proto are believed that many hops deep (Werkzeug's ProxyFix); 0: none.
         "TRUSTED_PROXIES": _count("RESOLUTION_TRUSTED_PROXIES", 0),
+        # The OpenID Connect providers file (TOML); unset: passwords only.
+        "IDENTITY_PROVIDERS": os.environ.get("RESOLUTION_IDENTITY_PROVIDERS") or None,
     }

@@ -18,6 +18,7 @@ from ..models import User
 from ..services import access, accounts
 from ..services import core as service_core
 from ..services.errors import ServiceError
+from . import identity
 from .forms import ButtonForm, SignInForm, add_errors
 from .helpers import me, web_ctx
 from .security import SignInThrottle
@@ -25,6 +26,7 @@ from .security import SignInThrottle
 bp = Blueprint("auth", __name__)
 
 FAILED = "Enter a correct email address and password"
+USE_PROVIDER = "Your agency signs in with its own account here: use the button above"
 
 
 class ChangePasswordForm(FlaskForm):
@@ -110,6 +112,9 @@ def sign_in() -> ResponseReturnValue:
                 throttle.failed(email, address)
                 _log(None, email, access.SIGN_IN_FAILED)
                 problem = FAILED
+            elif not identity.passwords_allowed(user):  # the agency signs in with its provider
+                _log(user, email, access.SIGN_IN_FAILED, " (agency signs in with its provider)")
+                problem = USE_PROVIDER
             else:
                 throttle.succeeded(email, address)
                 begin_session(user)
@@ -124,7 +129,10 @@ def sign_out() -> ResponseReturnValue:
     """End the session."""
     form = ButtonForm()
     if form.validate_on_submit():
+        offer = identity.sign_out_offer()  # read before the session ends
         end_session()
+        if offer is not None:
+            return render_template("identity/signed_out.html", offer=offer)
         flash("You have signed out", "success")
     return redirect(url_for("auth.sign_in"))
 
