@@ -130,8 +130,13 @@ def callback(key: str) -> ResponseReturnValue:
     provider = _provider(key)
     client = _client(key)
     try:
+        # Authlib checks the audience against our client id only when told to (its own
+        # check is of `azp`): name both the issuer and the audience the token must have.
         token = client.authorize_access_token(
-            claims_options={"iss": {"essential": True, "value": provider.issuer}}
+            claims_options={
+                "iss": {"essential": True, "value": provider.issuer},
+                "aud": {"essential": True, "value": provider.client_id},
+            }
         )
     except (AuthlibBaseError, JoseError) as exc:
         _log_failure(key, _reason(exc))
