@@ -204,7 +204,10 @@ def _sign_in_choices() -> dict[str, Any]:
 
     def buttons() -> list[dict[str, str]]:
         return [
-            {"text": f"Sign in with {p.title}", "href": url_for("identity.start", key=p.key)}
+            {
+                "text": f"Sign in with {p.title}",
+                "href": url_for("identity.start", key=p.key, next=request.args.get("next")),
+            }
             for p in providers().values()
         ]
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import oidc_provider_mock
 import pytest
 import requests
 from flask import Flask
@@ -29,6 +29,12 @@ from werkzeug.serving import make_server
 from resolution import create_app
 from resolution.cli import ensure_database
 from resolution.extensions import db
+
+with warnings.catch_warnings():  # the provider imports parts of Authlib that Authlib deprecates
+    import authlib.deprecate  # noqa: F401 - it sets its own "always" filter: then ours goes first
+
+    warnings.simplefilter("ignore")
+    import oidc_provider_mock
 
 # The provider (not the service) calls Authlib in ways Authlib 1.9 deprecates.
 MOCK_WARNINGS = [
