@@ -29,6 +29,12 @@ from werkzeug.serving import make_server
 from resolution import create_app
 from resolution.cli import ensure_database
 from resolution.extensions import db
+from tests.browser.conftest import (  # noqa: F401 - the browser tests' fixtures, used here too
+    browser_context_args,
+    browser_type_launch_args,
+    live_server,
+    pages,
+)
 
 with warnings.catch_warnings():  # the provider imports parts of Authlib that Authlib deprecates
     import authlib.deprecate  # noqa: F401 - it sets its own "always" filter: then ours goes first
@@ -56,11 +62,10 @@ class MockProvider:
         assert answer.status_code == 204, answer.text
         return sub
 
-    def person(self, sub: str, email: str, **claims: Any) -> str:
+    def person(self, sub: str, email: str = "", **claims: Any) -> str:
         """A user with a verified e-mail who signed in with a password and a second factor."""
-        return self.user(
-            sub, email=email, email_verified=True, name=sub.title(), amr=["pwd", "mfa"], **claims
-        )
+        usual = {"email": email, "email_verified": True, "name": sub.title(), "amr": ["pwd", "mfa"]}
+        return self.user(sub, **{**usual, **claims})
 
 
 def _serve(host: str) -> tuple[Any, threading.Thread]:

@@ -20,7 +20,7 @@ from resolution.identity_models import IdentityBinding
 from resolution.models import AccessLog, User
 from resolution.services import accounts
 from tests import factories
-from tests.web.conftest import csrf_token
+from tests.web.conftest import csrf_token, sign_in_as
 
 from .conftest import MOCK_WARNINGS, MockProvider, sign_in_over_http
 
@@ -174,7 +174,7 @@ def test_an_unknown_user_is_refused_where_accounts_are_not_asked_for(client, wor
 
 
 def test_an_unknown_verified_user_gets_a_pending_account_an_admin_approves(
-    client, world, idps, now
+    client, app, world, idps
 ) -> None:
     health: MockProvider = idps["health"]
     sub = health.person("h-new", "new.nurse@example.org")
@@ -186,7 +186,13 @@ def test_an_unknown_verified_user_gets_a_pending_account_an_admin_approves(
     # Asking again does not make a second account; it is still waiting.
     refused(sign_in_over_http(client, "health", sub), 403, "An administrator must approve it")
     assert not signed_in(client)
-    accounts.set_active(db.session(), service_context(now), "new.nurse@example.org", True)
+    # An admin sees the request and approves it (and may change the role, as for anyone).
+    admin = sign_in_as(app.test_client(), world["admin"])
+    assert "Waiting for approval" in admin.get("/admin").get_data(as_text=True)
+    page = admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "Approve this user" in page
+    token = csrf_token(admin, f"/admin/users/{user.id}")
+    admin.post(f"/admin/users/{user.id}/active", data={"csrf_token": token})
     assert sign_in_over_http(client, "health", sub).status_code == 302
     assert signed_in(client)
     db.session.remove()
