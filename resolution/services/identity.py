@@ -23,6 +23,10 @@ from .core import Context, unit_of_work
 from .errors import ServiceError
 
 PENDING_ROLE = "practitioner"  # the least a pending account could do, once approved
+WAITING = (
+    "Your account has been asked for. An administrator must approve it before you can use "
+    "this service"
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,7 @@ def _check_user(provider: Provider, user: User) -> None:
     if user.pending:
         raise SignInRefused(
             "account waiting for approval",
-            "Your account has been asked for. An administrator must approve it before you can "
-            "use this service",
+            WAITING,
             user,
         )
     if not user.active:
@@ -124,12 +127,14 @@ def sign_in(session: Session, ctx: Context, provider: Provider, identity: Identi
             "administrator to add you",
         )
     _check_user(provider, user)
-    with unit_of_work(session, ctx.now) as uow:
+    with unit_of_work(session, ctx.now) as uow:  # writers queue here: read again under it
         taken = uow.session.scalar(
-            select(IdentityBinding.id).where(
+            select(IdentityBinding.subject).where(
                 IdentityBinding.provider == provider.key, IdentityBinding.user_id == user.id
             )
         )
+        if taken == identity.subject:  # bound by a sign-in that finished just before this one
+            return user
         if taken is not None:
             raise SignInRefused(
                 "account bound to another identity at this provider",
@@ -166,6 +171,11 @@ def _ask_for_account(
     """Add an inactive, pending account for a verified unknown identity, then refuse."""
     assert identity.email is not None  # checked by the caller
     with unit_of_work(session, ctx.now) as uow:
+        if uow.session.scalar(select(User.id).where(User.email == identity.email)) is not None:
+            raise SignInRefused(  # asked for by a sign-in that finished just before this one
+                "account waiting for approval",
+                WAITING,
+            )
         agency = uow.session.scalar(
             select(Agency).where(Agency.code == provider.agencies[0], Agency.active.is_(True))
         )
@@ -197,8 +207,7 @@ def _ask_for_account(
         )
     raise SignInRefused(
         "account asked for: waiting for approval",
-        "Your account has been asked for. An administrator must approve it before you can "
-        "use this service",
+        WAITING,
         user,
     )
 

@@ -180,3 +180,13 @@ def test_the_service_will_not_start_with_a_faulty_file_or_a_missing_secret(
     monkeypatch.delenv("COUNCIL_OIDC_SECRET")
     with pytest.raises(ConfigError, match="COUNCIL_OIDC_SECRET is not set"):
         create_app({**settings, "IDENTITY_PROVIDERS": str(good)})
+
+
+def test_the_deploy_example_is_a_valid_providers_file(repo_root: Path) -> None:
+    from resolution.identity_config import load_providers
+
+    example = load_providers(repo_root / "deploy" / "identity-providers.example.toml")
+    assert [p.key for p in example] == ["leeds-council", "nhs"]
+    assert all(p.issuer.startswith("https://") for p in example)
+    environment = (repo_root / "deploy" / "environment.example").read_text()
+    assert all(f"{p.client_secret_env}=" in environment for p in example)

@@ -245,3 +245,14 @@ def test_a_password_user_signs_out_as_before(client, world, now) -> None:
 def test_an_unknown_provider_is_not_found(client, world) -> None:
     assert client.get("/sign-in/nobody").status_code == 404
     assert client.get("/sign-in/nobody/callback?code=x&state=y").status_code == 404
+
+
+def test_a_second_identity_with_the_same_email_is_refused(client, world, idps) -> None:
+    council = idps["council"]
+    first = council.person("c-020", "csc_practitioner@example.org")
+    assert sign_in_over_http(client, "council", first).status_code == 302
+    client.post("/sign-out", data={"csrf_token": csrf_token(client, "/cases")})
+    second = council.person("c-021", "csc_practitioner@example.org")
+    refused(sign_in_over_http(client, "council", second), 403, "linked to a different account")
+    assert not signed_in(client)
+    assert "bound to another identity" in (log_rows("sign_in_failed")[0].target or "")
