@@ -85,7 +85,7 @@ def _check_user(provider: Provider, user: User) -> None:
     if user.agency.code not in provider.agencies:
         raise SignInRefused(
             f"agency {user.agency.code} does not sign in with this provider",
-            f"Your account is not one of those that sign in with a {provider.title}. "
+            f"Your agency does not sign in here with “{provider.title}”. "
             "Go back and choose your own agency's account",
             user,
         )

@@ -93,7 +93,7 @@ def _unavailable(provider: Provider, reason: str) -> ResponseReturnValue:
     log.warning("identity provider %s: %s", provider.key, reason)
     return _refused(
         provider,
-        f"Signing in with a {provider.title} is not working at the moment",
+        f"Signing in with your {provider.title} is not working at the moment",
         "Try again later, or ask your partnership's administrator.",
         503,
     )
@@ -176,9 +176,9 @@ class SignOutOffer:
 def sign_out_offer() -> SignOutOffer | None:
     """Return the provider's sign-out for the current session, if it advertises one.
 
-    Read before the session ends: the session says which provider the user came from.
+    Read (and forgotten) before the session ends: it says which provider the user came from.
     """
-    key = session.get(PROVIDER_KEY)
+    key = session.pop(PROVIDER_KEY, None)
     provider = providers().get(key) if isinstance(key, str) else None
     if provider is None:
         return None

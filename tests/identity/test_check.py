@@ -190,3 +190,44 @@ def test_the_deploy_example_is_a_valid_providers_file(repo_root: Path) -> None:
     assert all(p.issuer.startswith("https://") for p in example)
     environment = (repo_root / "deploy" / "environment.example").read_text()
     assert all(f"{p.client_secret_env}=" in environment for p in example)
+
+
+def test_a_discovery_document_with_plain_http_endpoints_elsewhere_is_refused(idps) -> None:
+    document = requests.get(
+        f"{idps['council'].issuer}/.well-known/openid-configuration", timeout=10
+    ).json()
+    council = parse_providers(
+        {
+            "providers": [
+                {**GOOD, "key": "council", "issuer": idps["council"].issuer, "agencies": ["CSC"]}
+            ]
+        }
+    )[0]
+    document["token_endpoint"] = "http://login.example.org/token"
+    (problem,) = check_discovery(council, document)
+    assert "token_endpoint 'http://login.example.org/token' is not https" in problem
+
+
+def test_a_provider_that_cannot_be_reached_gets_a_page_not_an_error(
+    database_url: str, world, tmp_path: Path, monkeypatch
+) -> None:
+    from sqlalchemy import select
+
+    from resolution import create_app
+    from resolution.models import AccessLog
+
+    monkeypatch.setenv("DEAD_OIDC_SECRET", "s")
+    path = tmp_path / "providers.toml"
+    path.write_text(
+        '[[providers]]\nkey = "dead"\ntitle = "Dead account"\n'
+        f'issuer = "http://127.0.0.1:{free_port()}"\nclient_id = "c"\n'
+        'client_secret_env = "DEAD_OIDC_SECRET"\nagencies = ["CSC"]\n'
+    )
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x", "TESTING": True}
+    other = create_app({**settings, "IDENTITY_PROVIDERS": str(path)})
+    response = other.test_client().get("/sign-in/dead")
+    assert response.status_code == 503
+    assert "Signing in with your Dead account is not working" in response.get_data(as_text=True)
+    db.session.remove()
+    (row,) = db.session.scalars(select(AccessLog).where(AccessLog.what == "sign_in_failed"))
+    assert "via dead: discovery failed (ConnectionError)" in (row.target or "")
