@@ -54,9 +54,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     # The doors: each module registers its own commands, blueprints and handlers.
-    from . import api, cli, ops, reporting, scheduler, web
+    from . import api, cli, identity_cli, ops, reporting, scheduler, web
 
-    for door in (cli, ops, api, web, scheduler, reporting):
+    for door in (cli, identity_cli, ops, api, web, scheduler, reporting):
         door.init_app(app)
     app.url_value_preprocessor(_no_impossible_ids)
     return app

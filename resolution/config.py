@@ -139,4 +139,6 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_HOURS": _count("RESOLUTION_SESSION_HOURS", 12, 1, 24 * 7),
         # A raise draft untouched this long is deleted.
         "DRAFT_DAYS": _count("RESOLUTION_DRAFT_DAYS", 7, 1, 90),
+        # The OpenID Connect providers file (TOML); unset: passwords only.
+        "IDENTITY_PROVIDERS": os.environ.get("RESOLUTION_IDENTITY_PROVIDERS") or None,
     }

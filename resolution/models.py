@@ -49,6 +49,7 @@ class User(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Bumped when a password is reset or the user is deactivated: old sessions stop working.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[bool] = mapped_column(Boolean, default=False)  # asked for at sign-in; inactive
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 

@@ -326,6 +326,7 @@ def set_active(
         if user is None:
             raise NotFound(f"no user {email}")
         user.active = active
+        user.pending = False  # activating an account asked for at sign-in approves it
         user.session_epoch += 1
         if not active:
             _revoke_live_tokens(uow.session, ctx, user)

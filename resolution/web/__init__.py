@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ..config import ROOT
 from ..extensions import csrf
-from . import admin, auth, cases, errors, helpers, oversight, raising, security
+from . import admin, auth, cases, errors, helpers, identity, oversight, raising, security
 
 assets = Blueprint("web_assets", __name__)
 home = Blueprint("home", __name__)
@@ -86,6 +86,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     helpers.init_app(app)
     auth.init_app(app)
+    identity.init_app(app)
     for blueprint in (assets, home, auth.bp, cases.bp, raising.bp, oversight.bp, admin.bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)

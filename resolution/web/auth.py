@@ -28,6 +28,7 @@ from ..extensions import db, login_manager
 from ..models import User
 from ..services import access, accounts, signins
 from ..services.errors import NotFound, ServiceError
+from . import identity
 from .forms import (
     ButtonForm,
     ChangePasswordForm,
@@ -42,6 +43,7 @@ from .security import SignInThrottle
 bp = Blueprint("auth", __name__)
 
 FAILED = "Enter a correct email address and password"
+USE_PROVIDER = "Your agency signs in with its own account here: use the button above"
 
 
 SID = "sid"
@@ -144,6 +146,9 @@ def sign_in() -> ResponseReturnValue:
                 throttle.failed(email, address)
                 _log(None, email, access.SIGN_IN_FAILED)
                 problem = FAILED
+            elif not identity.passwords_allowed(user):  # the agency signs in with its provider
+                _log(user, email, access.SIGN_IN_FAILED, " (agency signs in with its provider)")
+                problem = USE_PROVIDER
             else:
                 throttle.succeeded(email, address)
                 begin_session(user)
@@ -158,7 +163,10 @@ def sign_out() -> ResponseReturnValue:
     """End the session."""
     form = ButtonForm()
     if form.validate_on_submit():
+        offer = identity.sign_out_offer()  # read before the session ends
         end_session()
+        if offer is not None:
+            return render_template("identity/signed_out.html", offer=offer)
         flash("You have signed out", "success")
     return redirect(url_for("auth.sign_in"))
 
