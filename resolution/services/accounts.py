@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -232,7 +233,12 @@ def _replace_password(
 
 
 def request_reset(
-    session: Session, ctx: Context, email: str, valid: timedelta = RESET_VALID
+    session: Session,
+    ctx: Context,
+    email: str,
+    valid: timedelta = RESET_VALID,
+    *,
+    allowed: Callable[[User], bool] = lambda user: True,
 ) -> bool:
     """Send an active user a single-use link to choose a new password; say whether one went.
 
@@ -247,7 +253,7 @@ def request_reset(
                 User.email == address, User.active, User.password_hash.is_not(None)
             )  # an account for API tokens only has no password to reset
         )
-        if user is None:
+        if user is None or not allowed(user):  # e.g. an agency that signs in with its provider
             return False
         recent = uow.session.scalar(
             select(func.count())

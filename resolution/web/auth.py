@@ -211,7 +211,7 @@ def forgotten() -> ResponseReturnValue:
             problem = f"Too many requests for a link. Wait {math.ceil(wait)} seconds and try again"
             return render_template("auth/forgotten.html", form=form, problem=problem), 429
         throttle.failed(f"reset:{email}", f"reset:{address}")  # every request counts
-        accounts.request_reset(db.session(), web_ctx(), email)
+        accounts.request_reset(db.session(), web_ctx(), email, allowed=identity.passwords_allowed)
         _log(None, email, access.RESET_ASKED)
         return render_template("auth/forgotten_sent.html"), 200
     return render_template("auth/forgotten.html", form=form, problem=None), (

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from resolution.context import service_context
 from resolution.extensions import db
 from resolution.identity_models import IdentityBinding
-from resolution.models import AccessLog, User
+from resolution.models import AccessLog, Outbox, User
 from resolution.services import accounts
+from resolution.services.mailer import RESET_KIND
 from tests import factories
 from tests.web.conftest import csrf_token, sign_in_as
 
@@ -256,3 +257,16 @@ def test_a_second_identity_with_the_same_email_is_refused(client, world, idps) -
     refused(sign_in_over_http(client, "council", second), 403, "linked to a different account")
     assert not signed_in(client)
     assert "bound to another identity" in (log_rows("sign_in_failed")[0].target or "")
+
+
+def test_an_agency_without_passwords_gets_no_reset_link(client, world, now) -> None:
+    factories.make_user("csc_extra", "CSC", "practitioner", now, password=factories.PASSWORD)
+    factories.make_user("health_extra", "HEALTH", "practitioner", now, password=factories.PASSWORD)
+    for email in ("csc_extra@example.org", "health_extra@example.org"):
+        asked = client.post(
+            "/sign-in/forgotten",
+            data={"csrf_token": csrf_token(client, "/sign-in/forgotten"), "email": email},
+        )
+        assert asked.status_code == 200
+    sent = db.session.scalars(select(Outbox.to_email).where(Outbox.kind == RESET_KIND)).all()
+    assert sent == ["health_extra@example.org"]
