@@ -136,6 +136,13 @@ class ActionIn(In):
 
 
 class CaseQuery(In):
+    q = words(
+        40,
+        metadata={
+            "description": "the service's reference (RC-000123) or the agencies' child "
+            "reference, whole or its beginning, in any letter case"
+        },
+    )
     state = fields.String(validate=validate.OneOf(["open", "closed"]))
     overdue = fields.Boolean()
     agency = words(20)
