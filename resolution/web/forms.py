@@ -313,6 +313,15 @@ class AgencyForm(Form):
     name = StringField(
         "Agency name", widget=GovTextInput(), validators=[DataRequired("Enter the agency name")]
     )
+    contact_email = StringField(
+        "Contact email address (optional)",
+        widget=GovTextInput(),
+        description=(
+            "A team mailbox told of the agency's cases when nobody there is named and it has "
+            "no designated lead"
+        ),
+        validators=[Optional(), Length(max=254)],
+    )
     submit = SubmitField("Add agency", widget=GovSubmitInput())
 
 
