@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ..config import ROOT
 from ..extensions import csrf
-from . import admin, auth, cases, errors, helpers, oversight, raising, security
+from . import admin, auth, cases, errors, helpers, oversight, parties, raising, security
 
 assets = Blueprint("web_assets", __name__)
 home = Blueprint("home", __name__)
@@ -47,6 +47,15 @@ def govuk(filename: str) -> ResponseReturnValue:
     if not filename.startswith("govuk-frontend.min."):
         abort(404)
     return send_from_directory(_frontend_dir(current_app), filename, max_age=3600)
+
+
+@assets.get("/static/autocomplete/<path:filename>")
+def autocomplete(filename: str) -> ResponseReturnValue:
+    """Serve GOV.UK's accessible-autocomplete, which turns a plain select into a type-ahead."""
+    if filename not in ("accessible-autocomplete.min.js", "accessible-autocomplete.min.css"):
+        abort(404)
+    folder = ROOT / "node_modules" / "accessible-autocomplete" / "dist"
+    return send_from_directory(folder, filename, max_age=3600)
 
 
 @assets.get("/static/app/<path:filename>")
@@ -86,6 +95,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     helpers.init_app(app)
     auth.init_app(app)
-    for blueprint in (assets, home, auth.bp, cases.bp, raising.bp, oversight.bp, admin.bp):
+    blueprints = (assets, home, auth.bp, cases.bp, parties.bp, raising.bp, oversight.bp, admin.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     errors.init_app(app)

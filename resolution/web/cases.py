@@ -31,6 +31,8 @@ EVENT_WORDS = {
     "overdue": "The level went overdue",
     "due_soon": "The level is due soon",
     "action_overdue": "An agreed action went overdue",
+    "parties_added": "Brought more people or agencies in",
+    "handed_over": "Handed a part in the case over",
 }
 
 
@@ -148,6 +150,9 @@ def show(case_id: int) -> ResponseReturnValue:
             actor, access, definition, step.proposal if step else None, ctx.now
         ),
         may_read_mark=rules.may_acknowledge(actor, access, definition),
+        may_add_parties=rules.may_add_parties(actor, access),
+        may_hand_over=rules.may_hand_over(actor, access, actor.agency)
+        and any(p.agency == actor.agency for p in case.parties),
         should_read=lambda record: rules.should_read(
             actor, record.author.id, [r.id for r in record.acknowledged_by]
         ),
