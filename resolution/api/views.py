@@ -10,7 +10,7 @@ from marshmallow import Schema
 
 from ..domain import rules
 from ..extensions import db
-from ..services import access, cases, history, parties, queries, reports
+from ..services import access, cases, history, queries, reports
 from ..services.views import CaseView
 from . import errors
 from . import requests as rq
@@ -265,64 +265,6 @@ def take_action(case_id: int, action: str) -> Response:
         expected_version=version,
         outcome=data.get("outcome"),
         learning=data.get("learning"),
-    )
-    return case_answer(case_id)
-
-
-@bp.post("/cases/<int:case_id>/parties")
-@operation(
-    "Bring more agencies and people into an open case",
-    s.CaseOut,
-    body=s.PartiesIn,
-    errors=(403, 409),
-    etag=True,
-    if_match="required",
-    tags=["cases"],
-    description="Parties, and the managers and leads of their agencies. Each newcomer is told; "
-    "an agency named with nobody is reached through its designated leads or contact address, "
-    "and one with none of them is refused.",
-)
-def add_parties(case_id: int) -> Response:
-    """Add agencies and people to the case at the version the caller saw."""
-    data = rq.body(s.PartiesIn)
-    version = rq.if_match(required=True)
-    parties.add_parties(
-        db.session(),
-        rq.context(),
-        rq.caller().id,
-        rq.known_id(case_id, "case"),
-        with_agencies=data.get("with_agencies") or (),
-        with_people=data.get("with_people") or (),
-        expected_version=version,
-    )
-    return case_answer(case_id)
-
-
-@bp.post("/cases/<int:case_id>/handover")
-@operation(
-    "Hand a person's part in an open case to a colleague of the same agency",
-    s.CaseOut,
-    body=s.HandoverIn,
-    errors=(403, 409),
-    etag=True,
-    if_match="required",
-    tags=["cases"],
-    description="A manager or lead of the agency of the person handed over. `to` is a party "
-    "from then on, both are told, and the history names all three.",
-)
-def hand_over(case_id: int) -> Response:
-    """Hand over at the version the caller saw."""
-    data = rq.body(s.HandoverIn)
-    version = rq.if_match(required=True)
-    parties.hand_over(
-        db.session(),
-        rq.context(),
-        rq.caller().id,
-        rq.known_id(case_id, "case"),
-        from_email=data["from_"],
-        to_email=data["to"],
-        reason=data["reason"],
-        expected_version=version,
     )
     return case_answer(case_id)
 

@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ..config import ROOT
 from ..extensions import csrf
-from . import admin, auth, cases, errors, helpers, oversight, parties, raising, security
+from . import admin, auth, cases, errors, helpers, oversight, parties, printing, raising, security
 
 assets = Blueprint("web_assets", __name__)
 home = Blueprint("home", __name__)
@@ -95,7 +95,10 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     helpers.init_app(app)
     auth.init_app(app)
-    blueprints = (assets, home, auth.bp, cases.bp, parties.bp, raising.bp, oversight.bp, admin.bp)
+    blueprints = (
+        assets, home, auth.bp, cases.bp, parties.bp, printing.bp, raising.bp, oversight.bp,
+        admin.bp,
+    )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     errors.init_app(app)
