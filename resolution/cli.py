@@ -70,13 +70,28 @@ agencies_cli = AppGroup("agencies", help="Manage agencies.")
 @agencies_cli.command("add")
 @click.argument("code")
 @click.argument("name")
-def agencies_add(code: str, name: str) -> None:
+@click.option("--contact", default=None, help="an address told of its cases when nobody is named")
+def agencies_add(code: str, name: str, contact: str | None) -> None:
     """Add an agency."""
     try:
-        agency = accounts.create_agency(db.session(), service_context(), code, name)
+        agency = accounts.create_agency(
+            db.session(), service_context(), code, name, contact_email=contact
+        )
     except ServiceError as exc:
         _fail(exc)
     click.echo(agency.code)
+
+
+@agencies_cli.command("contact")
+@click.argument("code")
+@click.argument("email", required=False)
+def agencies_contact(code: str, email: str | None) -> None:
+    """Set the address an agency is told at when nobody there is named (none: clear it)."""
+    try:
+        agency = accounts.set_agency_contact(db.session(), service_context(), code, email)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(agency.contact_email or "no contact address")
 
 
 users_cli = AppGroup("users", help="Manage users and their API tokens.")

@@ -24,6 +24,12 @@ AGENCIES = [
     ("PARTNERSHIP", "Safeguarding Children Partnership"),
 ]
 
+# Told of their cases when nobody there is named (the police have no user in the demo).
+CONTACTS = {
+    "POLICE": "safeguarding.unit@police.example",
+    "SCHOOLS": "safeguarding@schools.example",
+}
+
 USERS = [
     ("sam.practitioner@csc.example", "Sam Okafor", "CSC", "practitioner"),
     ("priya.practitioner@health.example", "Priya Shah", "HEALTH", "practitioner"),
@@ -58,7 +64,9 @@ def load_demo(ctx: Context) -> dict[str, str]:
     existing = db.session.scalar(select(Agency.id).where(Agency.code == "CSC"))
     if existing is None:
         for code, name in AGENCIES:
-            accounts.create_agency(db.session(), ctx, code, name, actor="demo")
+            accounts.create_agency(
+                db.session(), ctx, code, name, actor="demo", contact_email=CONTACTS.get(code)
+            )
         for email, name, agency, role in USERS:
             passwords[email] = _password()
             accounts.create_user(

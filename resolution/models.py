@@ -34,6 +34,7 @@ class Agency(Model):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    contact_email: Mapped[str | None] = mapped_column(String(254))  # told when nobody is named
 
 
 class User(Model):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import csrf
-from . import errors
+from . import case_people, errors
 from .views import bp
+
+__all__ = ["case_people", "init_app"]  # case_people adds its routes to bp
 
 
 def init_app(app: Flask) -> None:

@@ -109,6 +109,28 @@ class TimescaleIn(In):
     reason = words(rules.MAX_REASON, min_length=1, required=True)
 
 
+class PartiesIn(In):
+    with_agencies = fields.List(words(20), validate=validate.Length(max=20))
+    with_people = fields.List(words(254), validate=validate.Length(max=50))
+
+
+class HandoverIn(In):
+    from_ = words(
+        254,
+        min_length=1,
+        required=True,
+        data_key="from",
+        metadata={"description": "the e-mail of the party handing over"},
+    )
+    to = words(
+        254,
+        min_length=1,
+        required=True,
+        metadata={"description": "the e-mail of a colleague of the same agency"},
+    )
+    reason = words(rules.MAX_REASON, min_length=1, required=True)
+
+
 class EmptyIn(In):
     """No fields: the body may be absent or `{}`."""
 
@@ -136,6 +158,13 @@ class ActionIn(In):
 
 
 class CaseQuery(In):
+    q = words(
+        40,
+        metadata={
+            "description": "the service's reference (RC-000123) or the agencies' child "
+            "reference, whole or its beginning, in any letter case"
+        },
+    )
     state = fields.String(validate=validate.OneOf(["open", "closed"]))
     overdue = fields.Boolean()
     agency = words(20)

@@ -52,6 +52,7 @@ class Operation:
     etag: bool = False
     if_match: str | None = None  # "required" / "optional"
     csv: bool = False
+    pdf: bool = False  # the answer is a PDF document, not JSON
     description: str = ""
     tags: Sequence[str] = field(default_factory=tuple)
 
@@ -104,6 +105,8 @@ def _operation_dict(op: Operation, path_params: list[dict[str, Any]]) -> dict[st
         success["content"] = _content(body)
         if op.csv:
             success["content"]["text/csv"] = {"schema": {"type": "string"}}
+    if op.pdf:
+        success["content"] = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
     if op.etag:
         success["headers"] = {
             "ETag": {"description": "the case's version", "schema": {"type": "string"}}

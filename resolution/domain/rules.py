@@ -130,6 +130,24 @@ def can_see(actor: Actor, case: CaseAccess) -> bool:
     )
 
 
+# How an agency on a case is reached (told of it, and able to open it): through its people
+# on the case; else, when none is named, its designated leads (who see every case of their
+# agency); else its contact address. An agency with none of them cannot be on a case.
+PEOPLE, LEADS, CONTACT = "people", "leads", "contact"
+
+
+def reach(named: bool, leads: bool, contact: bool) -> str | None:
+    """Say how an agency on a case is reached: `named`, someone of it is an active party;
+    `leads`, it has active designated leads; `contact`, a contact address. None: nobody."""
+    if named:
+        return PEOPLE
+    if leads:
+        return LEADS
+    if contact:
+        return CONTACT
+    return None
+
+
 # Nothing changes on a closed case: no record, acknowledgement, timescale or action.
 # Every function below answers False for one, and the services refuse with a conflict.
 
@@ -207,3 +225,22 @@ def may_take(actor: Actor, case: CaseAccess, definition: Definition, action: Act
     if actor.role == "practitioner":
         return is_party(actor, case)
     return actor.agency in case.agencies or is_party(actor, case)
+
+
+STAFF = ("manager", "lead")  # the staff of an agency who answer for its people
+
+
+def may_add_parties(actor: Actor, case: CaseAccess) -> bool:
+    """Say whether the actor may bring more people and agencies into an open case: a
+    party, or a manager or lead of an agency on the case."""
+    if case.closed or actor.role in ("auditor", "admin"):
+        return False
+    return is_party(actor, case) or (actor.role in STAFF and actor.agency in case.agencies)
+
+
+def may_hand_over(actor: Actor, case: CaseAccess, agency: str) -> bool:
+    """Say whether the actor may hand over the part in an open case of someone of `agency`
+    (to a colleague of the same agency): a manager or lead of that agency."""
+    if case.closed or actor.role not in STAFF or actor.agency != agency:
+        return False
+    return agency in case.agencies

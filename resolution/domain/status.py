@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .calendar import Timescale
+from .calendar import Calendar, Timescale, working_days_between
 from .definitions import Definition
 
 DEFAULT, URGENT, PROPOSED, AGREED = "default", "urgent", "proposed", "agreed"
@@ -41,6 +41,29 @@ def step_status(
         due_soon=is_open and not overdue and warn_at <= now,
         went_overdue=flagged or overdue or (ended_at is not None and ended_at > due_at),
     )
+
+
+def working_days_overdue(due_at: datetime, now: datetime, calendar: Calendar) -> int | None:
+    """Return how many working days of the calendar an open step is past its deadline at
+    `now` (0: less than one), or None when it is not overdue (the same test as `step_status`)."""
+    if not due_at < now:
+        return None
+    return working_days_between(due_at, now, calendar)
+
+
+# Who acts at a level, in words, by the roles a definition names.
+ACTING_WORDS = {
+    "practitioner": "practitioners",
+    "manager": "first-line managers",
+    "lead": "designated leads",
+    "partnership": "the partnership",
+}
+
+
+def who_acts(definition: Definition, level_key: str) -> str:
+    """Return, in words, who acts at a level of a definition: e.g. 'first-line managers'."""
+    roles = [ACTING_WORDS.get(role, role) for role in definition.level(level_key).acts]
+    return " and ".join(roles)
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,24 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _checked_contact(contact_email: str | None) -> str | None:
+    """Return an agency's contact address checked and folded to lower case, or None."""
+    contact = (contact_email or "").strip().lower() or None
+    if contact is not None and not EMAIL_RE.match(contact):
+        raise Invalid.field("contact_email", "give an e-mail address, such as team@agency.example")
+    return contact
+
+
 def create_agency(
-    session: Session, ctx: Context, code: str, name: str, *, actor: str = "cli"
+    session: Session,
+    ctx: Context,
+    code: str,
+    name: str,
+    *,
+    actor: str = "cli",
+    contact_email: str | None = None,
 ) -> Agency:
-    """Add an agency."""
+    """Add an agency; `contact_email` is told of its cases when nobody there is named."""
     code = code.strip().upper()
     name = name.strip()
     if not AGENCY_CODE_RE.match(code):
@@ -57,12 +71,35 @@ def create_agency(
         )
     if not name or len(name) > 200:
         raise Invalid.field("name", "give a name of 1 to 200 characters")
+    contact = _checked_contact(contact_email)
     with unit_of_work(session, ctx.now) as uow:
         if uow.session.scalar(select(Agency.id).where(Agency.code == code)):
             raise Conflict(f"agency {code} exists already", {"code": ["already exists"]})
-        agency = Agency(code=code, name=name, active=True)
+        agency = Agency(code=code, name=name, active=True, contact_email=contact)
         uow.session.add(agency)
-        uow.record_event(actor=actor, action="agency_added", payload={"code": code, "name": name})
+        uow.record_event(
+            actor=actor,
+            action="agency_added",
+            payload={"code": code, "name": name, "contact_email": contact},
+        )
+    return agency
+
+
+def set_agency_contact(
+    session: Session, ctx: Context, code: str, contact_email: str | None, *, actor: str = "cli"
+) -> Agency:
+    """Set (or, with None, clear) the address an agency is told at when nobody is named."""
+    contact = _checked_contact(contact_email)
+    with unit_of_work(session, ctx.now) as uow:
+        agency = uow.session.scalar(select(Agency).where(Agency.code == code.strip().upper()))
+        if agency is None:
+            raise NotFound(f"no agency {code}")
+        agency.contact_email = contact
+        uow.record_event(
+            actor=actor,
+            action="agency_contact_set",
+            payload={"code": agency.code, "contact_email": contact},
+        )
     return agency
 
 

@@ -89,6 +89,7 @@ def _named(
             )
         people.append(user)
     others = [agencies[code] for code in codes if code != actor.agency.code]
+    notify.refuse_unreached(session, notify.reaches(session, others, people))
     return others, people
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Agency
+from ..domain import rules
+from ..models import Agency, User
 from .core import Context
 
 
@@ -24,3 +27,29 @@ def agencies(
 def agency_names(session: Session, ctx: Context) -> dict[str, str]:
     """Return every agency's name by its code, the inactive ones too."""
     return dict(session.execute(select(Agency.code, Agency.name)).tuples().all())
+
+
+def people(
+    session: Session, ctx: Context, agency_ids: Iterable[int], *, excluding: Iterable[int] = ()
+) -> list[User]:
+    """Return the active practitioners, managers and leads of these agencies (the people a
+    case can name), by agency then name; `excluding`: ids to leave out."""
+    skip = set(excluding)
+    query = (
+        select(User)
+        .join(Agency, Agency.id == User.agency_id)
+        .where(
+            User.agency_id.in_(set(agency_ids)),
+            User.active.is_(True),
+            User.role.in_(rules.RAISERS),
+        )
+        .order_by(Agency.name, User.name, User.email)
+    )
+    return [u for u in session.scalars(query) if u.id not in skip]
+
+
+def agencies_by_code(session: Session, ctx: Context, codes: Iterable[str]) -> list[Agency]:
+    """Return the agencies with these codes, in the order given (unknown codes left out)."""
+    wanted = list(codes)
+    found = {a.code: a for a in session.scalars(select(Agency).where(Agency.code.in_(wanted)))}
+    return [found[c] for c in wanted if c in found]

@@ -16,21 +16,24 @@ from typing import Protocol
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
+from ..domain import rules
 from ..domain.calendar import spoken_time
 from ..domain.definitions import Definition
 from ..domain.machines import Workflows
-from ..models import Case, CaseAgency, CaseParty, User
+from ..models import Agency, Case, CaseAgency, CaseParty, User
 from .core import Context, Message, UnitOfWork
+from .errors import Invalid
 
 
 @dataclass(frozen=True)
 class Person:
     """Whom a message may go to: all a message needs of a user."""
 
-    id: int
+    id: int | None  # None: an agency's contact address, which is no user
     email: str
     name: str
     active: bool = True  # only active users are told (`Recipients.of`)
+    agency_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,12 +77,14 @@ def audiences(session: Session, workflows: Workflows, case_ids: Sequence[int]) -
     ).all()  # fmt: skip
     parties: dict[int, list[Person]] = defaultdict(list)
     for party in session.execute(
-        select(CaseParty.case_id, User.id, User.email, User.name, User.active)
+        select(CaseParty.case_id, User.id, User.email, User.name, User.active, User.agency_id)
         .join(User, User.id == CaseParty.user_id)
         .where(CaseParty.case_id.in_(case_ids))
         .order_by(CaseParty.id)
     ):
-        parties[party.case_id].append(Person(party.id, party.email, party.name, party.active))
+        parties[party.case_id].append(
+            Person(party.id, party.email, party.name, party.active, party.agency_id)
+        )
     agencies: dict[int, list[int]] = defaultdict(list)
     for involved in session.execute(
         select(CaseAgency.case_id, CaseAgency.agency_id).where(CaseAgency.case_id.in_(case_ids))
@@ -112,16 +117,27 @@ class Recipients:
 
     The staff the rules can name (managers and leads of the cases' agencies, the
     partnership) are read once, for every case and event given; a change asks for one
-    case, the sweep for a chunk of them."""
+    case, the sweep for a chunk of them. "parties" reaches every agency of a case: its
+    people on the case, else (`rules.reach`) its designated leads or its contact address."""
 
-    def __init__(self, session: Session, audiences: Iterable[Audience], events: set[str]) -> None:
-        wanted: set[str] = set()
+    def __init__(
+        self,
+        session: Session,
+        audiences: Iterable[Audience],
+        events: set[str],
+        *,
+        reach: bool = False,
+    ) -> None:
+        """`reach`: also read what `reached` needs, whatever the events' rules say."""
+        wanted: set[str] = {"parties"} if reach else set()
         agency_ids: set[int] = set()
         for audience in audiences:
             for event in events:
                 wanted.update(audience.definition.notify.get(event, ()))
             agency_ids.update(audience.agency_ids)
-        roles = [r.removesuffix("s") for r in ("managers", "leads") if r in wanted]
+        roles = {r.removesuffix("s") for r in ("managers", "leads") if r in wanted}
+        if "parties" in wanted:
+            roles.add("lead")  # an agency with nobody named is reached through its leads
         named = []
         if roles and agency_ids:
             named.append(and_(User.agency_id.in_(agency_ids), User.role.in_(roles)))
@@ -136,25 +152,93 @@ class Recipients:
             ):
                 agency = None if row.role == "partnership" else row.agency_id
                 self._staff[(agency, row.role)].append(
-                    Person(row.id, row.email, row.name, row.active)
+                    Person(row.id, row.email, row.name, row.active, row.agency_id)
+                )
+        self._contacts: dict[int, Person] = {}
+        if "parties" in wanted and agency_ids:
+            for agency in session.execute(
+                select(Agency.id, Agency.name, Agency.contact_email).where(
+                    Agency.id.in_(agency_ids), Agency.contact_email.is_not(None)
+                )
+            ):
+                self._contacts[agency.id] = Person(
+                    None, str(agency.contact_email), agency.name, True, agency.id
                 )
 
+    def reached(self, audience: Audience, agency_id: int) -> list[Person]:
+        """Return who stands for an agency of the case that has no active party: its active
+        designated leads, else its contact address (`rules.reach`); else nobody."""
+        named = any(p.agency_id == agency_id and p.active for p in audience.parties)
+        leads = [p for p in self._staff[(agency_id, "lead")] if p.active]
+        contact = self._contacts.get(agency_id)
+        how = rules.reach(named, bool(leads), contact is not None)
+        if how == rules.LEADS:
+            return leads
+        return [contact] if how == rules.CONTACT and contact is not None else []
+
     def of(self, audience: Audience, event: str, exclude: Iterable[int] = ()) -> list[Person]:
-        """Return who the case's definition says is told of `event`, each once, by id."""
-        rules = audience.definition.notify.get(event, ())
-        found: dict[int, Person] = {}
-        if "parties" in rules:
-            found.update((p.id, p) for p in audience.parties)
-        if "raiser" in rules:
-            found[audience.raiser.id] = audience.raiser
+        """Return who the case's definition says is told of `event`, each address once."""
+        rules_ = audience.definition.notify.get(event, ())
+        found: dict[str, Person] = {}
+        if "parties" in rules_:
+            found.update((p.email, p) for p in audience.parties)
+            for agency_id in audience.agency_ids:
+                found.update((p.email, p) for p in self.reached(audience, agency_id))
+        if "raiser" in rules_:
+            found[audience.raiser.email] = audience.raiser
         for rule in ("managers", "leads"):
-            if rule in rules:
+            if rule in rules_:
                 for agency_id in audience.agency_ids:
-                    found.update((p.id, p) for p in self._staff[(agency_id, rule[:-1])])
-        if "partnership" in rules:
-            found.update((p.id, p) for p in self._staff[(None, "partnership")])
+                    found.update((p.email, p) for p in self._staff[(agency_id, rule[:-1])])
+        if "partnership" in rules_:
+            found.update((p.email, p) for p in self._staff[(None, "partnership")])
         skip = set(exclude)
-        return [found[k] for k in sorted(found) if k not in skip and found[k].active]
+        told = [p for p in found.values() if p.active and (p.id is None or p.id not in skip)]
+        return sorted(told, key=lambda p: (p.id is None, p.id or 0, p.email))
+
+
+def reaches(
+    session: Session, agencies: Sequence[Agency], people: Iterable[User]
+) -> list[tuple[Agency, str | None]]:
+    """Return how each agency would be reached on a case naming `people` (`rules.reach`):
+    what raising and adding agencies check, and what the pages say."""
+    named = {p.agency_id for p in people if p.active}
+    ids = [a.id for a in agencies]
+    leads = set(
+        session.scalars(
+            select(User.agency_id).where(
+                User.agency_id.in_(ids), User.role == "lead", User.active.is_(True)
+            )
+        )
+    )
+    return [(a, rules.reach(a.id in named, a.id in leads, bool(a.contact_email))) for a in agencies]
+
+
+def refuse_unreached(session: Session, reached: Sequence[tuple[Agency, str | None]]) -> None:
+    """Refuse, by field, an agency that would reach nobody, saying whom to ask."""
+    for agency, how in reached:
+        if how is None:
+            raise Invalid.field(
+                "with_agencies",
+                f"nobody at {agency.name} would be told of this case: name someone there, "
+                f"or ask {ask_whom(session)} to give {agency.name} a designated lead or a "
+                "contact address",
+            )
+
+
+def ask_whom(session: Session) -> str:
+    """Return whom to ask about agencies and accounts: the active administrators."""
+    admins = list(
+        session.scalars(
+            select(User.email)
+            .where(User.role == "admin", User.active.is_(True))
+            .order_by(User.email)
+            .limit(3)
+        )
+    )
+    return (
+        f"an administrator ({', '.join(admins)})" if admins else "the partnership's administrator"
+    )
 
 
 def recipients(
@@ -166,7 +250,7 @@ def recipients(
 
 
 def _person(user: User) -> Person:
-    return Person(user.id, user.email, user.name, user.active)
+    return Person(user.id, user.email, user.name, user.active, user.agency_id)
 
 
 def when(moment: datetime, definition: Definition) -> str:

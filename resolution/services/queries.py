@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Select,
     exists,
     false,
@@ -130,6 +131,26 @@ class CaseFilter:
     stage: str | None = None
     page: int = 1
     per_page: int = 20
+    q: str | None = None  # the service's or the agencies' reference, whole or its beginning
+
+
+MAX_SEARCH = 40  # the longest reference either kind can be
+
+
+def search_clause(text: str) -> ColumnElement[bool]:
+    """Return the condition of a search: a case whose reference (RC-000123) or child
+    reference begins with `text`, in any letter case; or refuse text no reference has."""
+    wanted = text.strip().upper()
+    if len(wanted) > MAX_SEARCH:
+        raise Invalid.field("q", f"must be at most {MAX_SEARCH} characters")
+    if not rules.printable(wanted):
+        raise Invalid.field("q", rules.NOT_PRINTABLE)
+    escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"{escaped}%"
+    return or_(
+        Case.reference.like(pattern, escape="\\"),
+        func.upper(Case.child_ref).like(pattern, escape="\\"),
+    )
 
 
 def list_cases(
@@ -172,7 +193,12 @@ def list_cases(
         )
     if flt.stage:
         query = query.where(Case.state == flt.stage)
-    if late is not None and not (flt.state or flt.agency or flt.stage):
+    searched = bool(flt.q and flt.q.strip())
+    if flt.q is not None:
+        clause = search_clause(flt.q)  # checked even when blank
+        if searched:
+            query = query.where(clause)
+    if late is not None and not (flt.state or flt.agency or flt.stage or searched):
         ids_of = select(late.c.case_id).order_by(late.c.case_id)  # nothing more to ask of a case
     else:
         ids_of = query.with_only_columns(Case.id).order_by(Case.id)

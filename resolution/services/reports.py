@@ -157,6 +157,7 @@ def outcome_row(case: Case, workflows: Workflows) -> dict[str, Any]:
         raise ValueError(f"case {case.reference} is not closed")
     level = case.outcome_level or ""
     return {
+        "id": case.id,  # for the pages' links; neither the CSV nor the API sends it
         "reference": case.reference,
         "workflow": f"{case.workflow_key} v{case.workflow_version}",
         "agencies": ordered_agencies(case),

@@ -17,7 +17,19 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ..config import ROOT
 from ..extensions import csrf
-from . import admin, auth, cases, errors, helpers, identity, oversight, raising, security
+from . import (
+    admin,
+    auth,
+    cases,
+    errors,
+    helpers,
+    identity,
+    oversight,
+    parties,
+    printing,
+    raising,
+    security,
+)
 
 assets = Blueprint("web_assets", __name__)
 home = Blueprint("home", __name__)
@@ -47,6 +59,15 @@ def govuk(filename: str) -> ResponseReturnValue:
     if not filename.startswith("govuk-frontend.min."):
         abort(404)
     return send_from_directory(_frontend_dir(current_app), filename, max_age=3600)
+
+
+@assets.get("/static/autocomplete/<path:filename>")
+def autocomplete(filename: str) -> ResponseReturnValue:
+    """Serve GOV.UK's accessible-autocomplete, which turns a plain select into a type-ahead."""
+    if filename not in ("accessible-autocomplete.min.js", "accessible-autocomplete.min.css"):
+        abort(404)
+    folder = ROOT / "node_modules" / "accessible-autocomplete" / "dist"
+    return send_from_directory(folder, filename, max_age=3600)
 
 
 @assets.get("/static/app/<path:filename>")
@@ -87,6 +108,10 @@ def init_app(app: Flask) -> None:
     helpers.init_app(app)
     auth.init_app(app)
     identity.init_app(app)
-    for blueprint in (assets, home, auth.bp, cases.bp, raising.bp, oversight.bp, admin.bp):
+    blueprints = (
+        assets, home, auth.bp, cases.bp, parties.bp, printing.bp, raising.bp, oversight.bp,
+        admin.bp,
+    )  # fmt: skip
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     errors.init_app(app)

@@ -45,6 +45,7 @@ def new_agency() -> ResponseReturnValue:
                 form.code.data or "",
                 form.name.data or "",
                 actor=me().email,
+                contact_email=form.contact_email.data or None,
             )
         except ServiceError as exc:
             problems = add_errors(form, exc, {})

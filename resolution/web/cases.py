@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -31,6 +31,8 @@ EVENT_WORDS = {
     "overdue": "The level went overdue",
     "due_soon": "The level is due soon",
     "action_overdue": "An agreed action went overdue",
+    "parties_added": "Brought more people or agencies in",
+    "handed_over": "Handed a part in the case over",
 }
 
 
@@ -53,6 +55,13 @@ def _level_words(definition: Definition, state: str) -> str:
     return definition.level_words(state)
 
 
+def _shown_level(case: CaseView) -> str:
+    """Return the words of the level a case is at, or was closed at."""
+    shown = case.outcome.level if case.outcome and case.outcome.level else case.state
+    definition = case.definition
+    return definition.level_words(shown) if shown in definition.level_index else shown
+
+
 @bp.get("/cases")
 @roles_required(*rules.ACTORS)
 def your_cases() -> ResponseReturnValue:
@@ -66,6 +75,41 @@ def your_cases() -> ResponseReturnValue:
         may_raise=user.role in rules.RAISERS,
         oversees=user.role in rules.OVERSEERS,
     )
+
+
+SEARCH_PAGE = 50
+
+
+@bp.get("/cases/search")
+@roles_required(*CASE_ROLES)
+def search() -> ResponseReturnValue:
+    """Find cases the user may see by the service's reference or the agencies' child reference."""
+    ctx, user = web_ctx(), me()
+    typed = (request.args.get("q") or "").strip()
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), rules.MAX_PAGE)
+    found, error = None, None
+    if typed:
+        flt = queries.CaseFilter(q=typed, page=page, per_page=SEARCH_PAGE)
+        try:
+            found = queries.cases_page(db.session(), ctx, user, flt, door="web")
+        except Invalid as exc:
+            error = "; ".join(exc.fields.get("q", [exc.message]))
+    elif "q" in request.args:
+        error = "Enter a reference, or the beginning of one"
+    rows = [{"case": case, "level": _shown_level(case)} for case in found.items] if found else []
+    total = found.total if found else 0
+    pages = max(1, -(-total // SEARCH_PAGE))
+    return render_template(
+        "cases/search.html",
+        q=typed,
+        rows=rows,
+        total=total,
+        searched=found is not None,
+        error=error,
+        previous_page=page - 1 if page > 1 and found else None,
+        next_page=page + 1 if found and page < pages else None,
+        pages=pages,
+    ), 400 if error else 200
 
 
 def _timeline(case: CaseView) -> list[dict[str, Any]]:
@@ -107,6 +151,9 @@ def show(case_id: int) -> ResponseReturnValue:
             actor, access, definition, step.proposal if step else None, ctx.now
         ),
         may_read_mark=rules.may_acknowledge(actor, access, definition),
+        may_add_parties=rules.may_add_parties(actor, access),
+        may_hand_over=rules.may_hand_over(actor, access, actor.agency)
+        and any(p.agency == actor.agency for p in case.parties),
         should_read=lambda record: rules.should_read(
             actor, record.author.id, [r.id for r in record.acknowledged_by]
         ),

@@ -181,18 +181,18 @@ class AgenciesForm(Form):
         description="Select all that apply",
         validators=[DataRequired("Select at least one other agency")],
     )
-    people = TextAreaField(
-        "Email addresses of the people you disagree with (optional)",
-        widget=GovTextArea(),
-        description="One on each line. They will see the case and be told about it.",
-        validators=[Optional(), Length(max=2000)],
-    )
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
-    def emails(self) -> list[str]:
-        """Return the e-mail addresses given, one per line or separated by commas."""
-        text = (self.people.data or "").replace(",", "\n")
-        return [line.strip() for line in text.splitlines() if line.strip()]
+
+class PeopleForm(Form):
+    """One person picked by name at a time; the page's buttons say add, remove or continue."""
+
+    person = SelectField(
+        "Who at these agencies do you disagree with? (optional)",
+        widget=GovSelect(),
+        description="Start typing a name, then add the person. Add as many as you need.",
+        validators=[Optional()],
+    )
 
 
 class AboutForm(Form):
@@ -344,6 +344,15 @@ class AgencyForm(Form):
     name = StringField(
         "Agency name", widget=GovTextInput(), validators=[DataRequired("Enter the agency name")]
     )
+    contact_email = StringField(
+        "Contact email address (optional)",
+        widget=GovTextInput(),
+        description=(
+            "A team mailbox told of the agency's cases when nobody there is named and it has "
+            "no designated lead"
+        ),
+        validators=[Optional(), Length(max=254)],
+    )
     submit = SubmitField("Add agency", widget=GovSubmitInput())
 
 
@@ -400,3 +409,54 @@ class RoleForm(Form):
         validators=[DataRequired("Select the role")],
     )
     submit = SubmitField("Change role", widget=GovSubmitInput())
+
+
+def person_choices(people: Any) -> list[Any]:
+    """Return the choices of a person select: a blank first, then 'Name (Agency, role)'."""
+    return choices(
+        [("", "Choose a person")]
+        + [(u.email, f"{u.name} ({u.agency.name}, {u.role})") for u in people]
+    )
+
+
+class PartiesForm(Form):
+    version = HiddenField()
+    agencies = SelectMultipleField(
+        "Which agencies should join the case?",
+        widget=GovCheckboxesInput(),
+        description="Select any that apply. Nobody named there? Its designated leads are told.",
+        validators=[Optional()],
+    )
+    person = SelectField(
+        "Who should join the case?",
+        widget=GovSelect(),
+        description="Start typing a name. People of the agencies on the case; "
+        "to name someone at a new agency, add the agency first.",
+        validators=[Optional()],
+    )
+    submit = SubmitField("Add to the case", widget=GovSubmitInput())
+
+
+class HandoverForm(Form):
+    version = HiddenField()
+    leaving = SelectField(
+        "Whose part are you handing over?",
+        widget=GovSelect(),
+        validators=[DataRequired("Choose whose part you are handing over")],
+    )
+    joining = SelectField(
+        "Who takes it over?",
+        widget=GovSelect(),
+        description="A colleague of the same agency. Start typing a name.",
+        validators=[DataRequired("Choose who takes it over")],
+    )
+    reason = TextAreaField(
+        "Why?",
+        widget=GovTextArea(),
+        description="For example, off sick until further notice, or has left the agency",
+        validators=[
+            DataRequired("Enter why the part is handed over"),
+            Length(max=rules.MAX_REASON),
+        ],
+    )
+    submit = SubmitField("Hand over", widget=GovSubmitInput())

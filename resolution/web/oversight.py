@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from ..charts import bar_chart_svg
 from ..domain import rules
-from ..domain.status import step_status
+from ..domain.status import step_status, who_acts, working_days_overdue
 from ..extensions import db
 from ..services import access, directory, figures, history, queries, reports
 from ..services.core import Context
@@ -43,12 +43,17 @@ class OverdueRow:
     due_soon: bool
     agreed: bool  # the current step's timescale has been agreed
     others: str  # the other agencies' names
+    acts: str  # who acts now, in words: the level's roles and, but for the partnership, where
+    days_overdue: int | None  # working days past the deadline (0: less than one); None: not late
 
 
 def _overdue_row(case: queries.OpenRow, ctx: Context, own: str) -> OverdueRow:
     """Return an open case's row, its standing on the clock from the domain's one rule."""
     definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
     status = step_status(due_at=case.due_at, warn_at=case.warn_at, ended_at=None, now=ctx.now)
+    acts = who_acts(definition, case.state)
+    if definition.level(case.state).acts != ("partnership",):
+        acts = f"{acts} of {', '.join(name for _, name in case.agencies)}"
     return OverdueRow(
         case_id=case.id,
         reference=case.reference,
@@ -58,6 +63,8 @@ def _overdue_row(case: queries.OpenRow, ctx: Context, own: str) -> OverdueRow:
         due_soon=status.due_soon,
         agreed=case.timescale_status == "agreed",
         others=", ".join(name for code, name in case.agencies if code != own),
+        acts=acts[:1].upper() + acts[1:],
+        days_overdue=working_days_overdue(case.due_at, ctx.now, definition.calendar),
     )
 
 

@@ -25,9 +25,18 @@ from ..domain import rules
 from ..domain.definitions import Definition
 from ..extensions import db
 from ..services import cases as case_service
-from ..services import directory, drafts
+from ..services import directory, drafts, notify
 from ..services.errors import Conflict, Forbidden, ServiceError
-from .forms import AboutForm, AgenciesForm, ButtonForm, ReferralForm, RiskForm, choices
+from .forms import (
+    AboutForm,
+    AgenciesForm,
+    ButtonForm,
+    PeopleForm,
+    ReferralForm,
+    RiskForm,
+    choices,
+    person_choices,
+)
 from .helpers import LONDON, drafts_kept, me, roles_required, web_ctx
 
 bp = Blueprint("raising", __name__, url_prefix="/raise")
@@ -39,8 +48,8 @@ FIELDS_TO_PAGE = {
     "category": "about",
     "summary": "about",
     "workflow": "about",
-    "with_agencies": "agencies",
-    "with_people": "agencies",
+    "with_agencies": "people",  # an agency nobody would hear from: name someone there
+    "with_people": "people",
     "immediate_risk.referred_to": "referral",
     "immediate_risk.at": "referral",
 }
@@ -179,20 +188,73 @@ def referral() -> ResponseReturnValue:
 @bp.route("/agencies", methods=["GET", "POST"])
 @roles_required(*RAISERS)
 def agencies() -> ResponseReturnValue:
-    """Ask which agencies, and which people, the disagreement is with."""
+    """Ask which agencies the disagreement is with."""
     answers = _answers()
     if "risk" not in answers:
         return redirect(url_for("raising.risk"))
-    data = None
-    if request.method == "GET" and "agencies" in answers:
-        data = {"agencies": answers["agencies"], "people": "\n".join(answers.get("people", []))}
+    data = (
+        {"agencies": answers["agencies"]}
+        if request.method == "GET" and "agencies" in answers
+        else None
+    )
     form = AgenciesForm(data=data)
     others = directory.agencies(db.session(), web_ctx(), active_only=True, excluding=me().agency_id)
     form.agencies.choices = choices((a.code, a.name) for a in others)
     if form.validate_on_submit():
-        _save(agencies=list(form.agencies.data or []), people=form.emails())
-        return _next("raising.about")
+        chosen = list(form.agencies.data or [])
+        # Keep the people already named who are of an agency still chosen.
+        known = {u.email for u in _candidates(chosen)}
+        _save(agencies=chosen, people=[e for e in answers.get("people", []) if e in known])
+        return redirect(url_for("raising.people", change=request.args.get("change") or None))
     return render_template("raise/agencies.html", form=form), 400 if form.errors else 200
+
+
+def _candidates(codes: list[str]) -> list[Any]:
+    """Return the people a new case may name: of the chosen agencies or the raiser's own."""
+    ctx, user = web_ctx(), me()
+    chosen = directory.agencies_by_code(db.session(), ctx, codes)
+    ids = [user.agency_id, *(a.id for a in chosen)]
+    return directory.people(db.session(), ctx, ids, excluding=[user.id])
+
+
+@bp.route("/people", methods=["GET", "POST"])
+@roles_required(*RAISERS)
+def people() -> ResponseReturnValue:
+    """Ask who at the chosen agencies the disagreement is with, picked by name one at a time
+    (a plain select, a type-ahead with JavaScript), and say how each agency will be reached."""
+    answers = _answers()
+    if "agencies" not in answers:
+        return redirect(url_for("raising.agencies"))
+    candidates = {u.email: u for u in _candidates(answers["agencies"])}
+    named = [e for e in answers.get("people", []) if e in candidates]
+    form = PeopleForm()
+    form.person.choices = person_choices(u for e, u in candidates.items() if e not in named)
+    if form.validate_on_submit():
+        removing = request.form.get("remove")
+        picked = form.person.data or ""
+        if removing:
+            _save(people=[e for e in named if e != removing])
+            return redirect(url_for("raising.people", change=request.args.get("change") or None))
+        if picked:
+            named.append(picked)
+        _save(people=named)
+        if request.form.get("action") == "add":
+            if picked:
+                return redirect(
+                    url_for("raising.people", change=request.args.get("change") or None)
+                )
+            form.person.errors = ["Choose a person to add, or continue"]
+        else:
+            return _next("raising.about")
+    chosen = directory.agencies_by_code(db.session(), web_ctx(), answers["agencies"])
+    reached = notify.reaches(db.session(), chosen, [candidates[e] for e in named])
+    return render_template(
+        "raise/people.html",
+        form=form,
+        named=[candidates[e] for e in named],
+        reached=reached,
+        ask_whom=notify.ask_whom(db.session()),
+    ), 400 if form.errors else 200
 
 
 @bp.route("/about", methods=["GET", "POST"])
@@ -281,6 +343,11 @@ def check() -> ResponseReturnValue:
         form=form,
         problems=problems,
         agency_names=[names.get(code, code) for code in answers["agencies"]],
+        people_names=[
+            f"{u.name} ({u.agency.name})"
+            for u in _candidates(answers["agencies"])
+            if u.email in answers.get("people", [])
+        ],
         category=rules.CATEGORIES.get(answers["category"], answers["category"]),
         definition=definition,
     ), 400 if problems else 200

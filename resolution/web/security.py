@@ -65,7 +65,12 @@ def add_security_headers(response: Response) -> Response:
         "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
     )
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if request.endpoint not in ("web_assets.asset", "web_assets.govuk", "web_assets.app_static"):
+    if request.endpoint not in (
+        "web_assets.asset",
+        "web_assets.govuk",
+        "web_assets.autocomplete",
+        "web_assets.app_static",
+    ):
         response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -117,7 +117,14 @@ def test_a_disagreement_from_raising_to_the_outcome_log(
     page.get_by_role("button", name="Continue").click()
     pages.check(page, "agencies question")
     page.get_by_label("Community Health Services").check()
-    page.get_by_label("Email addresses of the people").fill(people["priya"])
+    page.get_by_role("button", name="Continue").click()
+    pages.check(page, "people question")
+    # accessible-autocomplete has replaced the select with a type-ahead of the same label.
+    page.get_by_label("Who at these agencies do you disagree with? (optional)").fill("Pri")
+    page.get_by_role("option", name="Priya Shah (Community Health Services, practitioner)").click()
+    page.get_by_role("button", name="Add this person").click()
+    expect(page.locator("#named-people")).to_contain_text("Priya Shah")
+    pages.check(page, "people named")
     page.get_by_role("button", name="Continue").click()
     pages.check(page, "about question")
     page.get_by_role("button", name="Continue").click()
@@ -258,6 +265,10 @@ def test_the_pages_work_without_javascript(
             page.get_by_role("heading", name="Which agencies do you disagree with?")
         ).to_be_visible()
         page.get_by_label("Community Health Services").check()
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Who at these agencies do you disagree with? (optional)").select_option(
+            label="Priya Shah (Community Health Services, practitioner)"
+        )
         page.get_by_role("button", name="Continue").click()
         page.get_by_label("Case reference").fill("CS-NOJS-1")
         page.get_by_label("Other", exact=True).check()

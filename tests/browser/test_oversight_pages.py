@@ -27,7 +27,9 @@ def closed_cases(app: Flask) -> list[str]:
     """Two agencies, an auditor, and two closed cases (one resolved with themes, one withdrawn)."""
     now = real_now() - timedelta(hours=2)
     for code, name in (("CSC", "Children's Social Work Service"), ("HEALTH", "Community Health")):
-        accounts.create_agency(db.session(), service_context(now), code, name)
+        accounts.create_agency(  # nobody of Health is named: its team address is told
+            db.session(), service_context(now), code, name, contact_email="team@health.example"
+        )
     accounts.create_agency(db.session(), service_context(now), "PART", "Safeguarding Partnership")
     sam = accounts.create_user(db.session(), service_context(now),
         email="sam@csc.example", name="Sam Okafor", agency="CSC", role="practitioner",
