@@ -7,10 +7,11 @@ history, the deadlines and the overdue flags are what real use would give.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from .domain.calendar import next_working_day, to_local
 from .extensions import db
 from .models import Agency, User
 from .services import accounts, cases
@@ -123,6 +124,12 @@ def _cases(ctx: Context) -> None:
         )
         return case.id
 
+    def working(moment: datetime) -> datetime:
+        """Return the end of the first working day on or after `moment` (a proposed due date)."""
+        cal = ctx.workflows.registry.latest("leeds-pcrp").calendar
+        day = next_working_day(to_local(moment, cal).date(), cal)
+        return datetime.combine(day, cal.end_of_day, tzinfo=cal.timezone)
+
     def version(case_id: int) -> int:
         from .models import Case
 
@@ -143,7 +150,12 @@ def _cases(ctx: Context) -> None:
         text="Spoke by phone. Health will send the health visitor's chronology.",
     )
     cases.propose_timescale(
-        db.session(), at(0.2), sam, c1, due_at=at(6).now, reason="Waiting for the chronology"
+        db.session(),
+        at(0.2),
+        sam,
+        c1,
+        due_at=working(at(6).now),
+        reason="Waiting for the chronology",
     )
     cases.accept_timescale(db.session(), at(0.3), priya, c1)
     cases.take_action(
@@ -295,7 +307,7 @@ def _cases(ctx: Context) -> None:
         at(39.1),
         sam,
         c7,
-        due_at=ctx.now + timedelta(days=5),
+        due_at=working(ctx.now + timedelta(days=5)),
         reason="School is closed until Monday",
     )
 

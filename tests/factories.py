@@ -113,3 +113,27 @@ def resolve(world: World, now: datetime, case: Case, *, by: str = "csc_practitio
         expected_version=db.session.get(Case, case.id).version,
         outcome={"text": "A plan."},
     )
+
+
+def working_day(moment: datetime, days: int = 0) -> datetime:
+    """Return the end of the working day `days` calendar days after `moment`, moved on to the
+    next working day of the Leeds calendar when it falls on a weekend or a bank holiday."""
+    from datetime import timedelta
+
+    from resolution.domain.calendar import next_working_day, to_local
+
+    cal = service_context(moment).workflows.registry.latest("leeds-pcrp").calendar
+    day = next_working_day(to_local(moment + timedelta(days=days), cal).date(), cal)
+    return datetime.combine(day, cal.end_of_day, tzinfo=cal.timezone)
+
+
+def closed_day(moment: datetime) -> datetime:
+    """Return the end of the first Sunday after `moment`, a day the Leeds calendar is closed."""
+    from datetime import timedelta
+
+    from resolution.domain.calendar import to_local
+
+    cal = service_context(moment).workflows.registry.latest("leeds-pcrp").calendar
+    local = to_local(moment, cal).date()
+    day = local + timedelta(days=(6 - local.weekday()) or 7)
+    return datetime.combine(day, cal.end_of_day, tzinfo=cal.timezone)

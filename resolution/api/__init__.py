@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import csrf
-from . import errors
+from . import errors, everyday  # noqa: F401 (everyday adds its endpoints to bp)
 from .views import bp
 
 

@@ -1,8 +1,8 @@
 """Where a step stands on its clock, and which timescale applies to it and why.
 
 One answer for every door: the case page, the lists, the API and the e-mails all ask
-here. The SQL filters of the lists and the sweep (services.clocks.overdue_clause and
-due_soon_clause) are the same comparisons written for the database.
+here. The SQL filters of the lists and the sweep (services.clocks.overdue_clause,
+due_soon_clause and open_action_clause) are the same comparisons written for the database.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .calendar import Timescale
 from .definitions import Definition
 
 DEFAULT, URGENT, PROPOSED, AGREED = "default", "urgent", "proposed", "agreed"
+DECLINED = "declined"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,19 @@ def step_status(
         due_soon=is_open and not overdue and warn_at <= now,
         went_overdue=flagged or overdue or (ended_at is not None and ended_at > due_at),
     )
+
+
+def action_open(*, done_at: datetime | None, withdrawn_at: datetime | None) -> bool:
+    """Say whether an agreed action is still open: neither marked done nor withdrawn."""
+    return done_at is None and withdrawn_at is None
+
+
+def action_overdue(
+    *, due_at: datetime, done_at: datetime | None, withdrawn_at: datetime | None, now: datetime
+) -> bool:
+    """Say whether an agreed action is overdue at `now`: open, and its deadline has passed
+    (a step's rule); one done or withdrawn is never overdue."""
+    return action_open(done_at=done_at, withdrawn_at=withdrawn_at) and due_at < now
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ..config import ROOT
 from ..extensions import csrf
-from . import admin, auth, cases, errors, helpers, oversight, raising, security
+
+# `everyday` adds its pages to cases.bp when imported.
+from . import admin, auth, cases, errors, everyday, helpers, oversight, raising, security  # noqa: F401
 
 assets = Blueprint("web_assets", __name__)
 home = Blueprint("home", __name__)

@@ -28,6 +28,11 @@ EVENT_WORDS = {
     "record_acknowledged": "Marked a record as read",
     "timescale_proposed": "Proposed a timescale",
     "timescale_agreed": "Agreed the timescale",
+    "timescale_declined": "Declined the proposed timescale",
+    "action_done": "Marked an agreed action as done",
+    "action_withdrawn": "Withdrew an agreed action",
+    "closing_proposed": "Proposed to close the case",
+    "closing_declined": "Declined the proposed closing",
     "overdue": "The level went overdue",
     "due_soon": "The level is due soon",
     "action_overdue": "An agreed action went overdue",
@@ -105,6 +110,12 @@ def show(case_id: int) -> ResponseReturnValue:
         may_accept=rules.may_accept(
             actor, access, definition, step.proposal if step else None, ctx.now
         ),
+        may_decline=rules.may_decline(actor, access, definition, step.proposal if step else None),
+        may_answer_closing=rules.may_answer_closing(actor, access, definition),
+        may_end=lambda record: rules.may_end_action(
+            actor, access, definition, rules.Owner(record.author.id, record.author.agency)
+        ),
+        open_actions=[r for r in case.records if r.open_action],
         may_read_mark=rules.may_acknowledge(actor, access, definition),
         should_read=lambda record: rules.should_read(
             actor, record.author.id, [r.id for r in record.acknowledged_by]
