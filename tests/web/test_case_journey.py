@@ -203,7 +203,7 @@ def test_the_other_agency_reads_a_record_and_accepts_a_proposed_timescale(
         f"/cases/{case.id}/records/new",
         {"kind": "discussion", "text": "We spoke on the phone."},
     )
-    due = (real_now() + timedelta(days=10)).date()
+    due = factories.working_day(real_now(), 10).date()
     proposed = post(
         sam,
         f"/cases/{case.id}/timescale",
