@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .domain.calendar import next_working_day, to_local
 from .extensions import db
 from .models import Agency, User
-from .services import accounts, cases
+from .services import accounts, cases, closing
 from .services.core import Context
 
 AGENCIES = [
@@ -139,7 +139,7 @@ def _cases(ctx: Context) -> None:
 
     priya_email, tom_email = USERS[1][0], USERS[2][0]
 
-    # 1. Resolved at level 1 after an agreed timescale.
+    # 1. Resolved at level 1 after an agreed timescale; CSC proposed it, Health confirmed.
     c1 = raise_(0, sam, "threshold", ["HEALTH"], [priya_email], "CS-204518")
     cases.add_record(
         db.session(),
@@ -172,6 +172,7 @@ def _cases(ctx: Context) -> None:
             "themes": ["information_sharing", "thresholds"],
         },
     )
+    closing.confirm_closing(db.session(), at(3.2), priya, c1)  # Health agrees: it closes
 
     # 2. Escalated to managers, then resolved there.
     c2 = raise_(2, priya, "cp_medical", ["CSC"], [USERS[0][0]], "CS-311204")
@@ -203,6 +204,7 @@ def _cases(ctx: Context) -> None:
         outcome={"text": "Medical arranged."},
         learning={"text": "Consult the paediatrician early.", "themes": ["professional_curiosity"]},
     )
+    closing.confirm_closing(db.session(), at(6.1), maria, c2)
 
     # 3. Withdrawn by the raiser.
     c3 = raise_(5, tom, "meetings", ["POLICE"], [], "ED-88213")
@@ -282,7 +284,7 @@ def _cases(ctx: Context) -> None:
         25,
         sam,
         "threshold",
-        ["POLICE"],
+        ["HEALTH"],
         [],
         "CS-611002",
         immediate_risk=cases.ImmediateRisk(
@@ -299,6 +301,7 @@ def _cases(ctx: Context) -> None:
         expected_version=version(c6),
         outcome={"text": "Rapid review", "referred_to": "Rapid review panel"},
     )
+    closing.confirm_closing(db.session(), at(25.6), david, c6)
 
     # 7. Open at level 1 with a proposed timescale waiting for the other agency.
     c7 = raise_(39, sam, "information_sharing", ["SCHOOLS"], [tom_email], "CS-700345")

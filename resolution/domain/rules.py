@@ -240,7 +240,7 @@ class Owner:
 def may_end_action(actor: Actor, case: CaseAccess, definition: Definition, owner: Owner) -> bool:
     """Say whether the actor may mark an agreed action done or withdraw it: its owner, a
     party of the owner's agency, or whoever acts at the case's current level."""
-    if not may_write(actor, case, definition):
+    if not (can_see(actor, case) and may_write(actor, case, definition)):
         return False
     return (
         actor.id == owner.id
@@ -279,6 +279,7 @@ def may_answer_closing(actor: Actor, case: CaseAccess, definition: Definition) -
     closing = case.closing
     return (
         closing is not None
+        and can_see(actor, case)
         and actor.agency != closing.agency
         and actor.agency in case.agencies
         and may_write(actor, case, definition)

@@ -56,7 +56,7 @@ def propose_closing(change: Change, action: Action, outcome: Mapping[str, Any]) 
     change.done("closing_proposed", {"action": action.key, **outcome})
     change.tell(
         "closing_proposed",
-        subject=f"{action.closes} is proposed: confirm or decline it",
+        subject=f"a closing is proposed ({action.closes}): confirm or decline it",
         happened=(
             f"{actor.name} ({actor.agency.name}) proposed to close case {case.reference}: "
             f"'{action.title}'. It stays open at {definition.level_words(case.state)} until "

@@ -281,6 +281,21 @@ def test_escalating_then_resolving_with_learning_themes(world, case, as_user: Cl
     )
     assert done.status_code == 302
     db.session.refresh(case)
+    assert not case.closed and case.closing_status == "proposed"  # until CSC confirms
+    html = manager.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "A closing is proposed" in html and "Confirm: record that it is resolved" not in html
+    other = as_user(world["csc_manager"])
+    assert "Confirm: record that it is resolved" in other.get(f"/cases/{case.id}").get_data(
+        as_text=True
+    )
+    confirmed = post(
+        other,
+        f"/cases/{case.id}/closing/confirm",
+        {"version": str(case.version)},
+        token_from=f"/cases/{case.id}",
+    )
+    assert confirmed.status_code == 302
+    db.session.refresh(case)
     assert case.closed and case.outcome_kind == "resolved"
     html = manager.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Neglect, Supervision" in html and "Talk sooner." in html

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from resolution.context import real_now, service_context
 from resolution.extensions import db
 from resolution.models import Record, Step, User
-from resolution.services import action_items, cases, timescales
+from resolution.services import action_items, cases, closing, timescales
 from tests import factories
 
 from .conftest import check_page, csrf_token
@@ -159,3 +159,34 @@ def test_a_sunday_proposed_on_the_page_is_refused_and_the_page_says_why(
     assert "There is a problem" in text and "is not a working day: choose a working day" in text
     db.session.expire_all()
     assert db.session.scalar(select(Step.timescale_status)) == "default"  # nothing written
+
+
+def test_confirm_and_decline_of_a_closing_are_offered_to_exactly_those_allowed(
+    world, now, as_user: Client
+) -> None:
+    case = factories.make_case(world, now)
+    cases.take_action(
+        db.session(), service_context(real_now()), world["csc_practitioner"].id, case.id,
+        "resolve", record="Agreed.", expected_version=case.version, outcome={"text": "A plan."},
+    )  # fmt: skip
+    page = _page(as_user(world["csc_practitioner"]), case.id)
+    assert "A closing is proposed" in page and "Record that it is resolved" in page
+    shown = {
+        name: "Confirm: record that it is resolved" in _page(as_user(world[name]), case.id)
+        for name in PEOPLE
+    }
+    assert shown["health_practitioner"] and not shown["csc_practitioner"]
+    declines = as_user(world["health_practitioner"]).get(f"/cases/{case.id}/closing/decline")
+    check_page(declines.get_data(as_text=True))
+    assert (
+        as_user(world["csc_practitioner"]).get(f"/cases/{case.id}/closing/decline").status_code
+        == 403
+    )
+    ctx = service_context(real_now())
+    for name in sorted(PEOPLE, key=lambda n: shown[n]):
+        allowed = _try(closing.decline_closing, ctx, world[name].id, case.id, reason="No.")
+        assert allowed == shown[name], name
+        if allowed:
+            break
+    page = _page(as_user(world["csc_practitioner"]), case.id)
+    assert "The proposed closing was declined" in page and "By Health Practitioner" in page
