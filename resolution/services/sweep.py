@@ -336,11 +336,16 @@ def _messages(ctx: Context, case: Audience, flag: _Flag, people: Sequence[Person
         happened = (
             f"An action agreed on case {case.reference} was due {by} and is not recorded as done."
         )
-        expected = "the person who agreed to it completes it now and records it on the case."
+        expected = (
+            "the person who agreed to it completes it now and marks it as done on the case "
+            "(or withdraws it there, saying why, if it is no longer needed)."
+        )
     else:
         subject, kind = "an agreed action is due soon", "action_due_soon"
         happened = f"An action agreed on case {case.reference} is due {by}."
-        expected = f"the person who agreed to it completes it and records it on the case by {by}."
+        expected = (
+            f"the person who agreed to it completes it by {by} and marks it as done on the case."
+        )
     return notify.messages(
         ctx,
         people,

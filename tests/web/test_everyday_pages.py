@@ -176,6 +176,8 @@ def test_confirm_and_decline_of_a_closing_are_offered_to_exactly_those_allowed(
         for name in PEOPLE
     }
     assert shown["health_practitioner"] and not shown["csc_practitioner"]
+    waiting = as_user(world["health_practitioner"]).get("/cases").get_data(as_text=True)
+    assert "a proposed closing needs your answer" in waiting
     declines = as_user(world["health_practitioner"]).get(f"/cases/{case.id}/closing/decline")
     check_page(declines.get_data(as_text=True))
     assert (
