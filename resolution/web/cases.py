@@ -277,7 +277,7 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
                     "themes": list(form.themes.data or []),
                 }
         try:
-            case_service.take_action(
+            taken = case_service.take_action(
                 db.session(),
                 ctx,
                 user.id,
@@ -302,7 +302,14 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
                 },
             )
         else:
-            flash(f"Done: {action.title.lower()}", "success")
+            if taken.closing_status == "proposed":
+                flash(
+                    f"You have proposed it: {action.title.lower()}. The case closes once someone "
+                    "from another agency involved confirms it",
+                    "success",
+                )
+            else:
+                flash(f"Done: {action.title.lower()}", "success")
             return redirect(url_for("cases.show", case_id=case.id))
     status = 400 if form.errors or problems else 200
     return render_template(

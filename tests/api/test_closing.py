@@ -105,6 +105,11 @@ def test_a_declined_closing_keeps_the_case_at_its_level_and_the_proposer_is_told
             headers={"If-Match": etag},
         )
         assert bare.status_code == 422 and "reason" in error_of(bare)["fields"]
+        extra = api.post(
+            f"/cases/{case.id}/closing/decline", "health_practitioner",
+            {"reason": "No.", "outcome": "x"}, headers={"If-Match": etag},
+        )  # fmt: skip
+        assert extra.status_code == 422 and "outcome" in error_of(extra)["fields"]
     declined = api.post(
         f"/cases/{case.id}/closing/decline", "health_practitioner",
         {"reason": "Health still think a medical is needed."}, headers={"If-Match": etag},

@@ -86,6 +86,9 @@ def test_an_action_withdrawn_needs_a_reason_and_is_no_longer_flagged(api: Api, w
     with nothing_written():
         missing = api.post(f"/records/{record_id}/withdraw", "csc_practitioner", {})
         assert missing.status_code == 422 and "reason" in error_of(missing)["fields"]
+        extra = {"reason": "x", "note": "y"}
+        unknown = api.post(f"/records/{record_id}/withdraw", "csc_practitioner", extra)
+        assert unknown.status_code == 422 and "note" in error_of(unknown)["fields"]
         assert (
             api.post(
                 f"/records/{note.id}/withdraw", "csc_practitioner", {"reason": "x"}

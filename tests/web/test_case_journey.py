@@ -283,6 +283,7 @@ def test_escalating_then_resolving_with_learning_themes(world, case, as_user: Cl
     db.session.refresh(case)
     assert not case.closed and case.closing_status == "proposed"  # until CSC confirms
     html = manager.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "The case closes once someone from another agency involved confirms it" in html
     assert "A closing is proposed" in html and "Confirm: record that it is resolved" not in html
     other = as_user(world["csc_manager"])
     assert "Confirm: record that it is resolved" in other.get(f"/cases/{case.id}").get_data(
