@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .domain.calendar import next_working_day, to_local
 from .extensions import db
 from .models import Agency, User
-from .services import accounts, cases, closing
+from .services import accounts, action_items, cases, closing
 from .services.core import Context
 
 AGENCIES = [
@@ -331,3 +331,27 @@ def _cases(ctx: Context) -> None:
 
     # 9. Dissent about a conference decision.
     raise_(38, david, "cp_medical", ["CSC"], [], "CP-2026-014", workflow="cp-conference-dissent")
+
+    # 10. At level 1: an agreed action done, then Health proposes that it is resolved; it waits
+    # for CSC to confirm or decline.
+    c10 = raise_(38.5, priya, "services_plan", ["CSC"], [USERS[0][0]], "CS-1002231")
+    agreed = cases.add_record(
+        db.session(),
+        at(38.6),
+        sam,
+        c10,
+        kind="action",
+        text="CSC to share the updated plan with health.",
+        action_due=working(at(39).now),
+    )
+    action_items.mark_done(db.session(), at(38.8), sam, agreed.id, note="Shared by e-mail.")
+    cases.take_action(
+        db.session(),
+        at(39.2),
+        priya,
+        c10,
+        "resolve",
+        record="The updated plan answers Health's concern.",
+        expected_version=version(c10),
+        outcome={"text": "The plan now names who does each health action."},
+    )
