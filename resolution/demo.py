@@ -7,13 +7,14 @@ history, the deadlines and the overdue flags are what real use would give.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from .domain.calendar import next_working_day, to_local
 from .extensions import db
 from .models import Agency, User
-from .services import accounts, cases
+from .services import accounts, action_items, cases, closing
 from .services.core import Context
 
 AGENCIES = [
@@ -131,6 +132,12 @@ def _cases(ctx: Context) -> None:
         )
         return case.id
 
+    def working(moment: datetime) -> datetime:
+        """Return the end of the first working day on or after `moment` (a proposed due date)."""
+        cal = ctx.workflows.registry.latest("leeds-pcrp").calendar
+        day = next_working_day(to_local(moment, cal).date(), cal)
+        return datetime.combine(day, cal.end_of_day, tzinfo=cal.timezone)
+
     def version(case_id: int) -> int:
         from .models import Case
 
@@ -140,7 +147,7 @@ def _cases(ctx: Context) -> None:
 
     priya_email, tom_email = USERS[1][0], USERS[2][0]
 
-    # 1. Resolved at level 1 after an agreed timescale.
+    # 1. Resolved at level 1 after an agreed timescale; CSC proposed it, Health confirmed.
     c1 = raise_(0, sam, "threshold", ["HEALTH"], [priya_email], "CS-204518")
     cases.add_record(
         db.session(),
@@ -151,7 +158,12 @@ def _cases(ctx: Context) -> None:
         text="Spoke by phone. Health will send the health visitor's chronology.",
     )
     cases.propose_timescale(
-        db.session(), at(0.2), sam, c1, due_at=at(6).now, reason="Waiting for the chronology"
+        db.session(),
+        at(0.2),
+        sam,
+        c1,
+        due_at=working(at(6).now),
+        reason="Waiting for the chronology",
     )
     cases.accept_timescale(db.session(), at(0.3), priya, c1)
     cases.take_action(
@@ -168,6 +180,7 @@ def _cases(ctx: Context) -> None:
             "themes": ["information_sharing", "thresholds"],
         },
     )
+    closing.confirm_closing(db.session(), at(3.2), priya, c1)  # Health agrees: it closes
 
     # 2. Escalated to managers, then resolved there.
     c2 = raise_(2, priya, "cp_medical", ["CSC"], [USERS[0][0]], "CS-311204")
@@ -199,6 +212,7 @@ def _cases(ctx: Context) -> None:
         outcome={"text": "Medical arranged."},
         learning={"text": "Consult the paediatrician early.", "themes": ["professional_curiosity"]},
     )
+    closing.confirm_closing(db.session(), at(6.1), maria, c2)
 
     # 3. Withdrawn by the raiser.
     c3 = raise_(5, tom, "meetings", ["POLICE"], [], "ED-88213")
@@ -278,7 +292,7 @@ def _cases(ctx: Context) -> None:
         25,
         sam,
         "threshold",
-        ["POLICE"],
+        ["HEALTH"],
         [],
         "CS-611002",
         immediate_risk=cases.ImmediateRisk(
@@ -295,6 +309,7 @@ def _cases(ctx: Context) -> None:
         expected_version=version(c6),
         outcome={"text": "Rapid review", "referred_to": "Rapid review panel"},
     )
+    closing.confirm_closing(db.session(), at(25.6), david, c6)
 
     # 7. Open at level 1 with a proposed timescale waiting for the other agency.
     c7 = raise_(39, sam, "information_sharing", ["SCHOOLS"], [tom_email], "CS-700345")
@@ -303,7 +318,7 @@ def _cases(ctx: Context) -> None:
         at(39.1),
         sam,
         c7,
-        due_at=ctx.now + timedelta(days=5),
+        due_at=working(ctx.now + timedelta(days=5)),
         reason="School is closed until Monday",
     )
 
@@ -324,3 +339,27 @@ def _cases(ctx: Context) -> None:
 
     # 9. Dissent about a conference decision.
     raise_(38, david, "cp_medical", ["CSC"], [], "CP-2026-014", workflow="cp-conference-dissent")
+
+    # 10. At level 1: an agreed action done, then Health proposes that it is resolved; it waits
+    # for CSC to confirm or decline.
+    c10 = raise_(38.5, priya, "services_plan", ["CSC"], [USERS[0][0]], "CS-1002231")
+    agreed = cases.add_record(
+        db.session(),
+        at(38.6),
+        sam,
+        c10,
+        kind="action",
+        text="CSC to share the updated plan with health.",
+        action_due=working(at(39).now),
+    )
+    action_items.mark_done(db.session(), at(38.8), sam, agreed.id, note="Shared by e-mail.")
+    cases.take_action(
+        db.session(),
+        at(39.2),
+        priya,
+        c10,
+        "resolve",
+        record="The updated plan answers Health's concern.",
+        expected_version=version(c10),
+        outcome={"text": "The plan now names who does each health action."},
+    )

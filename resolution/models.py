@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .columns import Model, UTCDateTime
+from .models_agreed import ActionEnd, ClosingProposal, TimescaleDecline
 
 
 class Agency(Model):
@@ -112,7 +113,7 @@ class AuditHead(Model):
     digest: Mapped[str] = mapped_column(String(64))
 
 
-class Case(Model):
+class Case(ClosingProposal, Model):
     __tablename__ = "case_file"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -255,7 +256,7 @@ class CaseTheme(Model):
     __table_args__ = (UniqueConstraint("case_id", "theme"),)
 
 
-class Step(Model):
+class Step(TimescaleDecline, Model):
     """One level a case has been at: its clock, its timescale, its overdue flags."""
 
     __tablename__ = "step"
@@ -319,7 +320,14 @@ class Step(Model):
     )
 
 
-class Record(Model):
+# The agreed actions the sweep still watches: open (neither done nor withdrawn), unflagged.
+OPEN_ACTION = (
+    "action_due_at IS NOT NULL AND action_done_at IS NULL AND action_withdrawn_at IS NULL"
+    " AND overdue_at IS NULL"
+)
+
+
+class Record(ActionEnd, Model):
     """A written record: never edited or deleted; a correction is a new record."""
 
     __tablename__ = "record"
@@ -339,7 +347,7 @@ class Record(Model):
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship(back_populates="records")
-    author: Mapped[User] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     acknowledgements: Mapped[list[Acknowledgement]] = relationship(
         back_populates="record", lazy="selectin", order_by="Acknowledgement.at"
     )
@@ -349,12 +357,8 @@ class Record(Model):
         Index(
             "ix_record_action_due",
             "action_due_at",
-            sqlite_where=sql(
-                "action_due_at IS NOT NULL AND action_done_at IS NULL AND overdue_at IS NULL"
-            ),
-            postgresql_where=sql(
-                "action_due_at IS NOT NULL AND action_done_at IS NULL AND overdue_at IS NULL"
-            ),
+            sqlite_where=sql(OPEN_ACTION),
+            postgresql_where=sql(OPEN_ACTION),
         ),
     )
 

@@ -24,6 +24,7 @@ from resolution.extensions import db
 from resolution.services.core import Context
 
 from . import factories
+from .scheduler.conftest import smtp_server  # noqa: F401 (the real SMTP server, for every test)
 
 ON_POSTGRES = os.environ.get("RESOLUTION_TEST_DATABASE") == "postgres"
 # Monday 2 March 2026, 09:00 in London (GMT): a plain working week ahead.

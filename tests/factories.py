@@ -102,8 +102,9 @@ def escalate(
 
 
 def resolve(world: World, now: datetime, case: Case, *, by: str = "csc_practitioner") -> Case:
-    """Close a case as resolved at its current level, as `by`, at `now`."""
-    return cases.take_action(
+    """Close a case as resolved at its current level, as `by`, at `now` (confirmed by the
+    other side when the definition asks for agreement)."""
+    cases.take_action(
         db.session(),
         service_context(now),
         world[by].id,
@@ -113,3 +114,50 @@ def resolve(world: World, now: datetime, case: Case, *, by: str = "csc_practitio
         expected_version=db.session.get(Case, case.id).version,
         outcome={"text": "A plan."},
     )
+    return agree(now, case.id)
+
+
+def working_day(moment: datetime, days: int = 0) -> datetime:
+    """Return the end of the working day `days` calendar days after `moment`, moved on to the
+    next working day of the Leeds calendar when it falls on a weekend or a bank holiday."""
+    from datetime import timedelta
+
+    from resolution.domain.calendar import next_working_day, to_local
+
+    cal = service_context(moment).workflows.registry.latest("leeds-pcrp").calendar
+    day = next_working_day(to_local(moment + timedelta(days=days), cal).date(), cal)
+    return datetime.combine(day, cal.end_of_day, tzinfo=cal.timezone)
+
+
+def closed_day(moment: datetime) -> datetime:
+    """Return the end of the first Sunday after `moment`, a day the Leeds calendar is closed."""
+    from datetime import timedelta
+
+    from resolution.domain.calendar import to_local
+
+    cal = service_context(moment).workflows.registry.latest("leeds-pcrp").calendar
+    local = to_local(moment, cal).date()
+    day = local + timedelta(days=(6 - local.weekday()) or 7)
+    return datetime.combine(day, cal.end_of_day, tzinfo=cal.timezone)
+
+
+def agree(now: datetime, case_id: int) -> Case:
+    """Confirm the closing proposed on a case, if one waits, as the first user the domain lets
+    answer it (a party of another agency involved); return the case."""
+    from sqlalchemy import select
+
+    from resolution.domain import rules
+    from resolution.services import closing
+    from resolution.services.loading import access_of, actor_of
+
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    db.session.refresh(case)
+    if case.closing_status != "proposed":
+        return case
+    ctx = service_context(now)
+    definition = ctx.workflows.definition(case.workflow_key, case.workflow_version)
+    access = access_of(case)
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+    who = next(u for u in users if rules.may_answer_closing(actor_of(u), access, definition))
+    return closing.confirm_closing(db.session(), ctx, who.id, case_id)

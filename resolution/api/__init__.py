@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import csrf
-from . import case_people, errors
+from . import case_people, errors, everyday  # noqa: F401 (everyday adds its endpoints to bp)
 from .views import bp
 
 __all__ = ["case_people", "init_app"]  # case_people adds its routes to bp

@@ -131,6 +131,14 @@ class HandoverIn(In):
     reason = words(rules.MAX_REASON, min_length=1, required=True)
 
 
+class DoneIn(In):
+    note = words(rules.MAX_REASON, allow_none=True, metadata={"description": "optional"})
+
+
+class ReasonIn(In):
+    reason = words(rules.MAX_REASON, min_length=1, required=True)
+
+
 class EmptyIn(In):
     """No fields: the body may be absent or `{}`."""
 
@@ -239,13 +247,17 @@ class AcknowledgementOut(PersonOut):
 
 class TimescaleOut(Out):
     status = fields.String(
-        required=True, validate=validate.OneOf(["default", "proposed", "agreed"])
+        required=True, validate=validate.OneOf(["default", "proposed", "agreed", "declined"])
     )
     default = fields.String(required=True)
     agreed_by = fields.List(fields.Nested(PersonOut), required=True)
     reason = fields.String(allow_none=True, required=True)
     proposed_due_at = fields.AwareDateTime(allow_none=True, required=True)
     proposed_by = fields.Nested(PersonOut, allow_none=True, required=True)
+    declined_by = fields.Nested(
+        PersonOut, allow_none=True, required=True, metadata={"description": "when `declined`"}
+    )
+    declined_at = fields.AwareDateTime(allow_none=True, required=True)
 
 
 class StepOut(Out):
@@ -275,6 +287,19 @@ class RecordOut(Out):
     action_due = fields.AwareDateTime(allow_none=True, required=True)
     corrects = fields.Integer(allow_none=True, required=True)
     acknowledged_by = fields.List(fields.Nested(AcknowledgementOut), required=True)
+    done_at = fields.AwareDateTime(
+        allow_none=True, required=True, metadata={"description": "an action marked done"}
+    )
+    done_by = fields.Nested(PersonOut, allow_none=True, required=True)
+    done_note = fields.String(allow_none=True, required=True)
+    withdrawn_at = fields.AwareDateTime(
+        allow_none=True, required=True, metadata={"description": "an action withdrawn"}
+    )
+    withdrawn_by = fields.Nested(PersonOut, allow_none=True, required=True)
+    withdrawn_reason = fields.String(allow_none=True, required=True)
+    overdue = fields.Boolean(
+        required=True, metadata={"description": "an open action past its deadline"}
+    )
 
 
 class WorkflowRefOut(Out):
@@ -317,6 +342,21 @@ class AvailableActionOut(Out):
     requires_outcome = fields.Boolean(required=True)
 
 
+class ClosingOut(Out):
+    action = fields.String(required=True)
+    outcome_kind = fields.String(required=True, validate=validate.OneOf(list(rules.OUTCOME_KINDS)))
+    outcome_text = fields.String(
+        allow_none=True, required=True, metadata={"description": "the outcome it would record"}
+    )
+    proposed_by = fields.Nested(PersonOut, required=True)
+    proposed_at = fields.AwareDateTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["proposed", "declined"]))
+    declined_by = fields.Nested(PersonOut, allow_none=True, required=True)
+    reason = fields.String(
+        allow_none=True, required=True, metadata={"description": "why it was declined"}
+    )
+
+
 class CaseSummaryOut(Out):
     id = fields.Integer(required=True)
     reference = fields.String(required=True)
@@ -336,6 +376,12 @@ class CaseSummaryOut(Out):
     step = fields.Nested(StepOut, allow_none=True, required=True)
     outcome = fields.Nested(OutcomeOut, allow_none=True, required=True)
     learning = fields.Nested(LearningOut, allow_none=True, required=True)
+    closing = fields.Nested(
+        ClosingOut,
+        allow_none=True,
+        required=True,
+        metadata={"description": "a closing proposed (or declined) at the current level"},
+    )
     version = fields.Integer(required=True)
 
 
@@ -372,6 +418,17 @@ class WorkflowActionOut(Out):
     roles = fields.List(fields.String(), required=True)
     requires_record = fields.Boolean(required=True)
     requires_outcome = fields.Boolean(required=True)
+    requires_agreement = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "below a final level it is proposed until another agency confirms it"
+        },
+    )
+    agency = fields.String(
+        required=True,
+        validate=validate.OneOf(["any", "raising", "challenged"]),
+        metadata={"description": "which side of the case may take it"},
+    )
 
 
 class WorkflowOut(Out):

@@ -25,6 +25,7 @@ __all__ = [
     "add_working_days",
     "deadline",
     "make_calendar",
+    "next_working_day",
     "parse_lead_time",
     "parse_timescale",
     "to_local",
@@ -314,10 +315,22 @@ MONTHS = (
 )  # fmt: skip
 
 
+def next_working_day(day: date, cal: Calendar) -> date:
+    """Return the first working day on or after `day`."""
+    while not cal.is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def spoken_day(day: date) -> str:
+    """Return a day in GOV.UK style, e.g. '9 March 2026'."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
 def spoken_time(moment: datetime, zone: ZoneInfo, with_time: bool = True) -> str:
     """Return an instant in GOV.UK style local time, e.g. '5pm on 9 March 2026'."""
     local = moment.astimezone(zone)
-    day = f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+    day = spoken_day(local.date())
     if not with_time:
         return day
     if local.minute == 0 and local.hour in (0, 12):

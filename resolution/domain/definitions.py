@@ -21,7 +21,14 @@ from .calendar import (
 ROLES = ("practitioner", "manager", "lead", "partnership", "auditor", "admin")
 ACTING_ROLES = ("practitioner", "manager", "lead", "partnership")
 CLOSING_KINDS = ("resolved", "withdrawn", "referred")
-NOTIFY_EVENTS = ("raised", "escalated", "closed", "overdue", "due_soon", "record_added")
+NOTIFY_EVENTS = (
+    "raised", "escalated", "closed", "overdue", "due_soon", "record_added",
+    "timescale_proposed", "closing_proposed",
+)  # fmt: skip
+# Which side of a case may take an action: either, only the agency that raised it, or only
+# the agencies it was raised with.
+ANY, RAISING, CHALLENGED = "any", "raising", "challenged"
+SIDES = (ANY, RAISING, CHALLENGED)
 AUDIENCES = ("parties", "managers", "leads", "partnership", "raiser")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 CALENDAR_YEARS = range(2015, 2061)
@@ -54,6 +61,13 @@ class Action:
     requires_outcome: bool
     description: str = ""
     targets: tuple[tuple[str, str], ...] = ()  # (source, target) for each source
+    requires_agreement: bool = False  # a closing that a party of another agency confirms
+    agency: str = ANY  # which side may take it (SIDES)
+
+    def needs_agreement(self, level: Level) -> bool:
+        """Say whether taking this action at `level` only proposes it: a closing that needs
+        the other side's agreement, except at a final level, whose decision stands alone."""
+        return self.requires_agreement and not level.final
 
     def allowed_roles(self, level: Level) -> frozenset[str]:
         """Return the roles that may take this action at `level`."""
@@ -160,6 +174,8 @@ class Definition:
                     "roles": list(a.roles),
                     "requires_record": a.requires_record,
                     "requires_outcome": a.requires_outcome,
+                    "requires_agreement": a.requires_agreement,
+                    "agency": a.agency,
                 }
                 for a in self.actions
             ],

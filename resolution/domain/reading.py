@@ -15,11 +15,14 @@ from typing import Any
 from .calendar import Calendar, Timescale, make_calendar, parse_lead_time, parse_timescale
 from .definitions import (
     ACTING_ROLES,
+    ANY,
     AUDIENCES,
     CALENDAR_YEARS,
+    CHALLENGED,
     CLOSING_KINDS,
     KEY_RE,
     NOTIFY_EVENTS,
+    SIDES,
     Action,
     Definition,
     DefinitionError,
@@ -256,6 +259,8 @@ def _parse_actions(
         "raiser_may",
         "requires_record",
         "requires_outcome",
+        "requires_agreement",
+        "agency",
         "description",
     }
     for i, item in enumerate(items):
@@ -298,6 +303,7 @@ def _parse_actions(
         for role in roles:
             if role != "acting" and role not in ACTING_ROLES:
                 raise reader.fail(f"{where}.roles", f"unknown role '{role}'")
+        agreement, side, raiser_may = _closing_rules(reader, item, where, closes, sources, levels)
         actions.append(
             Action(
                 key=key,
@@ -306,16 +312,51 @@ def _parse_actions(
                 to=to,
                 closes=closes,
                 roles=roles,
-                raiser_may=reader.get(item, "raiser_may", bool, where, False),
+                raiser_may=raiser_may,
                 requires_record=reader.get(item, "requires_record", bool, where, True),
                 requires_outcome=reader.get(
                     item, "requires_outcome", bool, where, closes is not None
                 ),
                 description=reader.get(item, "description", str, where, ""),
                 targets=targets,
+                requires_agreement=agreement,
+                agency=side,
             )
         )
     return tuple(actions)
+
+
+def _closing_rules(
+    reader: _Reader,
+    item: Mapping[str, Any],
+    where: str,
+    closes: str | None,
+    sources: tuple[str, ...],
+    levels: tuple[Level, ...],
+) -> tuple[bool, str, bool]:
+    """Return (requires_agreement, agency, raiser_may) of an action, checked: agreement is
+    asked only of a closing that some non-final level can propose, and an action given to
+    the challenged side cannot also be given to the raiser."""
+    agreement = reader.get(item, "requires_agreement", bool, where, False)
+    side = reader.get(item, "agency", str, where, ANY)
+    raiser_may = reader.get(item, "raiser_may", bool, where, False)
+    if side not in SIDES:
+        raise reader.fail(f"{where}.agency", f"'{side}' must be one of {', '.join(SIDES)}")
+    if agreement and closes is None:
+        raise reader.fail(
+            f"{where}.requires_agreement", "only an action that closes the case needs agreement"
+        )
+    final = {lv.key for lv in levels if lv.final}
+    if agreement and all(source in final for source in sources):
+        raise reader.fail(
+            f"{where}.requires_agreement",
+            "it is taken only at a final level, whose decision stands alone: remove it",
+        )
+    if raiser_may and side == CHALLENGED:
+        raise reader.fail(
+            f"{where}.raiser_may", "the action is the challenged side's: the raiser cannot take it"
+        )
+    return agreement, side, raiser_may
 
 
 def _parse_calendar(reader: _Reader, table: Mapping[str, Any]) -> Calendar:

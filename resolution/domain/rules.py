@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from .definitions import Action, Definition
+from .calendar import Calendar, next_working_day, spoken_day, to_local
+from .definitions import CHALLENGED, RAISING, Action, Definition
 
 CATEGORIES = {
     "threshold": "Threshold or referral decision",
@@ -82,6 +83,15 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class PendingClosing:
+    """A closing proposed at the case's current level, waiting for the other side: by someone
+    of `agency`."""
+
+    agency: str
+    by_id: int
+
+
+@dataclass(frozen=True)
 class CaseAccess:
     """The facts about a case that decide who may see and act on it."""
 
@@ -90,6 +100,8 @@ class CaseAccess:
     agencies: frozenset[str]
     state: str
     closed: bool
+    raising_agency: str = ""
+    closing: PendingClosing | None = None  # a closing that waits for an answer
 
 
 # Who may use which part of the service, by role (the pages, the API and the services ask
@@ -211,13 +223,65 @@ def may_accept(
     )
 
 
+def may_decline(
+    actor: Actor, case: CaseAccess, definition: Definition, proposal: Proposal | None
+) -> bool:
+    """Say whether the actor may decline the proposed timescale: a party of another agency
+    than the proposer's (a date that has passed may still be declined)."""
+    return (
+        proposal is not None
+        and proposal.agency != actor.agency
+        and may_write(actor, case, definition)
+    )
+
+
+def due_day_problem(due_at: datetime, calendar: Calendar) -> str | None:
+    """Say why a proposed due date cannot be taken: it falls on a day the definition's
+    calendar is closed (a weekend, a bank holiday, a closure day); None when it can."""
+    day = to_local(due_at, calendar).date()
+    if calendar.is_working_day(day):
+        return None
+    return (
+        f"{day:%A} {spoken_day(day)} is not a working day: choose a working day, "
+        f"such as {next_working_day(day, calendar):%A} {spoken_day(next_working_day(day, calendar))}"
+    )
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who owns an agreed action: the author of its record, of `agency`."""
+
+    id: int
+    agency: str
+
+
+def may_end_action(actor: Actor, case: CaseAccess, definition: Definition, owner: Owner) -> bool:
+    """Say whether the actor may mark an agreed action done or withdraw it: its owner, a
+    party of the owner's agency, or whoever acts at the case's current level."""
+    if not (can_see(actor, case) and may_write(actor, case, definition)):
+        return False
+    return (
+        actor.id == owner.id
+        or (is_party(actor, case) and actor.agency == owner.agency)
+        or acting_at_level(actor, case, definition)
+    )
+
+
 def may_take(actor: Actor, case: CaseAccess, definition: Definition, action: Action) -> bool:
-    """Say whether the actor's role and involvement allow this action now."""
+    """Say whether the actor's role and involvement allow this action now: a closing that
+    needs agreement is not taken while another waits for an answer, and an action the
+    definition gives to one side (`agency`) is that side's."""
     if case.closed or actor.role in ("auditor", "admin"):
+        return False
+    level = definition.level(case.state)
+    if case.closing is not None and action.needs_agreement(level):
+        return False
+    if action.agency == RAISING and actor.agency != case.raising_agency:
+        return False
+    if action.agency == CHALLENGED and actor.agency == case.raising_agency:
         return False
     if action.raiser_may and actor.id == case.raiser_id:
         return True
-    level = definition.level(case.state)
     if actor.role not in action.allowed_roles(level):
         return False
     if actor.role == "partnership":
@@ -244,3 +308,16 @@ def may_hand_over(actor: Actor, case: CaseAccess, agency: str) -> bool:
     if case.closed or actor.role not in STAFF or actor.agency != agency:
         return False
     return agency in case.agencies
+
+
+def may_answer_closing(actor: Actor, case: CaseAccess, definition: Definition) -> bool:
+    """Say whether the actor may confirm or decline the closing proposed on a case: a party
+    of another agency involved than the proposer's."""
+    closing = case.closing
+    return (
+        closing is not None
+        and can_see(actor, case)
+        and actor.agency != closing.agency
+        and actor.agency in case.agencies
+        and may_write(actor, case, definition)
+    )

@@ -1,8 +1,8 @@
 """Where a step stands on its clock, and which timescale applies to it and why.
 
 One answer for every door: the case page, the lists, the API and the e-mails all ask
-here. The SQL filters of the lists and the sweep (services.clocks.overdue_clause and
-due_soon_clause) are the same comparisons written for the database.
+here. The SQL filters of the lists and the sweep (services.clocks.overdue_clause,
+due_soon_clause and open_action_clause) are the same comparisons written for the database.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .calendar import Calendar, Timescale, working_days_between
 from .definitions import Definition
 
 DEFAULT, URGENT, PROPOSED, AGREED = "default", "urgent", "proposed", "agreed"
+DECLINED = "declined"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,19 @@ def who_acts(definition: Definition, level_key: str) -> str:
     """Return, in words, who acts at a level of a definition: e.g. 'first-line managers'."""
     roles = [ACTING_WORDS.get(role, role) for role in definition.level(level_key).acts]
     return " and ".join(roles)
+
+
+def action_open(*, done_at: datetime | None, withdrawn_at: datetime | None) -> bool:
+    """Say whether an agreed action is still open: neither marked done nor withdrawn."""
+    return done_at is None and withdrawn_at is None
+
+
+def action_overdue(
+    *, due_at: datetime, done_at: datetime | None, withdrawn_at: datetime | None, now: datetime
+) -> bool:
+    """Say whether an agreed action is overdue at `now`: open, and its deadline has passed
+    (a step's rule); one done or withdrawn is never overdue."""
+    return action_open(done_at=done_at, withdrawn_at=withdrawn_at) and due_at < now
 
 
 @dataclass(frozen=True)

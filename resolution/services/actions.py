@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from ..domain import rules
 from ..domain.machines import ActionNotAllowed
-from ..models import Case, CaseTheme, Record, Step
+from ..models import Case, Record, Step
 from . import notify
-from .changes import Change, change_case, checked_text, open_step, set_clock
+from .changes import Change, change_case, checked_text, open_step
+from .closing import clear_closing, close_case, propose_closing
 from .core import Context
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -92,7 +93,6 @@ def take_action(
             to_state = machine.fire(from_state, action_key)
         except ActionNotAllowed as exc:
             raise Conflict(str(exc)) from None
-        step.ended_at = ctx.now
         if record_text:
             session.add(
                 Record(
@@ -104,33 +104,27 @@ def take_action(
                     at=ctx.now,
                 )
             )
-        case.state = to_state
+        outcome_of = {
+            "record": record_text,
+            "outcome": outcome_text,
+            "referred_to": referred_to,
+            "learning": learning_text,
+            "themes": themes,
+        }
+        if action.needs_agreement(definition.level(from_state)):
+            propose_closing(change, action, outcome_of)
+            return case
+        step.ended_at = ctx.now
         new_step = None
         if definition.is_closed_state(to_state):
-            case.closed, case.closed_at = True, ctx.now
-            case.outcome_kind, case.outcome_level, case.outcome_by_id = (
-                to_state,
-                from_state,
-                actor.id,
-            )
-            case.outcome_text = (
-                f"{outcome_text}\nReferred to: {referred_to}" if referred_to else outcome_text
-            )
-            case.learning_text = learning_text
-            set_clock(case, None)
-            session.add_all(CaseTheme(case_id=case.id, theme=t) for t in sorted(themes))
+            close_case(change, to_state, outcome_of, actor)
         else:
+            case.state = to_state
+            clear_closing(case)  # a closing proposed at the level ends with it
             new_step = open_step(definition, case, to_state, ctx.now)
         change.done(
             action_key,
-            {
-                "record": record_text,
-                "outcome": outcome_text,
-                "referred_to": referred_to,
-                "learning": learning_text,
-                "themes": themes,
-                "due_at": new_step.due_at.isoformat() if new_step else None,
-            },
+            {**outcome_of, "due_at": new_step.due_at.isoformat() if new_step else None},
             from_state=from_state,
         )
         _tell_action(change, action.title, from_state, new_step)

@@ -367,14 +367,31 @@ def propose_timescale(
             )
         if not rules.may_propose(change.who, change.access, change.definition):
             raise Forbidden("only the parties propose a timescale")
+        definition, actor = change.definition, change.actor
+        problem = rules.due_day_problem(due_at, definition.calendar)
+        if problem:
+            raise Invalid.field("due_at", problem)
         step = change.step
         step.timescale_status = "proposed"
         step.proposed_due_at = due_at
-        step.proposed_by = change.actor
+        step.proposed_by = actor
         step.proposed_reason = reason_text
+        step.declined_by = step.declined_at = step.declined_reason = None
         change.done(
             "timescale_proposed",
             {"step": step.number, "due_at": due_at.isoformat(), "reason": reason_text},
+        )
+        change.tell(
+            "timescale_proposed",
+            subject="a timescale has been proposed: accept or decline it",
+            happened=(
+                f"{actor.name} ({actor.agency.name}) proposed that case {change.case.reference} "
+                f"is decided by {notify.when(due_at, definition)}."
+            ),
+            expected=(
+                "someone from another agency than the proposer's accepts it, or declines it "
+                "with a reason, on the case."
+            ),
         )
     return change.case
 

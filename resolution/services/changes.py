@@ -152,6 +152,24 @@ class Change:
             )
         )
 
+    def tell_person(
+        self, user: User, *, kind: str, subject: str, happened: str, expected: str
+    ) -> None:
+        """Queue an e-mail to one person (a proposer told of the answer), if still active."""
+        if not user.active or user.id == self.actor.id:
+            return
+        self.uow.queue(
+            notify.messages(
+                self.ctx,
+                [notify.Person(user.id, user.email, user.name)],
+                kind=kind,
+                case=self.case,
+                subject=subject,
+                happened=happened,
+                expected=expected,
+            )
+        )
+
 
 @contextmanager
 def change_case(

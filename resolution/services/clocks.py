@@ -23,6 +23,11 @@ def due_soon_clause(due_at: Any, warn_at: Any, now: datetime) -> ColumnElement[b
     return (due_at >= now) & (warn_at <= now)  # type: ignore[no-any-return]
 
 
+def open_action_clause(done_at: Any, withdrawn_at: Any) -> ColumnElement[bool]:
+    """An agreed action still open, in SQL: `status.action_open`'s rule."""
+    return done_at.is_(None) & withdrawn_at.is_(None)  # type: ignore[no-any-return]
+
+
 def open_clocks(user: User) -> Subquery:
     """Return the open cases this user may see, one row each with its current clock
     (case_id, level, due_at, warn_at), built from the role's grants as `visible_cases` is:

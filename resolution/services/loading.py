@@ -42,12 +42,17 @@ def actor_of(user: User) -> rules.Actor:
 
 def access_of(case: Case) -> rules.CaseAccess:
     """Return the facts about a case that decide access."""
+    closing = None
+    if case.closing_status == "proposed" and case.closing_by is not None:
+        closing = rules.PendingClosing(case.closing_by.agency.code, case.closing_by.id)
     return rules.CaseAccess(
         raiser_id=case.raised_by_id,
         party_ids=frozenset(p.user_id for p in case.parties),
         agencies=frozenset(ca.agency.code for ca in case.agencies),
         state=case.state,
         closed=case.closed,
+        raising_agency=next((ca.agency.code for ca in case.agencies if ca.raising), ""),
+        closing=closing,
     )
 
 

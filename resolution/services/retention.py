@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, Case, Record, Step
@@ -115,7 +117,12 @@ def _redact_case(session: Session, case: Case, now: datetime) -> tuple[int, int]
     records = session.execute(
         update(Record)
         .where(Record.case_id == case.id, Record.redacted_at.is_(None))
-        .values(text=MARKER, redacted_at=now)
+        .values(
+            text=MARKER,
+            redacted_at=now,
+            action_done_note=_marked(Record.action_done_note),
+            action_withdrawn_reason=_marked(Record.action_withdrawn_reason),
+        )
         .execution_options(synchronize_session=False)
     )
     session.execute(
@@ -128,6 +135,12 @@ def _redact_case(session: Session, case: Case, now: datetime) -> tuple[int, int]
         update(Step)
         .where(Step.case_id == case.id, Step.agreed_reason.is_not(None))
         .values(agreed_reason=MARKER)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Step)
+        .where(Step.case_id == case.id, Step.declined_reason.is_not(None))
+        .values(declined_reason=MARKER)
         .execution_options(synchronize_session=False)
     )
     events = session.execute(
@@ -171,3 +184,8 @@ def apply_retention(
             records += done_records
             events += done_events
     return RetentionResult(tuple(references), records, events)
+
+
+def _marked(column: Any) -> Any:
+    """The marker where a column holds text, NULL where it holds none."""
+    return sql_case((column.is_not(None), MARKER), else_=None)

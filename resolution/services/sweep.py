@@ -31,7 +31,7 @@ from ..domain.calendar import HOURS, WORKING_DAYS, warning_time
 from ..domain.definitions import Definition
 from ..models import Case, CaseAgency, CaseParty, Record, Step, User
 from . import notify
-from .clocks import due_soon_clause, overdue_clause
+from .clocks import due_soon_clause, open_action_clause, overdue_clause
 from .core import Context, Message, UnitOfWork, unit_of_work
 from .notify import Audience, Person, Recipients
 
@@ -179,11 +179,12 @@ def _flag_steps_due_soon(session: Session, ctx: Context, chunk: int) -> list[_Fl
 
 
 def _open_actions(*, joined: bool = False) -> ColumnElement[bool]:
-    """Return the condition the action queries share: open, unflagged, on an open case."""
+    """Return the condition the action queries share: open (neither done nor withdrawn),
+    unflagged, on an open case."""
     unflagged = and_(
         _RECORD.c.kind == "action",
         _RECORD.c.action_due_at.is_not(None),
-        _RECORD.c.action_done_at.is_(None),
+        open_action_clause(_RECORD.c.action_done_at, _RECORD.c.action_withdrawn_at),
         _RECORD.c.overdue_at.is_(None),
     )
     if joined:  # the query already joins the case
@@ -200,7 +201,7 @@ def _flag_actions_overdue(session: Session, ctx: Context, chunk: int) -> list[_F
     is_open = _open_actions()
     due = (
         select(_RECORD.c.id)
-        .where(is_open, _RECORD.c.action_due_at <= ctx.now)
+        .where(is_open, overdue_clause(_RECORD.c.action_due_at, ctx.now))
         .order_by(_RECORD.c.action_due_at)
         .limit(chunk)
         .with_for_update(skip_locked=True)  # PostgreSQL: pass over rows a writer holds
@@ -228,7 +229,7 @@ def _flag_actions_due_soon(session: Session, ctx: Context, chunk: int) -> list[_
         .where(
             _open_actions(joined=True),
             _RECORD.c.due_soon_at.is_(None),
-            _RECORD.c.action_due_at > ctx.now,
+            ~overdue_clause(_RECORD.c.action_due_at, ctx.now),
             _RECORD.c.action_due_at <= horizon,
         )
         .order_by(_RECORD.c.action_due_at)
@@ -335,11 +336,16 @@ def _messages(ctx: Context, case: Audience, flag: _Flag, people: Sequence[Person
         happened = (
             f"An action agreed on case {case.reference} was due {by} and is not recorded as done."
         )
-        expected = "the person who agreed to it completes it now and records it on the case."
+        expected = (
+            "the person who agreed to it completes it now and marks it as done on the case "
+            "(or withdraws it there, saying why, if it is no longer needed)."
+        )
     else:
         subject, kind = "an agreed action is due soon", "action_due_soon"
         happened = f"An action agreed on case {case.reference} is due {by}."
-        expected = f"the person who agreed to it completes it and records it on the case by {by}."
+        expected = (
+            f"the person who agreed to it completes it by {by} and marks it as done on the case."
+        )
     return notify.messages(
         ctx,
         people,

@@ -42,6 +42,8 @@ class TimescaleView:
     reason: str | None
     proposed_due_at: datetime | None
     proposed_by: PersonView | None
+    declined_by: PersonView | None = None
+    declined_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class StepView:
         return self.timescale.status == status.PROPOSED
 
     @property
+    def declined(self) -> bool:
+        return self.timescale.status == status.DECLINED
+
+    @property
     def proposal(self) -> rules.Proposal | None:
         """Return the timescale proposed here, if one waits for an answer."""
         ts = self.timescale
@@ -87,6 +93,20 @@ class RecordView:
     action_due: datetime | None
     corrects: int | None
     acknowledged_by: list[ReaderView]
+    done_at: datetime | None = None
+    done_by: PersonView | None = None
+    done_note: str | None = None
+    withdrawn_at: datetime | None = None
+    withdrawn_by: PersonView | None = None
+    withdrawn_reason: str | None = None
+    overdue: bool = False  # an agreed action, open and past its deadline
+
+    @property
+    def open_action(self) -> bool:
+        """Say whether this is an agreed action still open."""
+        return self.kind == "action" and status.action_open(
+            done_at=self.done_at, withdrawn_at=self.withdrawn_at
+        )
 
 
 @dataclass(frozen=True)
@@ -125,6 +145,19 @@ class LearningView:
 
 
 @dataclass(frozen=True)
+class ClosingView:
+    action: str
+    title: str
+    outcome_kind: str
+    outcome_text: str | None
+    proposed_by: PersonView
+    proposed_at: datetime
+    status: str  # proposed / declined
+    declined_by: PersonView | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class ActionView:
     key: str
     title: str
@@ -156,6 +189,7 @@ class CaseView:
     learning: LearningView | None
     version: int
     access: rules.CaseAccess
+    closing: ClosingView | None = None
     steps: list[StepView] = field(default_factory=list)
     records: list[RecordView] = field(default_factory=list)
     actions: list[ActionView] = field(default_factory=list)
@@ -170,6 +204,7 @@ def step_view(step: Step, definition: Definition, urgent: bool, now: datetime) -
     """Return one step as the doors show it, its status from the domain."""
     basis = status.timescale_for(definition, step.level, urgent)
     agreed = step.timescale_status == status.AGREED
+    declined = step.timescale_status == status.DECLINED
     standing = status.step_status(
         due_at=step.due_at,
         warn_at=step.warn_at,
@@ -194,9 +229,17 @@ def step_view(step: Step, definition: Definition, urgent: bool, now: datetime) -
                 if agreed and step.agreed_proposer and step.agreed_by
                 else []
             ),
-            reason=step.agreed_reason if agreed else step.proposed_reason,
+            reason=(
+                step.agreed_reason
+                if agreed
+                else step.declined_reason
+                if declined
+                else step.proposed_reason
+            ),
             proposed_due_at=step.proposed_due_at,
             proposed_by=PersonView.of(step.proposed_by) if step.proposed_by else None,
+            declined_by=_person(step.declined_by) if declined else None,
+            declined_at=step.declined_at if declined else None,
         ),
         overdue=standing.overdue,
         due_soon=standing.due_soon,
@@ -205,7 +248,12 @@ def step_view(step: Step, definition: Definition, urgent: bool, now: datetime) -
     )
 
 
-def record_view(record: Record) -> RecordView:
+def _person(user: User | None) -> PersonView | None:
+    return PersonView.of(user) if user is not None else None
+
+
+def record_view(record: Record, now: datetime) -> RecordView:
+    due, done, withdrawn = record.action_due_at, record.action_done_at, record.action_withdrawn_at
     return RecordView(
         id=record.id,
         kind=record.kind,
@@ -213,11 +261,38 @@ def record_view(record: Record) -> RecordView:
         author=PersonView.of(record.author),
         at=record.at,
         step=record.step_number,
-        action_due=record.action_due_at,
+        action_due=due,
         corrects=record.corrects_id,
         acknowledged_by=[
             ReaderView(**vars(PersonView.of(a.user)), at=a.at) for a in record.acknowledgements
         ],
+        done_at=done,
+        done_by=_person(record.action_done_by) if done else None,
+        done_note=record.action_done_note,
+        withdrawn_at=withdrawn,
+        withdrawn_by=_person(record.action_withdrawn_by) if withdrawn else None,
+        withdrawn_reason=record.action_withdrawn_reason,
+        overdue=due is not None
+        and status.action_overdue(due_at=due, done_at=done, withdrawn_at=withdrawn, now=now),
+    )
+
+
+def closing_view(case: Case, definition: Definition) -> ClosingView | None:
+    """Return the closing proposed (or declined) at the case's current level, if any."""
+    if case.closed or case.closing_status is None or case.closing_by is None:
+        return None
+    action = definition.action(case.closing_action or "")
+    assert action is not None and action.closes is not None and case.closing_at is not None
+    return ClosingView(
+        action=action.key,
+        title=action.title,
+        outcome_kind=action.closes,
+        outcome_text=(case.closing_outcome or {}).get("outcome"),
+        proposed_by=PersonView.of(case.closing_by),
+        proposed_at=case.closing_at,
+        status=case.closing_status,
+        declined_by=_person(case.closing_answered_by),
+        reason=case.closing_reason,
     )
 
 
@@ -276,7 +351,8 @@ def case_view(
         ),
         version=case.version,
         access=access,
+        closing=closing_view(case, definition),
         steps=steps if whole else [],
-        records=[record_view(r) for r in case.records] if whole else [],
+        records=[record_view(r, now) for r in case.records] if whole else [],
         actions=actions_for(workflows, user, definition, access) if whole and user else [],
     )

@@ -78,6 +78,8 @@ def _row(ctx: Context, user: User, case: Case, unread: bool) -> CaseRow:
     waiting = []
     if rules.may_accept(actor, access, definition, proposal_of(step), ctx.now):
         waiting.append("a proposed timescale needs your answer")
+    if rules.may_answer_closing(actor, access, definition):
+        waiting.append("a proposed closing needs your answer")
     if unread and rules.may_acknowledge(actor, access, definition):
         waiting.append("a record you have not read")
     if user.role != "practitioner" and rules.acting_at_level(actor, access, definition):

@@ -17,11 +17,14 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ..config import ROOT
 from ..extensions import csrf
-from . import (
+
+# `everyday` adds its pages to cases.bp when imported.
+from . import (  # noqa: F401
     admin,
     auth,
     cases,
     errors,
+    everyday,
     helpers,
     identity,
     oversight,

@@ -28,6 +28,11 @@ EVENT_WORDS = {
     "record_acknowledged": "Marked a record as read",
     "timescale_proposed": "Proposed a timescale",
     "timescale_agreed": "Agreed the timescale",
+    "timescale_declined": "Declined the proposed timescale",
+    "action_done": "Marked an agreed action as done",
+    "action_withdrawn": "Withdrew an agreed action",
+    "closing_proposed": "Proposed to close the case",
+    "closing_declined": "Declined the proposed closing",
     "overdue": "The level went overdue",
     "due_soon": "The level is due soon",
     "action_overdue": "An agreed action went overdue",
@@ -150,6 +155,12 @@ def show(case_id: int) -> ResponseReturnValue:
         may_accept=rules.may_accept(
             actor, access, definition, step.proposal if step else None, ctx.now
         ),
+        may_decline=rules.may_decline(actor, access, definition, step.proposal if step else None),
+        may_answer_closing=rules.may_answer_closing(actor, access, definition),
+        may_end=lambda record: rules.may_end_action(
+            actor, access, definition, rules.Owner(record.author.id, record.author.agency)
+        ),
+        open_actions=[r for r in case.records if r.open_action],
         may_read_mark=rules.may_acknowledge(actor, access, definition),
         may_add_parties=rules.may_add_parties(actor, access),
         may_hand_over=rules.may_hand_over(actor, access, actor.agency)
@@ -314,7 +325,7 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
                     "themes": list(form.themes.data or []),
                 }
         try:
-            case_service.take_action(
+            taken = case_service.take_action(
                 db.session(),
                 ctx,
                 user.id,
@@ -339,7 +350,14 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
                 },
             )
         else:
-            flash(f"Done: {action.title.lower()}", "success")
+            if taken.closing_status == "proposed":
+                flash(
+                    f"You have proposed it: {action.title.lower()}. The case closes once someone "
+                    "from another agency involved confirms it",
+                    "success",
+                )
+            else:
+                flash(f"Done: {action.title.lower()}", "success")
             return redirect(url_for("cases.show", case_id=case.id))
     status = 400 if form.errors or problems else 200
     return render_template(

@@ -299,6 +299,28 @@ class TimescaleForm(Form):
     submit = SubmitField("Propose this timescale", widget=GovSubmitInput())
 
 
+class NoteForm(Form):
+    """An optional note, such as how an agreed action was done."""
+
+    version = HiddenField()
+    text = TextAreaField(
+        "Note (optional)",
+        widget=GovTextArea(),
+        validators=[Optional(), Length(max=rules.MAX_REASON)],
+    )
+
+
+class ReasonForm(Form):
+    """A reason that must be given, such as why a timescale or a closing is declined."""
+
+    version = HiddenField()
+    text = TextAreaField(
+        "Reason",
+        widget=GovTextArea(),
+        validators=[DataRequired("Enter the reason"), Length(max=rules.MAX_REASON)],
+    )
+
+
 class ActionForm(Form):
     version = HiddenField()
     record = TextAreaField(

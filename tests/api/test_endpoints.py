@@ -64,7 +64,7 @@ def test_raising_a_case_answers_201_with_the_case_its_etag_and_location(api: Api
     assert response.status_code == 201, response.get_json()
     case = response.get_json()
     assert set(case) >= CASE_KEYS
-    assert case["workflow"]["key"] == "leeds-pcrp" and case["workflow"]["version"] == 1
+    assert case["workflow"]["key"] == "leeds-pcrp" and case["workflow"]["version"] == 2
     assert case["state"] == "practitioners" and case["closed"] is False and case["outcome"] is None
     assert set(case["step"]) >= STEP_KEYS
     assert case["step"]["timescale"] == {
@@ -203,7 +203,15 @@ def test_a_full_journey_records_acknowledgements_timescales_and_actions(
         headers={"If-Match": escalated.headers["ETag"].strip('"')},
     )
     assert resolved.status_code == 200, resolved.get_json()
-    closed = resolved.get_json()
+    proposed = resolved.get_json()  # version 2: proposed until Health confirms
+    assert proposed["closed"] is False and proposed["closing"]["status"] == "proposed"
+    confirmed = api.post(
+        f"/cases/{case_id}/closing/confirm",
+        "health_manager",
+        headers={"If-Match": resolved.headers["ETag"]},
+    )
+    assert confirmed.status_code == 200, confirmed.get_json()
+    closed = confirmed.get_json()
     assert closed["closed"] is True and closed["step"] is None and closed["actions"] == []
     assert closed["outcome"]["kind"] == "resolved" and closed["outcome"]["level"] == "managers"
     assert closed["learning"]["themes"] == ["thresholds"]
@@ -217,6 +225,7 @@ def test_a_full_journey_records_acknowledgements_timescales_and_actions(
         "timescale_proposed",
         "timescale_agreed",
         "escalate",
+        "closing_proposed",
         "resolve",
     ]
     assert all(e["case"] == closed["reference"] for e in events)
@@ -307,6 +316,11 @@ def test_the_description_is_openapi_3_with_every_endpoint_errors_and_bearer_auth
         ("post", "/api/v1/cases/{case_id}/timescale"),
         ("post", "/api/v1/cases/{case_id}/timescale/accept"),
         ("post", "/api/v1/cases/{case_id}/actions/{action}"),
+        ("post", "/api/v1/records/{record_id}/done"),
+        ("post", "/api/v1/records/{record_id}/withdraw"),
+        ("post", "/api/v1/cases/{case_id}/timescale/decline"),
+        ("post", "/api/v1/cases/{case_id}/closing/confirm"),
+        ("post", "/api/v1/cases/{case_id}/closing/decline"),
         ("get", "/api/v1/cases/{case_id}/history"),
         ("post", "/api/v1/cases/{case_id}/parties"),
         ("post", "/api/v1/cases/{case_id}/handover"),
@@ -399,6 +413,12 @@ def test_a_listing_shows_each_case_as_reading_it_does(api: Api, world, now) -> N
         headers={"If-Match": escalated.headers["ETag"]},
     )
     assert resolved.status_code == 200, resolved.get_json()
+    confirmed = api.post(
+        f"/cases/{closed}/closing/confirm",
+        "health_manager",
+        headers={"If-Match": resolved.headers["ETag"]},
+    )
+    assert confirmed.status_code == 200, confirmed.get_json()
 
     listed = api.get("/cases?per_page=100", "csc_manager").get_json()["items"]
     by_id = {item["id"]: item for item in listed}

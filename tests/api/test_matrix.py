@@ -53,12 +53,13 @@ ENDPOINTS = (
     "GET /openapi.json",
 )
 
-# One row per user, one column per endpoint, in the order above.
+# One row per user, one column per endpoint, in the order above. Withdrawing is for the side
+# that raised the case (leeds-pcrp version 2): the party of the other agency cannot.
 # "GET /cases (sees it)" is 1 when the case is in the user's list, 0 when not.
 EXPECTED = {
     #                 wf   raise list get  hist rec  ack  ts   acc  esc  wdr  out  evts vrfy spec
     "raiser":        (200, 201, 1,   200, 200, 201, 200, 200, 200, 200, 200, 403, 403, 403, 200),
-    "party":         (200, 201, 1,   200, 200, 201, 200, 200, 403, 200, 200, 403, 403, 403, 200),
+    "party":         (200, 201, 1,   200, 200, 201, 200, 200, 403, 200, 403, 403, 403, 403, 200),
     "colleague":     (200, 201, 0,   404, 404, 404, 404, 404, 404, 404, 404, 403, 403, 403, 200),
     "outsider":      (200, 201, 0,   404, 404, 404, 404, 404, 404, 404, 404, 403, 403, 403, 200),
     "manager":       (200, 201, 1,   200, 200, 403, 403, 403, 403, 200, 403, 403, 403, 403, 200),
@@ -98,7 +99,7 @@ def _fresh(world: factories.World, now: datetime, ctx: Context) -> dict[str, int
 def _cell(api: Api, who: str, endpoint: str, ids: dict[str, int]) -> int:
     case, record = ids["case"], ids["record"]
     match = {"If-Match": f'"{ids["version"]}"'}
-    due = (real_now() + timedelta(days=10)).isoformat()
+    due = factories.working_day(real_now(), 10).isoformat()
     other = "HEALTH" if who.startswith("csc") else "CSC"
     calls: dict[str, Callable[[], TestResponse]] = {
         "GET /workflows": lambda: api.get("/workflows", who),

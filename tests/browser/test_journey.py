@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -20,6 +19,7 @@ from playwright.sync_api import Page, expect
 from resolution.context import real_now, service_context
 from resolution.extensions import db
 from resolution.services import accounts
+from tests import factories
 
 from .conftest import Pages
 
@@ -157,7 +157,7 @@ def test_a_disagreement_from_raising_to_the_outcome_log(
     page.get_by_role("button", name="Add to the record").click()
     page.get_by_role("button", name="Propose a timescale").click()
     pages.check(page, "propose a timescale")
-    due = (real_now() + timedelta(days=14)).date()
+    due = factories.working_day(real_now(), 14).date()
     fill_date(page, due.day, due.month, due.year)
     page.get_by_label("Why this timescale?").fill("Waiting for the health visitor's chronology")
     page.get_by_role("button", name="Propose this timescale").click()
@@ -215,6 +215,7 @@ def test_a_disagreement_from_raising_to_the_outcome_log(
     open_case(page, reference)
     pages.check(page, "at the leads")
     page.get_by_role("button", name="Record that it is resolved").click()
+    expect(page.get_by_role("heading", name="Record that it is resolved")).to_be_visible()
     pages.check(page, "resolve")
     page.get_by_label("Record of the decision").fill("Leads met and agreed an assessment.")
     page.get_by_label("Outcome").fill("CSC will open a child and family assessment.")
@@ -222,6 +223,14 @@ def test_a_disagreement_from_raising_to_the_outcome_log(
     page.get_by_label("Information sharing").check()
     page.get_by_label("Understanding of thresholds").check()
     page.get_by_role("button", name="Record that it is resolved").click()
+    expect(page.get_by_role("heading", name="A closing is proposed")).to_be_visible()
+    pages.check(page, "closing proposed")
+    sign_out(page)
+
+    # Priya, of the other agency, confirms it: nobody closes a disagreement alone.
+    sign_in(page, base, people["priya"])
+    open_case(page, reference)
+    page.get_by_role("button", name="Confirm: record that it is resolved").click()
     expect(page.get_by_text("This case is closed: resolved")).to_be_visible()
     expect(page.get_by_text("Information sharing, Understanding of thresholds")).to_be_visible()
     pages.check(page, "resolved")

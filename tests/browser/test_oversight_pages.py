@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from resolution.context import real_now, service_context
 from resolution.extensions import db
 from resolution.services import accounts, cases
+from tests import factories
 
 from .conftest import Pages
 from .test_journey import PASSWORD, sign_in
@@ -39,18 +40,24 @@ def closed_cases(app: Flask) -> list[str]:
         email="olu@partnership.example", name="Olu Adeyemi", agency="PART", role="auditor",
         password=PASSWORD,
     )  # fmt: skip
+    accounts.create_user(db.session(), service_context(now),
+        email="priya@health.example", name="Priya Shah", agency="HEALTH", role="practitioner",
+        password=None,
+    )  # fmt: skip
     refs = []
     for i, (action, themes) in enumerate((("resolve", ["neglect"]), ("withdraw", []))):
         case = cases.raise_case(db.session(),
             service_context(now), sam.id, child_ref=f"CS-77{i}", category="threshold",
             summary="Whether the threshold is met.", with_agencies=["HEALTH"],
+            with_people=["priya@health.example"],
         )  # fmt: skip
-        closed = cases.take_action(db.session(),
+        cases.take_action(db.session(),
             service_context(now + timedelta(minutes=30)), sam.id, case.id, action,
             record="Agreed by phone.", expected_version=case.version,
             outcome={"text": "Settled."},
             learning={"text": "Talk early.", "themes": themes} if themes else None,
         )  # fmt: skip
+        closed = factories.agree(now + timedelta(minutes=30), case.id)  # Health confirms
         refs.append(closed.reference)
     return refs
 

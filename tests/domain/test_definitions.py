@@ -142,3 +142,45 @@ def test_two_files_with_the_same_key_and_version_are_refused(tmp_path: Path) -> 
     (tmp_path / "b.toml").write_text(GOOD)
     with pytest.raises(DefinitionError, match="mini version 1 is also defined in"):
         load_directory(tmp_path)
+
+
+def test_leeds_version_2_is_the_default_and_closes_only_by_agreement_below_the_partnership() -> (
+    None
+):
+    registry = load_directory(WORKFLOWS, "leeds-pcrp")
+    v1, v2 = registry.get("leeds-pcrp", 1), registry.latest("leeds-pcrp")
+    assert v2.version == 2 and registry.latest(registry.default_key) is v2
+    resolve, withdraw, refer = (v2.action(k) for k in ("resolve", "withdraw", "refer"))
+    assert resolve and withdraw and refer
+    assert resolve.requires_agreement and refer.requires_agreement
+    assert not withdraw.requires_agreement and withdraw.agency == "raising"
+    assert resolve.needs_agreement(v2.level("leads"))
+    assert not resolve.needs_agreement(v2.level("partnership"))  # the final level stands alone
+    # Version 1 is published: its rules stay as they were.
+    assert not any(a.requires_agreement for a in v1.actions)
+    assert {a.agency for a in v1.actions} == {"any"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ('roles = ["practitioner"]', 'roles = ["practitioner"]\nrequires_agreement = true',
+         "actions[0] 'escalate'.requires_agreement"),
+        ('closes = "resolved"', 'closes = "resolved"\nagency = "ours"', "'resolve'.agency"),
+        ('closes = "resolved"', 'closes = "resolved"\nrequires_agreement = "yes"',
+         "'resolve'.requires_agreement: must be true or false"),
+        ('from = "*"\ncloses = "resolved"',
+         'from = "*"\ncloses = "resolved"\nagency = "challenged"\nraiser_may = true',
+         "'resolve'.raiser_may"),
+    ],
+)  # fmt: skip
+def test_closing_rules_are_checked_on_load(old: str, new: str, named: str) -> None:
+    with pytest.raises(DefinitionError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        parse_definition(GOOD.replace(old, new, 1), "bad.toml")
+
+
+def test_agreement_asked_only_of_a_final_level_is_refused() -> None:
+    text = GOOD.replace('from = "*"\ncloses = "resolved"', 'from = ["two"]\ncloses = "resolved"')
+    text += '\n[[actions]]\nkey = "settle"\ntitle = "Settle"\nfrom = ["two"]\ncloses = "resolved"\nrequires_agreement = true\n'
+    with pytest.raises(DefinitionError, match="final level, whose decision stands alone"):
+        parse_definition(text, "bad.toml")

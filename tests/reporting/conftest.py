@@ -57,6 +57,7 @@ def act(
         outcome=outcome,  # type: ignore[arg-type]
         learning=extra.pop("learning", None),  # type: ignore[arg-type]
     )
+    factories.agree(when, case_id)
 
 
 @pytest.fixture

@@ -137,6 +137,7 @@ def test_dates_are_london_days_in_summer_time(app, world) -> None:
         expected_version=None,
         outcome={"text": "agreed"},
     )
+    factories.agree(late, raised.id)  # Health confirms at once
     auditor = world["auditor"]
     ctx = service_context()
     assert reports.outcome_log(db.session(), ctx, auditor, date_to=date(2026, 3, 31)) == []

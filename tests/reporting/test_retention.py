@@ -45,7 +45,7 @@ def test_it_lists_what_it_would_redact_and_asks_first(runner, closed_cases: Fixt
         refs["B"] not in result.output and refs["E"] not in result.output
     )  # closed less than 10 days ago
     assert (
-        f"{refs['A']}  closed 2026-03-04, kept 10 days: 1 record(s), 2 history event(s)"
+        f"{refs['A']}  closed 2026-03-04, kept 10 days: 1 record(s), 3 history event(s)"
         in result.output
     )
     assert result.output.strip().endswith("nothing redacted")

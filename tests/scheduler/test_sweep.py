@@ -172,6 +172,7 @@ def test_overdue_agreed_action_is_flagged_on_open_cases_only(
     for mail in smtp_server.mailbox.items:
         assert mail.subject == f"{open_case.reference}: an agreed action is overdue"
         assert "Send the chronology" not in mail.body  # the record's text stays on the case
+        assert "marks it as done on the case" in mail.body
     assert sweep(db.session(), service_context(late + timedelta(hours=1))).actions_overdue == 0
 
 

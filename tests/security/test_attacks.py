@@ -20,6 +20,7 @@ from resolution.context import real_now, service_context
 from resolution.extensions import db
 from resolution.services import accounts
 
+from .. import factories
 from ..api.conftest import Api, new_case, nothing_written, row_counts
 from ..web.conftest import csrf_token
 
@@ -145,7 +146,7 @@ def test_script_payloads_in_every_text_field_stay_inert(
         proposed = api.post(
             f"/cases/{case_id}/timescale",
             "health_practitioner",
-            {"due_at": (real_now() + timedelta(days=20)).isoformat(), "reason": payload},
+            {"due_at": factories.working_day(real_now(), 20).isoformat(), "reason": payload},
         )
         assert proposed.status_code == 200, proposed.get_json()
         closed = api.post(
@@ -159,6 +160,7 @@ def test_script_payloads_in_every_text_field_stay_inert(
             headers={"If-Match": api.get(f"/cases/{case_id}", "csc_lead").headers["ETag"]},
         )
         assert closed.status_code == 200, closed.get_json()
+        factories.agree(real_now(), case_id)  # the other side confirms (leeds-pcrp version 2)
         answer = api.get(f"/cases/{case_id}", "csc_practitioner")
         assert answer.mimetype == "application/json"
         body = answer.get_json()

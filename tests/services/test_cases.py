@@ -331,7 +331,7 @@ def test_closing_needs_an_outcome_and_a_closed_case_accepts_nothing(world, now) 
         expected_version=1,
         outcome={"text": "agreed"},
     )
-    case = db.session.get(Case, case.id)
+    case = factories.agree(now, case.id)  # Health confirms
     assert case.closed and case.outcome_kind == "resolved" and case.outcome_level == "practitioners"
     assert case.current_step is None and case.steps[-1].ended_at == now
     before = counts()

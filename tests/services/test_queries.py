@@ -69,6 +69,7 @@ def _busy_case(world, now: datetime) -> int:
         ctx(8), manager, case.id, "resolve", record="Agreed.", expected_version=version,
         outcome={"text": "A plan."}, learning={"text": "Sooner.", "themes": ["thresholds", "neglect"]},
     )  # fmt: skip
+    factories.agree(ctx(8).now, case.id)  # Health confirms
     db.session.expire_all()
     return case.id
 

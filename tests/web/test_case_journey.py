@@ -200,7 +200,7 @@ def test_the_other_agency_reads_a_record_and_accepts_a_proposed_timescale(
         f"/cases/{case.id}/records/new",
         {"kind": "discussion", "text": "We spoke on the phone."},
     )
-    due = (real_now() + timedelta(days=10)).date()
+    due = factories.working_day(real_now(), 10).date()
     proposed = post(
         sam,
         f"/cases/{case.id}/timescale",
@@ -277,6 +277,22 @@ def test_escalating_then_resolving_with_learning_themes(world, case, as_user: Cl
         },
     )
     assert done.status_code == 302
+    db.session.refresh(case)
+    assert not case.closed and case.closing_status == "proposed"  # until CSC confirms
+    html = manager.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "The case closes once someone from another agency involved confirms it" in html
+    assert "A closing is proposed" in html and "Confirm: record that it is resolved" not in html
+    other = as_user(world["csc_manager"])
+    assert "Confirm: record that it is resolved" in other.get(f"/cases/{case.id}").get_data(
+        as_text=True
+    )
+    confirmed = post(
+        other,
+        f"/cases/{case.id}/closing/confirm",
+        {"version": str(case.version)},
+        token_from=f"/cases/{case.id}",
+    )
+    assert confirmed.status_code == 302
     db.session.refresh(case)
     assert case.closed and case.outcome_kind == "resolved"
     html = manager.get(f"/cases/{case.id}").get_data(as_text=True)

@@ -36,7 +36,7 @@ def _close(world, now, action: str, by: str, *, themes=(), escalate_by=None, **k
             expected_version=case.version,
         )
     learning = {"text": "Talk sooner.", "themes": list(themes)} if themes else None
-    return cases.take_action(
+    cases.take_action(
         db.session(),
         service_context(now + timedelta(days=2)),
         world[by].id,
@@ -47,6 +47,7 @@ def _close(world, now, action: str, by: str, *, themes=(), escalate_by=None, **k
         outcome={"text": "Done."},
         learning=learning,
     )
+    return factories.agree(now + timedelta(days=2), case.id)  # the other side confirms
 
 
 def _fixture(world, now: datetime) -> dict[str, Case]:
@@ -268,6 +269,7 @@ def test_the_figures_page_shows_hand_computed_times(world, now, as_user: Client)
             expected_version=case.version,
             outcome={"text": "Done."},
         )
+        factories.agree(now + timedelta(days=days), case.id)
     client = as_user(world["auditor"])
     html = client.get("/figures?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
     summary = html.split("In brief")[1].split("</dl>")[0]

@@ -21,7 +21,7 @@ Client = Callable[[User], FlaskClient]
 
 def closed_case(world, now, **kwargs):
     case = factories.make_case(world, now, **kwargs)
-    return cases.take_action(
+    cases.take_action(
         db.session(),
         service_context(now),
         world[kwargs.get("by", "csc_practitioner")].id,
@@ -32,13 +32,20 @@ def closed_case(world, now, **kwargs):
         outcome={"text": '=HYPERLINK("x")'},
         learning={"text": "=1+1 talk early", "themes": ["neglect"]},
     )
+    return factories.agree(now, case.id)  # the other side confirms
 
 
 def test_the_auditor_sees_closed_cases_the_chain_status_and_filters(
     world, now, as_user: Client
 ) -> None:
     health = closed_case(world, now, child_ref="CS-1")
-    police = closed_case(world, now, with_agencies=("POLICE",), with_people=(), child_ref="CS-2")
+    police = closed_case(
+        world,
+        now,
+        with_agencies=("POLICE",),
+        with_people=("police_practitioner",),
+        child_ref="CS-2",
+    )
     factories.make_case(world, now, child_ref="CS-OPEN")
     client = as_user(world["auditor"])
     html = client.get("/outcomes").get_data(as_text=True)
