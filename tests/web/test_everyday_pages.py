@@ -50,7 +50,10 @@ def test_open_actions_are_listed_with_owner_and_due_date_and_ended_by_exactly_th
     record = _action(world, case.id)
     page = _page(as_user(world["health_practitioner"]), case.id)
     check_page(page)
-    assert "Open actions" in page and "Send the chronology." in page
+    assert (
+        "Open actions" in page
+        and '<td class="govuk-table__cell app-record-text">Send the chronology.</td>' in page
+    )
     assert "Csc Practitioner (Children&#39;s Social Care)" in page  # the owner
     offered = {
         name: f"/records/{record.id}/done" in _page(as_user(world[name]), case.id)
@@ -136,7 +139,10 @@ def test_a_timescale_declined_on_its_page_says_so_on_the_case(world, now, as_use
     answer = _post(sam, path, {"text": "The chronology is ready now.", "version": "2"}, path)
     assert answer.status_code == 302
     page = _page(sam, case.id)
-    assert "was declined by Csc Practitioner: The chronology is ready now." in page
+    assert (
+        "was declined by Csc Practitioner; the due date stays as it was. Their reason: The chronology is ready now."
+        in page
+    )
     assert "Declined. " in page
     assert as_user(world["health_practitioner"]).get(path).status_code == 403
 
