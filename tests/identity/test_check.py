@@ -225,7 +225,11 @@ def test_a_provider_that_cannot_be_reached_gets_a_page_not_an_error(
     )
     settings = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x", "TESTING": True}
     other = create_app({**settings, "IDENTITY_PROVIDERS": str(path)})
-    response = other.test_client().get("/sign-in/dead")
+    try:
+        response = other.test_client().get("/sign-in/dead")
+    finally:
+        with other.app_context():  # close its pool's connections now, not when collected
+            db.engine.dispose()
     assert response.status_code == 503
     assert "Signing in with your Dead account is not working" in response.get_data(as_text=True)
     db.session.remove()
