@@ -173,7 +173,7 @@ def add_record(case_id: int) -> Response:
     s.RecordOut,
     body=s.EmptyIn,
     body_required=False,
-    errors=(403,),
+    errors=(403, 409),
     tags=["records"],
     description="Any party. No body, or `{}`.",
 )

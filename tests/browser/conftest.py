@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -79,7 +79,7 @@ class Pages:
         """Run every check on the page as it is now and save its screenshots."""
         self.count += 1
         stem = f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
-        assert page.locator("h1").count() == 1, f"{name}: one h1"
+        expect(page.locator("h1"), f"{name}: one h1").to_have_count(1)  # waits for the page
         title = page.title()
         assert title, f"{name}: a title"
         page.add_script_tag(path=str(AXE))

@@ -115,9 +115,13 @@ def test_a_disagreement_from_raising_to_the_outcome_log(
     pages.check(page, "immediate risk error")
     page.get_by_label("No", exact=True).check()
     page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Which agencies do you disagree with?")).to_be_visible()
     pages.check(page, "agencies question")
     page.get_by_label("Community Health Services").check()
     page.get_by_role("button", name="Continue").click()
+    expect(
+        page.get_by_role("heading", name="Who at these agencies do you disagree with?")
+    ).to_be_visible()
     pages.check(page, "people question")
     # accessible-autocomplete has replaced the select with a type-ahead of the same label.
     page.get_by_label("Who at these agencies do you disagree with? (optional)").fill("Pri")
