@@ -39,13 +39,35 @@ from ..services.errors import ServiceError
 DATE_FORMAT = "%d %m %Y"
 
 
-class DateInput(GovDateInput):
-    """GOV.UK day, month and year boxes that also render when the date was not sent at all."""
+class QuestionLegend:
+    """A group of controls named by its question: the field's label is the fieldset's legend,
+    also when the page passes fieldset parameters (which would otherwise replace it)."""
+
+    def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
+        params: dict[str, Any] = super().map_gov_params(field, **kwargs)  # type: ignore[misc]
+        fieldset = params.setdefault("fieldset", {})
+        legend = fieldset.setdefault("legend", {})
+        if not legend.get("text") and not legend.get("html"):
+            legend["text"] = field.label.text
+        return params
+
+
+class RadioInput(QuestionLegend, GovRadioInput):
+    """GOV.UK radios whose legend is the field's question."""
+
+
+class CheckboxesInput(QuestionLegend, GovCheckboxesInput):
+    """GOV.UK checkboxes whose legend is the field's question."""
+
+
+class DateInput(QuestionLegend, GovDateInput):
+    """GOV.UK day, month and year boxes, named by the field's question, that also render when
+    the date was not sent at all."""
 
     def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
         if field.raw_data is not None and len(field.raw_data) != 3:
             field.raw_data = None
-        return super().map_gov_params(field, **kwargs)  # type: ignore[no-any-return]
+        return super().map_gov_params(field, **kwargs)
 
 
 def printable(form: Any, field: Any) -> None:
@@ -120,7 +142,7 @@ class RiskForm(Form):
     risk = RadioField(
         "Is a child at immediate risk of significant harm?",
         choices=choices([("yes", "Yes"), ("no", "No")]),
-        widget=GovRadioInput(),
+        widget=RadioInput(),
         validators=[DataRequired("Select yes if a child is at immediate risk of significant harm")],
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
@@ -146,7 +168,7 @@ class ReferralForm(Form):
 class AgenciesForm(Form):
     agencies = SelectMultipleField(
         "Which agencies do you disagree with?",
-        widget=GovCheckboxesInput(),
+        widget=CheckboxesInput(),
         description="Select all that apply",
         validators=[DataRequired("Select at least one other agency")],
     )
@@ -167,7 +189,7 @@ class AgenciesForm(Form):
 class AboutForm(Form):
     workflow = RadioField(
         "Which process does this follow?",
-        widget=GovRadioInput(),
+        widget=RadioInput(),
         validators=[DataRequired("Select a process")],
     )
     child_ref = StringField(
@@ -187,7 +209,7 @@ class AboutForm(Form):
     category = RadioField(
         "What is the disagreement about?",
         choices=choices(rules.CATEGORIES),
-        widget=GovRadioInput(),
+        widget=RadioInput(),
         validators=[DataRequired("Select what the disagreement is about")],
     )
     summary = TextAreaField(
@@ -219,7 +241,7 @@ class RecordForm(Form):
                 ("note", "A note"),
             ]
         ),
-        widget=GovRadioInput(),
+        widget=RadioInput(),
         validators=[DataRequired("Select what kind of record this is")],
     )
     text = TextAreaField(
@@ -296,7 +318,7 @@ class ActionForm(Form):
     themes = SelectMultipleField(
         "Learning themes (optional)",
         choices=choices(rules.THEMES),
-        widget=GovCheckboxesInput(),
+        widget=CheckboxesInput(),
         description="Select all that the learning touches",
         validators=[Optional()],
     )

@@ -21,6 +21,23 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 FRONTEND = ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk" / "govuk-frontend.min.css"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# A control in the accessibility tree with no name: "- radio" or "- textbox: typed text".
+UNNAMED = re.compile(
+    r'^\s*- (radiogroup|radio|checkbox|textbox|combobox|listbox|spinbutton)\b(?! ")',
+    re.MULTILINE,
+)
+
+
+def unnamed_controls(page: Page) -> list[str]:
+    """Return what the page's accessibility tree holds without a name: controls, and groups of
+    controls (fieldsets) not named by their question."""
+    tree = page.locator("body").aria_snapshot()
+    found = [match.group(0).strip() for match in UNNAMED.finditer(tree)]
+    for fieldset in page.locator("fieldset").all():
+        lines = fieldset.aria_snapshot().splitlines()
+        if not lines[0].startswith('- group "'):
+            found.append(" ".join(lines[:3]))
+    return found
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -80,6 +97,7 @@ class Pages:
         self.count += 1
         stem = f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
         assert page.locator("h1").count() == 1, f"{name}: one h1"
+        assert unnamed_controls(page) == [], f"{name}: every control named by its question"
         title = page.title()
         assert title, f"{name}: a title"
         page.add_script_tag(path=str(AXE))
