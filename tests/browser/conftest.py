@@ -40,6 +40,36 @@ def unnamed_controls(page: Page) -> list[str]:
     return found
 
 
+# Each word of a table cell whose letters lie on more than one line (a hyphen or a space may
+# end a line; nothing else may), and each reference or date cell not on one line.
+BROKEN_WORDS = """() => {
+  const lines = (node, start, end) => {
+    const range = document.createRange();
+    range.setStart(node, start);
+    range.setEnd(node, end);
+    return new Set([...range.getClientRects()].filter(r => r.width > 0)
+      .map(r => Math.round(r.bottom))).size;
+  };
+  const broken = [];
+  for (const cell of document.querySelectorAll("main th, main td")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const word of node.data.matchAll(/[^\\s\\-\u2013/?=&]+/g)) {
+        if (lines(node, word.index, word.index + word[0].length) > 1) broken.push(word[0]);
+      }
+    }
+  }
+  for (const cell of document.querySelectorAll("main .app-nowrap")) {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const tops = new Set([...range.getClientRects()].filter(r => r.width > 0)
+      .map(r => Math.round(r.bottom)));
+    if (tops.size > 1) broken.push(cell.textContent.trim());
+  }
+  return broken.slice(0, 10);
+}"""
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _browser_parts_installed() -> None:
     """Fail, saying why, when the set-up has not installed what the browser tests need."""
@@ -129,6 +159,8 @@ class Pages:
                 " + ' ' + Math.round(e.getBoundingClientRect().right))"
             )
             assert overflow <= 375, f"{name}: wider than a 375px screen ({overflow}px): {wide}"
+            broken = page.evaluate(BROKEN_WORDS)
+            assert broken == [], f"{name}: words split across lines on a 375px screen: {broken}"
             page.screenshot(path=str(self.folder / f"{stem}-375px.png"), full_page=True)
         finally:
             page.set_viewport_size(size)
