@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from ..charts import bar_chart_svg
 from ..domain import rules
-from ..domain.status import step_status
+from ..domain.status import is_urgent, step_status
 from ..extensions import db
 from ..services import access, directory, figures, history, queries, reports
 from ..services.core import Context
@@ -43,6 +43,7 @@ class OverdueRow:
     due_soon: bool
     agreed: bool  # the current step's timescale has been agreed
     others: str  # the other agencies' names
+    urgent: bool  # on the urgent route's clock
 
 
 def _overdue_row(case: queries.OpenRow, ctx: Context, own: str) -> OverdueRow:
@@ -58,6 +59,7 @@ def _overdue_row(case: queries.OpenRow, ctx: Context, own: str) -> OverdueRow:
         due_soon=status.due_soon,
         agreed=case.timescale_status == "agreed",
         others=", ".join(name for code, name in case.agencies if code != own),
+        urgent=is_urgent(definition, case.state, case.urgent),
     )
 
 
