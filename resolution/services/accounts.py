@@ -46,12 +46,13 @@ def create_agency(
     """Add an agency."""
     code = code.strip().upper()
     name = name.strip()
+    problems: dict[str, list[str]] = {}  # every bad field at once
     if not AGENCY_CODE_RE.match(code):
-        raise Invalid.field(
-            "code", "use 2 to 20 capital letters, digits, - or _, starting with a letter"
-        )
+        problems["code"] = ["use 2 to 20 capital letters, digits, - or _, starting with a letter"]
     if not name or len(name) > 200:
-        raise Invalid.field("name", "give a name of 1 to 200 characters")
+        problems["name"] = ["give a name of 1 to 200 characters"]
+    if problems:
+        raise Invalid("; ".join(f"{k}: {v[0]}" for k, v in problems.items()), problems)
     with unit_of_work(session, ctx.now) as uow:
         if uow.session.scalar(select(Agency.id).where(Agency.code == code)):
             raise Conflict(f"agency {code} exists already", {"code": ["already exists"]})
@@ -93,22 +94,38 @@ def create_user(
     password: str | None,
     actor: str = "cli",
 ) -> User:
-    """Add a user; without a password they can only use API tokens."""
+    """Add a user; without a password they can only use API tokens. Every bad field is
+    refused at once."""
     email = email.strip().lower()
+    problems: dict[str, list[str]] = {}
     if not EMAIL_RE.match(email):
-        raise Invalid.field("email", "give a valid e-mail address")
+        problems["email"] = ["give a valid e-mail address, like name@agency.org"]
     if not name.strip() or len(name) > 200:
-        raise Invalid.field("name", "give a name of 1 to 200 characters")
+        problems["name"] = ["give a name of 1 to 200 characters"]
     if role not in ROLES:
-        raise Invalid.field("role", f"must be one of {', '.join(ROLES)}")
+        problems["role"] = [f"must be one of {', '.join(ROLES)}"]
     if password is not None:
-        validate_password(password, email)
+        try:
+            validate_password(password, email)
+        except Invalid as exc:
+            problems.update(exc.fields)
     with unit_of_work(session, ctx.now) as uow:
         found = uow.session.scalar(select(Agency).where(Agency.code == agency.strip().upper()))
         if found is None or not found.active:
-            raise Invalid.field("agency", f"unknown agency '{agency}'")
-        if uow.session.scalar(select(User.id).where(User.email == email)):
+            problems["agency"] = [f"unknown agency '{agency}'"]
+        exists = "email" not in problems and uow.session.scalar(
+            select(User.id).where(User.email == email)
+        )
+        if exists and not problems:
             raise Conflict(f"user {email} exists already", {"email": ["already exists"]})
+        if exists:
+            problems["email"] = [f"a user with the e-mail address {email} exists already"]
+        if problems:
+            raise Invalid(
+                "; ".join(f"{key}: {messages[0]}" for key, messages in problems.items()),
+                problems,
+            )
+        assert found is not None
         user = User(
             email=email,
             name=name.strip(),

@@ -34,7 +34,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..domain import rules
-from ..services.errors import ServiceError
+from ..services.accounts import AGENCY_CODE_RE, EMAIL_RE, validate_password
+from ..services.errors import Invalid, ServiceError
 
 DATE_FORMAT = "%d %m %Y"
 
@@ -113,7 +114,7 @@ def add_errors(form: FlaskForm, exc: ServiceError, fields: Mapping[str, str]) ->
             if exc.message not in left:
                 left.append(exc.message)
             continue
-        field.errors = [*field.errors, *messages]
+        field.errors = [*field.errors, *(m[:1].upper() + m[1:] for m in messages)]
     if not exc.fields:
         left.append(exc.message)
     form._errors = None  # recompute the summary from the fields
@@ -185,6 +186,15 @@ class AgenciesForm(Form):
         text = (self.people.data or "").replace(",", "\n")
         return [line.strip() for line in text.splitlines() if line.strip()]
 
+    def validate_people(self, field: TextAreaField) -> None:
+        """Refuse what is not an e-mail address (the service then asks who they are)."""
+        for email in self.emails():
+            if not EMAIL_RE.match(email):
+                raise ValidationError(
+                    "Enter each email address in the correct format, like name@agency.org: "
+                    f"'{email}' is not one"
+                )
+
 
 class AboutForm(Form):
     workflow = RadioField(
@@ -199,12 +209,12 @@ class AboutForm(Form):
             "The reference your agencies already use, such as the case-management number. "
             "Never the child's name."
         ),
-        validators=[DataRequired("Enter the case reference"), Length(max=40)],
+        validators=[DataRequired("Enter the case reference")],
     )
     child_initials = StringField(
         "Child's initials (optional)",
         widget=GovTextInput(),
-        validators=[Optional(), Length(max=4, message="Initials must be 4 letters or fewer")],
+        validators=[Optional()],
     )
     category = RadioField(
         "What is the disagreement about?",
@@ -228,6 +238,17 @@ class AboutForm(Form):
         ],
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
+
+    def validate_child_ref(self, field: StringField) -> None:
+        """The domain's rule for a case reference, said where it is typed."""
+        if field.data and not rules.CHILD_REF_RE.match(field.data.strip()):
+            raise ValidationError(
+                "Enter the case reference your agency uses, like CS-402117: not a name"
+            )
+
+    def validate_child_initials(self, field: StringField) -> None:
+        if field.data and not rules.INITIALS_RE.match(field.data.strip().upper()):
+            raise ValidationError("Enter the child's initials only: 1 to 4 letters, like JS")
 
 
 class RecordForm(Form):
@@ -337,6 +358,14 @@ class AgencyForm(Form):
     )
     submit = SubmitField("Add agency", widget=GovSubmitInput())
 
+    def validate_code(self, field: StringField) -> None:
+        """The service's rule for a code, said with the other fields' problems."""
+        if field.data and not AGENCY_CODE_RE.match(field.data.strip().upper()):
+            raise ValidationError(
+                "Enter a code of 2 to 20 capital letters, digits, - or _, "
+                "starting with a letter, like POLICE"
+            )
+
 
 ROLE_CHOICES = [
     ("practitioner", "Practitioner"),
@@ -371,6 +400,21 @@ class UserForm(Form):
         validators=[DataRequired("Enter a password")],
     )
     submit = SubmitField("Add user", widget=GovSubmitInput())
+
+    def validate_email(self, field: StringField) -> None:
+        if field.data and not EMAIL_RE.match(field.data.strip().lower()):
+            raise ValidationError(
+                "Enter an email address in the correct format, like name@agency.org"
+            )
+
+    def validate_password(self, field: PasswordField) -> None:
+        """The service's password rule, said with the other fields' problems."""
+        if field.data:
+            try:
+                validate_password(field.data, (self.email.data or "").strip().lower() or None)
+            except Invalid as exc:
+                message = exc.fields["password"][0]
+                raise ValidationError(message[:1].upper() + message[1:]) from None
 
 
 class PasswordForm(Form):

@@ -17,7 +17,7 @@ from ..domain.definitions import Definition
 from ..extensions import db
 from ..services import cases as case_service
 from ..services import directory
-from ..services.errors import Forbidden, ServiceError
+from ..services.errors import Forbidden, Invalid, ServiceError
 from .forms import AboutForm, AgenciesForm, ButtonForm, ReferralForm, RiskForm, choices
 from .helpers import LONDON, me, roles_required, web_ctx
 
@@ -65,6 +65,36 @@ def _missing(answers: dict[str, Any]) -> str | None:
     if "summary" not in answers:
         return "raising.about"
     return None
+
+
+def _rechecking() -> bool:
+    """Whether this is a change link from Check your answers: the page then checks the stored
+    answers again, so that it shows what is wrong with them."""
+    return request.method == "GET" and bool(request.args.get("change"))
+
+
+def _form_options() -> dict[str, Any]:
+    return {"meta": {"csrf": False}} if _rechecking() else {}
+
+
+def _check_named(form: AgenciesForm) -> bool:
+    """Ask the service about the agencies and people named, as raising will; say any refusal
+    on the field."""
+    try:
+        case_service.check_named(
+            db.session(),
+            web_ctx(),
+            me().id,
+            with_agencies=list(form.agencies.data or []),
+            with_people=form.emails(),
+        )
+    except Invalid as exc:
+        for name, messages in (exc.fields or {}).items():
+            field = form.people if name == "with_people" else form.agencies
+            field.errors = [*field.errors, *(m[:1].upper() + m[1:] for m in messages)]
+        form._errors = None
+        return False
+    return True
 
 
 def _definitions() -> list[Definition]:
@@ -145,10 +175,12 @@ def agencies() -> ResponseReturnValue:
     data = None
     if request.method == "GET" and "agencies" in answers:
         data = {"agencies": answers["agencies"], "people": "\n".join(answers.get("people", []))}
-    form = AgenciesForm(data=data)
+    form = AgenciesForm(data=data, **_form_options())
     others = directory.agencies(db.session(), web_ctx(), active_only=True, excluding=me().agency_id)
     form.agencies.choices = choices((a.code, a.name) for a in others)
-    if form.validate_on_submit():
+    if _rechecking() and form.validate():
+        _check_named(form)
+    if form.validate_on_submit() and _check_named(form):
         _save(agencies=list(form.agencies.data or []), people=form.emails())
         return _next("raising.about")
     return render_template("raise/agencies.html", form=form), 400 if form.errors else 200
@@ -166,8 +198,10 @@ def about() -> ResponseReturnValue:
     if request.method == "GET":
         data = {k: answers.get(k) for k in ("child_ref", "child_initials", "category", "summary")}
         data["workflow"] = answers.get("workflow") or _default_definition().key
-    form = AboutForm(data=data)
+    form = AboutForm(data=data, **_form_options())
     form.workflow.choices = choices((d.key, d.title) for d in definitions)
+    if _rechecking():
+        form.validate()
     if form.validate_on_submit():
         _save(
             workflow=form.workflow.data,
