@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from ..context import service_context
 from ..domain import rules
-from ..domain.calendar import spoken_time
+from ..domain.calendar import MONTHS, spoken_time
 from ..models import User
 from ..services.core import Context
 
@@ -50,6 +50,11 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 def london(value: datetime | None, with_time: bool = True) -> str:
     """Return an instant as GOV.UK style London time, e.g. '5pm on 9 March 2026'."""
     return "" if value is None else spoken_time(value, LONDON, with_time)
+
+
+def london_day(value: date) -> str:
+    """Return a calendar day in words, e.g. '9 March 2026'."""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
 def london_date(value: datetime | None) -> str:

@@ -109,7 +109,7 @@ def test_unknown_filter_values_are_errors_that_link_to_their_field(world, as_use
     response = client.get("/outcomes?theme=cake&from=2026-05-01&to=2026-04-01")
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert 'href="#theme"' in html and 'href="#to"' in html
+    assert 'href="#theme"' in html and 'href="#to-day"' in html
     assert client.get("/outcomes.csv?theme=cake").status_code == 400
 
 
@@ -166,7 +166,7 @@ def test_the_figures_csv_and_period_errors(world, now, as_user: Client) -> None:
         == "0"
     )
     bad = client.get("/figures?from=someday")
-    assert bad.status_code == 400 and 'href="#from"' in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'href="#from-day"' in bad.get_data(as_text=True)
 
 
 def test_views_exports_and_sign_ins_reach_the_access_log_page(
@@ -252,6 +252,39 @@ def test_the_closing_dates_filter_the_log_and_its_csv_proves_itself(
     saved.write_text(client.get("/outcomes.csv?from=2026-03-04").get_data(as_text=True))
     verified = app.test_cli_runner().invoke(args=["audit", "verify", "--since-export", str(saved)])
     assert verified.exit_code == 0, verified.output
+
+
+def test_periods_are_typed_as_day_month_year_and_a_reversed_one_lists_nothing(
+    world, now, as_user: Client
+) -> None:
+    early = _close(world, now, "resolve", "csc_practitioner", child_ref="CS-EARLY")
+    late = _close(
+        world, now + timedelta(days=7), "resolve", "csc_practitioner", child_ref="CS-LATE"
+    )
+    client = as_user(world["auditor"])
+    typed = client.get(
+        "/outcomes?from-day=5&from-month=3&from-year=2026&to-day=&to-month=&to-year="
+    )
+    html = typed.get_data(as_text=True)
+    assert typed.status_code == 200
+    assert late.reference in html and early.reference not in html
+    assert 'name="from-day" type="text" value="5"' in html  # the boxes keep what was typed
+    assert "outcomes.csv?from=2026-03-05" in html  # the CSV link names the same period
+    for path in ("/outcomes", "/figures"):
+        reversed_period = client.get(
+            f"{path}?from-day=11&from-month=3&from-year=2026&to-day=4&to-month=3&to-year=2026"
+        )
+        page = reversed_period.get_data(as_text=True)
+        assert reversed_period.status_code == 400, path
+        assert "The end date must be the same as or after the start date" in page, path
+        assert 'href="#to-day"' in page, path
+        assert early.reference not in page and late.reference not in page, path
+        assert "Download" not in page, path
+    not_a_day = client.get("/figures?from-day=31&from-month=2&from-year=2026")
+    assert not_a_day.status_code == 400
+    assert "Enter a real start date as day, month and year" in not_a_day.get_data(as_text=True)
+    shown = client.get("/figures?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    assert "Period: 1 March 2026 to 31 March 2026." in shown
 
 
 def test_the_figures_page_shows_hand_computed_times(world, now, as_user: Client) -> None:

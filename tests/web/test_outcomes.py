@@ -50,7 +50,7 @@ def test_the_auditor_sees_closed_cases_the_chain_status_and_filters(
     filtered = client.get("/outcomes?agency=POLICE").get_data(as_text=True)
     assert police.reference in filtered and health.reference not in filtered
     bad = client.get("/outcomes?from=yesterday")
-    assert bad.status_code == 400 and 'href="#from"' in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'href="#from-day"' in bad.get_data(as_text=True)
 
 
 def test_the_csv_download_has_one_row_per_closed_case_and_the_chain_head(
