@@ -235,8 +235,12 @@ def figures_csv(figs: Mapping[str, Any], head: tuple[int, str] | None = None) ->
     return table_csv(FIGURE_COLUMNS, figure_rows(figs), head)
 
 
-def chart_series(figs: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, float]]]]:
-    """Return (title, rows) for each chart of the figures page; each also makes its table."""
+def chart_series(
+    figs: Mapping[str, Any], agency_names: Mapping[str, str] | None = None
+) -> list[tuple[str, list[tuple[str, float]]]]:
+    """Return (title, rows) for each chart of the figures page; each also makes its table.
+    Agencies are named by `agency_names` (code to name) where it knows them."""
+    names = agency_names or {}
     level_words = {i["level"]: f"Level {i['level']}" for i in figs["outcomes_by_level"]}
     return [
         (
@@ -248,7 +252,10 @@ def chart_series(figs: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, flo
         ),
         (
             "Disagreements between pairs of agencies",
-            [(f"{p['from']} to {p['to']}", p["count"]) for p in figs["pairs"]],
+            [
+                (f"{names.get(p['from'], p['from'])} to {names.get(p['to'], p['to'])}", p["count"])
+                for p in figs["pairs"]
+            ],
         ),
         (
             "Cases closed at each level",
@@ -263,7 +270,10 @@ def chart_series(figs: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, flo
         ),
         (
             "Share of steps that went overdue by agency (%)",
-            [(i["agency"], round(100 * (i["share"] or 0), 1)) for i in figs["overdue_by_agency"]],
+            [
+                (names.get(i["agency"], i["agency"]), round(100 * (i["share"] or 0), 1))
+                for i in figs["overdue_by_agency"]
+            ],
         ),
         (
             "Learning themes",

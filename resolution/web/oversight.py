@@ -273,6 +273,7 @@ def figures_page() -> ResponseReturnValue:
     ctx, user = web_ctx(), me()
     start, end, values, errors, boxes = _period()
     reading = access.Reading(access.FIGURES_VIEWED, _target("figures", values), "web")
+    agency_names = directory.agency_names(db.session(), ctx)
     figs = (
         None
         if errors
@@ -280,7 +281,7 @@ def figures_page() -> ResponseReturnValue:
     )
     charts = [
         {"title": title, "rows": rows, "svg": Markup(bar_chart_svg(title, rows))}  # noqa: S704 - charts escape every text  # nosec B704
-        for title, rows in (figures.chart_series(figs) if figs else [])
+        for title, rows in (figures.chart_series(figs, agency_names) if figs else [])
     ]
     return render_template(
         "oversight/figures.html",
@@ -290,6 +291,7 @@ def figures_page() -> ResponseReturnValue:
         filters=values,
         boxes=boxes,
         period=_period_words(start, end),
+        agency_names=agency_names,
         csv_args={k: v for k, v in values.items() if v} if not errors else {},
         categories=rules.CATEGORIES,
         themes=rules.THEMES,
@@ -384,6 +386,7 @@ def access_log() -> ResponseReturnValue:
 
 def _decorated(rows: list[dict[str, Any]], ctx: Any) -> list[dict[str, Any]]:
     """Add the words the page shows beside each outcome row's codes."""
+    names = directory.agency_names(db.session(), ctx)
     out = []
     for row in rows:
         key, version = row["workflow"].rsplit(" v", 1)
@@ -395,6 +398,7 @@ def _decorated(rows: list[dict[str, Any]], ctx: Any) -> list[dict[str, Any]]:
                 **row,
                 "level_words": words,
                 "category_words": rules.CATEGORIES.get(row["category"], row["category"]),
+                "agency_words": [names.get(code, code) for code in row["agencies"]],
                 "theme_words": [rules.THEMES.get(t, t) for t in row["themes"]],
             }
         )

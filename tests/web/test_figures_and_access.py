@@ -270,6 +270,7 @@ def test_periods_are_typed_as_day_month_year_and_a_reversed_one_lists_nothing(
     assert late.reference in html and early.reference not in html
     assert 'name="from-day" type="text" value="5"' in html  # the boxes keep what was typed
     assert "outcomes.csv?from=2026-03-05" in html  # the CSV link names the same period
+    assert "Children&#39;s Social Care, Community Health" in html  # agencies by name
     for path in ("/outcomes", "/figures"):
         reversed_period = client.get(
             f"{path}?from-day=11&from-month=3&from-year=2026&to-day=4&to-month=3&to-year=2026"
@@ -311,7 +312,8 @@ def test_the_figures_page_shows_hand_computed_times(world, now, as_user: Client)
         "4.0",
         "6.0",
     ]
-    assert "CSC to HEALTH: 3" in html  # the pairs chart's text alternative
+    # The pairs chart's text alternative names the agencies.
+    assert "s Social Care to Community Health: 3" in html
     text = client.get("/figures.csv?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(text.split("# audit chain head")[0])))
     overall = {
