@@ -73,3 +73,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(london, "london")
     app.add_template_filter(london_date, "london_date")
     app.jinja_env.globals["roles"] = rules
+    app.context_processor(lambda: {"partnership": current_app.config["PARTNERSHIP_NAME"]})
