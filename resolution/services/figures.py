@@ -6,8 +6,8 @@ Which cases each figure counts (dates are Europe/London days, both ends kept):
 - steps that went overdue: steps that *ended* in the period (an open step's outcome is not
   known yet). A step counts for every agency involved in its case.
 Levels are counted by position (level 1 is the first level of the case's own process), so
-cases on different definitions add up. Time to resolution runs from raised_at to closed_at in
-days (24-hour days, to two decimals). The median is the usual one (the mean of the two middle
+cases on different definitions add up. Time to resolution is the outcome log's days open
+(`reports.days_open`: London calendar days from the day raised to the day closed). The median is the usual one (the mean of the two middle
 values when there is an even number); the 90th percentile is by nearest rank: the value at
 rank ceil(0.9 x n) of the sorted list.
 """
@@ -29,7 +29,14 @@ from ..domain import rules
 from ..models import Case, Step, User
 from . import access
 from .core import Context, head
-from .reports import local_bounds, ordered_agencies, require_reader, table_csv, went_overdue
+from .reports import (
+    days_open,
+    local_bounds,
+    ordered_agencies,
+    require_reader,
+    table_csv,
+    went_overdue,
+)
 
 FIGURE_COLUMNS = ("figure", "group", "measure", "value")
 
@@ -43,15 +50,11 @@ def nearest_rank(values: Sequence[float], percent: float) -> float | None:
     return ordered[rank - 1]
 
 
-def _days(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / 86400
-
-
 def _spread(values: list[float]) -> dict[str, Any]:
     return {
         "cases": len(values),
-        "median_days": round(statistics.median(values), 2) if values else None,
-        "p90_days": round(nearest_rank(values, 90) or 0.0, 2) if values else None,
+        "median_days": round(float(statistics.median(values)), 2) if values else None,
+        "p90_days": round(float(nearest_rank(values, 90) or 0), 2) if values else None,
     }
 
 
@@ -120,7 +123,7 @@ def figures(
         level = number(case)
         by_level[level][case.outcome_kind or ""] += 1
         assert case.closed_at is not None
-        times[level].append(_days(case.raised_at, case.closed_at))
+        times[level].append(days_open(case.raised_at, case.closed_at))
         themes.update(t.theme for t in case.themes)
 
     step_levels: dict[int, list[int]] = defaultdict(lambda: [0, 0])

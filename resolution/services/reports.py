@@ -97,6 +97,12 @@ def went_overdue(step: Step, now: datetime) -> bool:
     ).went_overdue
 
 
+def days_open(raised_at: datetime, closed_at: datetime) -> int:
+    """Count a case's days open as the outcome log and the figures both do: London calendar
+    days from the day it was raised to the day it closed."""
+    return (closed_at.astimezone(LONDON).date() - raised_at.astimezone(LONDON).date()).days
+
+
 def ordered_agencies(case: Case) -> list[str]:
     """Return a case's agency codes, the raising agency first."""
     raising = [ca.agency.code for ca in case.agencies if ca.raising]
@@ -167,9 +173,7 @@ def outcome_row(case: Case, workflows: Workflows) -> dict[str, Any]:
         "outcome": case.outcome_kind or "",
         "opened": case.raised_at,
         "closed": closed_at,
-        "days_open": (
-            closed_at.astimezone(LONDON).date() - case.raised_at.astimezone(LONDON).date()
-        ).days,
+        "days_open": days_open(case.raised_at, closed_at),
         "working_days_open": working_days_between(case.raised_at, closed_at, definition.calendar),
         "steps_overdue": sum(1 for step in case.steps if went_overdue(step, closed_at)),
         "urgent": bool(case.urgent),

@@ -13,12 +13,13 @@ from markupsafe import Markup
 
 from ..charts import bar_chart_svg
 from ..domain import rules
+from ..domain.calendar import financial_year
 from ..domain.status import is_urgent, step_status
 from ..extensions import db
 from ..services import access, directory, figures, history, queries, reports
 from ..services.core import Context
 from .cases import _level_words
-from .helpers import london_day, me, roles_required, web_ctx
+from .helpers import LONDON, london_day, me, roles_required, web_ctx
 
 bp = Blueprint("oversight", __name__)
 SORTS = {"due": "Due date", "reference": "Reference", "level": "Level"}
@@ -130,6 +131,10 @@ def _day(value: str | None) -> date | None:
 PARTS = ("day", "month", "year")
 
 
+def _boxes(day: date) -> dict[str, str]:
+    return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
+
+
 def _typed_day(name: str, wrong: str) -> tuple[str, dict[str, str], date | None, dict[str, str]]:
     """Read a day typed in GOV.UK day, month and year boxes (`name-day`...), or given as
     year-month-day in `name` (the page's own links): (the day as year-month-day, the boxes'
@@ -147,7 +152,7 @@ def _typed_day(name: str, wrong: str) -> tuple[str, dict[str, str], date | None,
         day = _day(iso)
         if day is None:
             return "", boxes, None, {name: wrong}
-        boxes = {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
+        boxes = _boxes(day)
     if day is not None and not rules.in_range(day):
         return "", boxes, None, {name: rules.OUT_OF_RANGE}
     return (day.isoformat() if day else ""), boxes, day, {}
@@ -155,10 +160,20 @@ def _typed_day(name: str, wrong: str) -> tuple[str, dict[str, str], date | None,
 
 def _period(
     examples: tuple[str, str] = ("1 4 2026", "31 3 2027"),
+    default: tuple[date, date] | None = None,
 ) -> tuple[date | None, date | None, dict[str, str], dict[str, str], dict[str, dict[str, str]]]:
     """Read a from/to period: (start, end, the days as year-month-day, errors by field, the
     boxes' values by field). A period with an error, or that ends before it starts, is refused:
-    the page then shows the error and no rows."""
+    the page then shows the error and no rows. With nothing asked at all, `default`."""
+    if default and not any(k.startswith(("from", "to")) for k in request.args):
+        start_day, end_day = default
+        return (
+            start_day,
+            end_day,
+            {"from": start_day.isoformat(), "to": end_day.isoformat()},
+            {},
+            {name: _boxes(day) for name, day in (("from", start_day), ("to", end_day))},
+        )
     start_iso, start_boxes, start, start_error = _typed_day(
         "from", f"Enter a real start date as day, month and year, for example {examples[0]}"
     )
@@ -271,7 +286,7 @@ def _csv(text: str, name: str) -> Response:
 def figures_page() -> ResponseReturnValue:
     """Show the annual-report figures for a period: charts, each with its data table."""
     ctx, user = web_ctx(), me()
-    start, end, values, errors, boxes = _period()
+    start, end, values, errors, boxes = _period(default=_this_year(ctx))
     reading = access.Reading(access.FIGURES_VIEWED, _target("figures", values), "web")
     agency_names = directory.agency_names(db.session(), ctx)
     figs = (
@@ -304,12 +319,17 @@ def figures_page() -> ResponseReturnValue:
 def figures_csv() -> ResponseReturnValue:
     """Download the figures for a period as CSV (figure, group, measure, value)."""
     ctx, user = web_ctx(), me()
-    start, end, values, errors, _ = _period()
+    start, end, values, errors, _ = _period(default=_this_year(ctx))
     if errors:
         abort(400)
     reading = access.Reading(access.EXPORTED, _target("figures", values), "web")
     found = figures.read_figures(db.session(), ctx, user, start, end, reading)
     return _csv(found.csv(), f"figures-{ctx.now.date().isoformat()}.csv")
+
+
+def _this_year(ctx: Context) -> tuple[date, date]:
+    """The current financial year, the figures' period unless another is asked for."""
+    return financial_year(ctx.now.astimezone(LONDON).date())
 
 
 def _period_words(start: date | None, end: date | None) -> str:

@@ -6,11 +6,13 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from resolution.context import service_context
+from resolution.context import real_now, service_context
+from resolution.domain.calendar import financial_year
 from resolution.extensions import db
 from resolution.models import AccessLog, Case, User
 from resolution.services import accounts, cases
@@ -119,7 +121,12 @@ def test_the_figures_page_has_each_chart_with_its_table_and_the_right_counts(
     _fixture(world, now)
     factories.make_case(world, now, child_ref="CS-OPEN")
     client = as_user(world["partnership"])
-    response = client.get("/figures")
+    # By default the current financial year: April to March, as annual reports use.
+    first, last = financial_year(real_now().astimezone(ZoneInfo("Europe/London")).date())
+    default = client.get("/figures").get_data(as_text=True)
+    assert f"Period: 1 April {first.year} to 31 March {last.year}." in default
+    assert f'name="from-year" type="text" value="{first.year}"' in default
+    response = client.get("/figures?from=2025-04-01&to=2026-03-31")  # the cases' year
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert check_page(html).startswith("Annual-report figures")
@@ -391,10 +398,32 @@ def test_the_access_log_names_each_page_read_with_the_filters_used(world, as_use
     rows = [
         (r.what, r.target) for r in db.session.scalars(select(AccessLog).order_by(AccessLog.id))
     ]
+    first, last = financial_year(real_now().astimezone(ZoneInfo("Europe/London")).date())
     assert rows == [
         ("outcomes_viewed", "outcomes?agency=POLICE&outcome=withdrawn"),
         ("exported", "outcomes?agency=POLICE&outcome=withdrawn"),
-        ("figures_viewed", "figures"),
+        ("figures_viewed", f"figures?from={first}&to={last}"),  # the financial year
         ("exported", "figures?from=2026-04-01"),
         ("access_log_viewed", "access"),
     ]
+
+
+def test_the_figures_count_days_open_as_the_outcome_log_does(world, now, as_user: Client) -> None:
+    """Raised at 11pm, closed at 1am two days later: 26 hours, but 2 days in the log and figures."""
+    late = now.replace(hour=23)  # 11pm in London (UTC in March)
+    case = factories.make_case(world, late, child_ref="CS-LATE-NIGHT")
+    cases.take_action(
+        db.session(), service_context(late + timedelta(hours=26)), world["csc_practitioner"].id,
+        case.id, "resolve", record="Settled.", expected_version=case.version,
+        outcome={"text": "Done."},
+    )  # fmt: skip
+    client = as_user(world["auditor"])
+    query = "from=2026-03-01&to=2026-03-31"
+    log = client.get(f"/outcomes.csv?{query}").get_data(as_text=True)
+    row = next(csv.DictReader(io.StringIO(log.split("# audit chain head")[0])))
+    assert row["days_open"] == "2"
+    figures_csv = client.get(f"/figures.csv?{query}").get_data(as_text=True)
+    assert "time to resolution,overall,median_days,2.0" in figures_csv
+    page = client.get(f"/figures?{query}").get_data(as_text=True)
+    assert "Days are counted as the outcome log counts them" in page
+    assert "Each share is the steps that passed their deadline" in page
