@@ -228,7 +228,8 @@ def accept(case_id: int) -> ResponseReturnValue:
             db.session(), web_ctx(), me().id, case.id, expected_version=_version(form)
         )
     except (Conflict, Invalid) as exc:
-        flash(exc.message, "error")
+        stale = _stale(case.id, form, exc)
+        flash(stale[0][0] if stale else exc.message[:1].upper() + exc.message[1:], "error")
     except ServiceError as exc:
         _refuse(exc)
         raise

@@ -381,3 +381,27 @@ def test_the_timeline_says_what_happened_in_sentences_with_names(
     assert "Health Practitioner proposed 9 December 2026: both available next week" in timeline
     assert "Csc Practitioner escalated it to the first-line managers" in timeline
     assert "@example.org" not in timeline and "practitioners" not in timeline
+
+
+def test_accepting_a_timescale_that_changed_says_what_changed(
+    world, now, case, as_user: Client
+) -> None:
+    due = datetime(2026, 12, 9, 17, tzinfo=ZoneInfo("Europe/London"))
+    case_service.propose_timescale(
+        db.session(), service_context(now), world["csc_practitioner"].id, case.id,
+        due_at=due, reason="after the meeting", expected_version=case.version,
+    )  # fmt: skip
+    db.session.refresh(case)
+    seen = case.version  # Priya opens the case; meanwhile Sam adds a record.
+    case_service.add_record(
+        db.session(), service_context(now), world["csc_practitioner"].id, case.id,
+        kind="note", text="Chronology sent.",
+    )  # fmt: skip
+    priya = as_user(world["health_practitioner"])
+    response = post(
+        priya, f"/cases/{case.id}/timescale/accept", {"version": str(seen)},
+        token_from=f"/cases/{case.id}",
+    )  # fmt: skip
+    page = priya.get(response.headers["Location"]).get_data(as_text=True)
+    assert "This case changed while you were on this page: Csc Practitioner added a note" in page
+    assert "version" not in page.split("This case changed")[1].split("</")[0]
