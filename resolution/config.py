@@ -121,6 +121,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SMTP_USER": os.environ.get("SMTP_USER"),
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "resolution@localhost"),
+        # Whose service this is: named in every page's footer (never GOV.UK's crown).
+        "PARTNERSHIP_NAME": os.environ.get("RESOLUTION_PARTNERSHIP", "").strip()
+        or "Safeguarding Children Partnership",
         "SWEEP_SECONDS": int(os.environ.get("RESOLUTION_SWEEP_SECONDS", "60")),
         "OUTBOX_SECONDS": int(os.environ.get("RESOLUTION_OUTBOX_SECONDS", "15")),
         # A sender that dies holding messages leaves them to the next after this long.

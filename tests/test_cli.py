@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from resolution import create_app
+from resolution.context import service_context
 from resolution.extensions import db
-from resolution.models import ApiToken, AuditEvent, Case, User
+from resolution.models import ApiToken, AuditEvent, Case, Outbox, User
 from resolution.services.accounts import hash_token
+from resolution.services.sweep import sweep
 
 
 def test_the_factory_reads_test_config_and_loads_the_definitions(app) -> None:
@@ -132,6 +134,10 @@ def test_demo_fills_every_state_and_the_chain_verifies(runner) -> None:
         "withdrawn",
         "referred",
     } <= states
+    # Nobody is mailed about the demonstration's past, nor by the next sweep.
+    assert db.session.scalar(select(func.count()).select_from(Outbox)) == 0
+    sweep(db.session(), service_context())
+    assert db.session.scalar(select(func.count()).select_from(Outbox)) == 0
     verdict = runner.invoke(args=["audit", "verify"])
     assert verdict.exit_code == 0 and verdict.output.startswith("audit log intact: ")
     cases = len(db.session.scalars(select(Case.id)).all())

@@ -339,3 +339,10 @@ def spoken_time(moment: datetime, zone: ZoneInfo, with_time: bool = True) -> str
         hour, half = local.hour % 12 or 12, "am" if local.hour < 12 else "pm"
         clock = f"{hour}{half}" if local.minute == 0 else f"{hour}:{local.minute:02d}{half}"
     return f"{clock} on {day}"
+
+
+def financial_year(day: date) -> tuple[date, date]:
+    """Return the first and last days of the financial year (1 April to 31 March) holding
+    `day`: the period annual reports use."""
+    first = day.year if day.month >= 4 else day.year - 1
+    return date(first, 4, 1), date(first + 1, 3, 31)

@@ -98,3 +98,9 @@ def timescale_for(definition: Definition, level_key: str, urgent: bool) -> Times
     if urgent and definition.urgent is not None:
         return TimescaleBasis(definition.urgent.timescale, URGENT)
     return TimescaleBasis(definition.level(level_key).timescale, DEFAULT)
+
+
+def is_urgent(definition: Definition, level_key: str, urgent: bool) -> bool:
+    """Whether a case at a level runs on the urgent route's clock: `timescale_for`'s answer,
+    which every door shows as "urgent" (a closed case is asked about the level it closed at)."""
+    return timescale_for(definition, level_key, urgent).why == URGENT

@@ -45,11 +45,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+CONTACT_WRONG = "give an e-mail address, such as team@agency.example"
+
+
+def _contact(contact_email: str | None) -> str | None:
+    """Return an agency's contact address folded to lower case, or None when not given."""
+    return (contact_email or "").strip().lower() or None
+
+
 def _checked_contact(contact_email: str | None) -> str | None:
     """Return an agency's contact address checked and folded to lower case, or None."""
-    contact = (contact_email or "").strip().lower() or None
+    contact = _contact(contact_email)
     if contact is not None and not EMAIL_RE.match(contact):
-        raise Invalid.field("contact_email", "give an e-mail address, such as team@agency.example")
+        raise Invalid.field("contact_email", CONTACT_WRONG)
     return contact
 
 
@@ -65,13 +73,16 @@ def create_agency(
     """Add an agency; `contact_email` is told of its cases when nobody there is named."""
     code = code.strip().upper()
     name = name.strip()
+    problems: dict[str, list[str]] = {}  # every bad field at once
     if not AGENCY_CODE_RE.match(code):
-        raise Invalid.field(
-            "code", "use 2 to 20 capital letters, digits, - or _, starting with a letter"
-        )
+        problems["code"] = ["use 2 to 20 capital letters, digits, - or _, starting with a letter"]
     if not name or len(name) > 200:
-        raise Invalid.field("name", "give a name of 1 to 200 characters")
-    contact = _checked_contact(contact_email)
+        problems["name"] = ["give a name of 1 to 200 characters"]
+    contact = _contact(contact_email)
+    if contact is not None and not EMAIL_RE.match(contact):
+        problems["contact_email"] = [CONTACT_WRONG]
+    if problems:
+        raise Invalid("; ".join(f"{k}: {v[0]}" for k, v in problems.items()), problems)
     with unit_of_work(session, ctx.now) as uow:
         if uow.session.scalar(select(Agency.id).where(Agency.code == code)):
             raise Conflict(f"agency {code} exists already", {"code": ["already exists"]})
@@ -135,22 +146,38 @@ def create_user(
     password: str | None,
     actor: str = "cli",
 ) -> User:
-    """Add a user; without a password they can only use API tokens."""
+    """Add a user; without a password they can only use API tokens. Every bad field is
+    refused at once."""
     email = email.strip().lower()
+    problems: dict[str, list[str]] = {}
     if not EMAIL_RE.match(email):
-        raise Invalid.field("email", "give a valid e-mail address")
+        problems["email"] = ["give a valid e-mail address, like name@agency.org"]
     if not name.strip() or len(name) > 200:
-        raise Invalid.field("name", "give a name of 1 to 200 characters")
+        problems["name"] = ["give a name of 1 to 200 characters"]
     if role not in ROLES:
-        raise Invalid.field("role", f"must be one of {', '.join(ROLES)}")
+        problems["role"] = [f"must be one of {', '.join(ROLES)}"]
     if password is not None:
-        validate_password(password, email)
+        try:
+            validate_password(password, email)
+        except Invalid as exc:
+            problems.update(exc.fields)
     with unit_of_work(session, ctx.now) as uow:
         found = uow.session.scalar(select(Agency).where(Agency.code == agency.strip().upper()))
         if found is None or not found.active:
-            raise Invalid.field("agency", f"unknown agency '{agency}'")
-        if uow.session.scalar(select(User.id).where(User.email == email)):
+            problems["agency"] = [f"unknown agency '{agency}'"]
+        exists = "email" not in problems and uow.session.scalar(
+            select(User.id).where(User.email == email)
+        )
+        if exists and not problems:
             raise Conflict(f"user {email} exists already", {"email": ["already exists"]})
+        if exists:
+            problems["email"] = [f"a user with the e-mail address {email} exists already"]
+        if problems:
+            raise Invalid(
+                "; ".join(f"{key}: {messages[0]}" for key, messages in problems.items()),
+                problems,
+            )
+        assert found is not None
         user = User(
             email=email,
             name=name.strip(),

@@ -20,6 +20,7 @@ from ..domain.calendar import warning_time
 from ..domain.definitions import Definition
 from ..models import Acknowledgement, Agency, Case, CaseAgency, CaseParty, Record, User
 from . import notify
+from .accounts import EMAIL_RE
 from .actions import take_action
 from .changes import (
     Change,
@@ -81,8 +82,14 @@ def _named(
     people = []
     for email in emails:
         user = found.get(email)
+        if not EMAIL_RE.match(email):
+            raise Invalid.field(
+                "with_people", f"'{email}' is not an email address: give one like name@agency.org"
+            )
         if user is None or not user.active:
-            raise Invalid.field("with_people", f"unknown user '{email}'")
+            raise Invalid.field(
+                "with_people", f"no one with the email address '{email}' uses this service"
+            )
         if user.agency.code not in involved or user.role not in RAISING_ROLES:
             raise Invalid.field(
                 "with_people", f"'{email}' is not a practitioner, manager or lead of a named agency"
@@ -91,6 +98,14 @@ def _named(
     others = [agencies[code] for code in codes if code != actor.agency.code]
     notify.refuse_unreached(session, notify.reaches(session, others, people))
     return others, people
+
+
+def _codes_and_emails(
+    with_agencies: Sequence[str], with_people: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Return the agency codes and e-mail addresses named, tidied, each once."""
+    codes = list(dict.fromkeys(c.strip().upper() for c in with_agencies if c and c.strip()))
+    return codes, list(dict.fromkeys(e.strip().lower() for e in with_people))
 
 
 @dataclass(frozen=True)
@@ -138,14 +153,13 @@ def _checked(
         raise Invalid.field("category", f"must be one of {', '.join(rules.CATEGORIES)}")
     summary_text = checked_text(summary, "summary", rules.MAX_SUMMARY)
     assert summary_text is not None  # required
-    codes = list(dict.fromkeys(c.strip().upper() for c in with_agencies if c and c.strip()))
+    codes, emails = _codes_and_emails(with_agencies, with_people)
     if not codes:
         raise Invalid.field("with_agencies", "name at least one other agency")
     if len(codes) > 20:
         raise Invalid.field("with_agencies", "name at most 20 agencies")
     if not all(rules.printable(code) for code in codes):
         raise Invalid.field("with_agencies", rules.NOT_PRINTABLE)
-    emails = list(dict.fromkeys(e.strip().lower() for e in with_people))
     if len(emails) > 50:
         raise Invalid.field("with_people", "name at most 50 people")
     if not all(rules.printable(email) for email in emails):

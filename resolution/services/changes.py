@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..domain import rules
+from ..domain import rules, status
 from ..domain.calendar import deadline, warning_time
 from ..domain.definitions import Definition
 from ..domain.status import timescale_for
@@ -149,6 +149,9 @@ class Change:
                 subject=subject,
                 happened=happened,
                 expected=expected,
+                urgent=status.is_urgent(
+                    self.definition, self.case.outcome_level or self.case.state, self.case.urgent
+                ),
             )
         )
 

@@ -6,8 +6,8 @@ Which cases each figure counts (dates are Europe/London days, both ends kept):
 - steps that went overdue: steps that *ended* in the period (an open step's outcome is not
   known yet). A step counts for every agency involved in its case.
 Levels are counted by position (level 1 is the first level of the case's own process), so
-cases on different definitions add up. Time to resolution runs from raised_at to closed_at in
-days (24-hour days, to two decimals). The median is the usual one (the mean of the two middle
+cases on different definitions add up. Time to resolution is the outcome log's days open
+(`reports.days_open`: London calendar days from the day raised to the day closed). The median is the usual one (the mean of the two middle
 values when there is an even number); the 90th percentile is by nearest rank: the value at
 rank ceil(0.9 x n) of the sorted list.
 """
@@ -29,7 +29,14 @@ from ..domain import rules
 from ..models import Case, Step, User
 from . import access
 from .core import Context, head
-from .reports import local_bounds, ordered_agencies, require_reader, table_csv, went_overdue
+from .reports import (
+    days_open,
+    local_bounds,
+    ordered_agencies,
+    require_reader,
+    table_csv,
+    went_overdue,
+)
 
 FIGURE_COLUMNS = ("figure", "group", "measure", "value")
 
@@ -43,15 +50,11 @@ def nearest_rank(values: Sequence[float], percent: float) -> float | None:
     return ordered[rank - 1]
 
 
-def _days(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / 86400
-
-
 def _spread(values: list[float]) -> dict[str, Any]:
     return {
         "cases": len(values),
-        "median_days": round(statistics.median(values), 2) if values else None,
-        "p90_days": round(nearest_rank(values, 90) or 0.0, 2) if values else None,
+        "median_days": round(float(statistics.median(values)), 2) if values else None,
+        "p90_days": round(float(nearest_rank(values, 90) or 0), 2) if values else None,
     }
 
 
@@ -120,7 +123,7 @@ def figures(
         level = number(case)
         by_level[level][case.outcome_kind or ""] += 1
         assert case.closed_at is not None
-        times[level].append(_days(case.raised_at, case.closed_at))
+        times[level].append(days_open(case.raised_at, case.closed_at))
         themes.update(t.theme for t in case.themes)
 
     step_levels: dict[int, list[int]] = defaultdict(lambda: [0, 0])
@@ -235,8 +238,12 @@ def figures_csv(figs: Mapping[str, Any], head: tuple[int, str] | None = None) ->
     return table_csv(FIGURE_COLUMNS, figure_rows(figs), head)
 
 
-def chart_series(figs: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, float]]]]:
-    """Return (title, rows) for each chart of the figures page; each also makes its table."""
+def chart_series(
+    figs: Mapping[str, Any], agency_names: Mapping[str, str] | None = None
+) -> list[tuple[str, list[tuple[str, float]]]]:
+    """Return (title, rows) for each chart of the figures page; each also makes its table.
+    Agencies are named by `agency_names` (code to name) where it knows them."""
+    names = agency_names or {}
     level_words = {i["level"]: f"Level {i['level']}" for i in figs["outcomes_by_level"]}
     return [
         (
@@ -248,7 +255,10 @@ def chart_series(figs: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, flo
         ),
         (
             "Disagreements between pairs of agencies",
-            [(f"{p['from']} to {p['to']}", p["count"]) for p in figs["pairs"]],
+            [
+                (f"{names.get(p['from'], p['from'])} to {names.get(p['to'], p['to'])}", p["count"])
+                for p in figs["pairs"]
+            ],
         ),
         (
             "Cases closed at each level",
@@ -263,7 +273,10 @@ def chart_series(figs: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, flo
         ),
         (
             "Share of steps that went overdue by agency (%)",
-            [(i["agency"], round(100 * (i["share"] or 0), 1)) for i in figs["overdue_by_agency"]],
+            [
+                (names.get(i["agency"], i["agency"]), round(100 * (i["share"] or 0), 1))
+                for i in figs["overdue_by_agency"]
+            ],
         ),
         (
             "Learning themes",

@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..columns import table_of
@@ -270,3 +270,13 @@ def send_pending(
                 conn.close()
         if len(rows) < batch:
             return sent, failed
+
+
+def discard_unsent(session: Session, upto: datetime) -> int:
+    """Drop the messages not yet sent that were queued at or before `upto`: the demonstration
+    data's past events, about which nobody is to be e-mailed now. Return how many."""
+    result = session.execute(
+        delete(Outbox).where(Outbox.sent_at.is_(None), Outbox.created_at <= upto)
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

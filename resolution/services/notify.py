@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from ..domain import rules
+from ..domain import rules, status
 from ..domain.calendar import spoken_time
 from ..domain.definitions import Definition
 from ..domain.machines import Workflows
@@ -47,6 +47,7 @@ class Audience:
     raiser: Person
     parties: tuple[Person, ...]
     agency_ids: tuple[int, ...]
+    urgent: bool = False  # on the urgent route's clock (status.is_urgent)
 
     @property
     def id(self) -> int:
@@ -64,6 +65,7 @@ def audience_of(case: Case, definition: Definition) -> Audience:
         raiser=_person(case.raised_by),
         parties=tuple(_person(p.user) for p in case.parties),
         agency_ids=tuple(ca.agency_id for ca in case.agencies),
+        urgent=status.is_urgent(definition, case.outcome_level or case.state, case.urgent),
     )
 
 
@@ -72,7 +74,7 @@ def audiences(session: Session, workflows: Workflows, case_ids: Sequence[int]) -
     cases = session.execute(
         select(
             Case.id, Case.reference, Case.state, Case.workflow_key, Case.workflow_version,
-            Case.raised_by_id,
+            Case.raised_by_id, Case.urgent, Case.outcome_level,
         ).where(Case.id.in_(case_ids))
     ).all()  # fmt: skip
     parties: dict[int, list[Person]] = defaultdict(list)
@@ -107,6 +109,11 @@ def audiences(session: Session, workflows: Workflows, case_ids: Sequence[int]) -
             raiser=raisers[c.raised_by_id],
             parties=tuple(parties[c.id]),
             agency_ids=tuple(agencies[c.id]),
+            urgent=status.is_urgent(
+                workflows.definition(c.workflow_key, c.workflow_version),
+                c.outcome_level or c.state,
+                c.urgent,
+            ),
         )
         for c in cases
     ]
@@ -277,15 +284,17 @@ def messages(
     subject: str,
     happened: str,
     expected: str,
+    urgent: bool = False,
 ) -> list[Message]:
-    """Return one message per user: the same text, addressed to each."""
+    """Return one message per user: the same text, addressed to each; `urgent` (the case is on
+    the urgent route's clock) says so first in the subject."""
     text = (
         f"{happened}\n\n"
         f"What is expected: {expected}\n\n"
         f"Open the case: {ctx.case_url(case.id)}\n\n"
         "This message names the case by its reference only. Sign in to read the record.\n"
     )
-    full_subject = f"{case.reference}: {subject}"
+    full_subject = f"{'Urgent: ' if urgent else ''}{case.reference}: {subject}"
     return [
         Message(
             to_email=user.email,

@@ -304,6 +304,7 @@ class OpenRow:
     warn_at: datetime
     timescale_status: str
     agencies: list[tuple[str, str]]  # (code, name), in the order they joined
+    urgent: bool = False  # the case's immediate-risk flag (status.is_urgent reads it)
 
 
 @dataclass(frozen=True)
@@ -407,6 +408,7 @@ def open_cases(
             Case.workflow_key,
             Case.workflow_version,
             Case.state,
+            Case.urgent,
             clock.c.due_at,
             clock.c.warn_at,
             Step.timescale_status,
@@ -450,6 +452,7 @@ def open_cases(
             warn_at=r.warn_at,
             timescale_status=r.timescale_status,
             agencies=agencies_by_case[r.id],
+            urgent=bool(r.urgent),
         )
         for r in found
     ]

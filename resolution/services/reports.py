@@ -53,6 +53,31 @@ COLUMNS = (
     "themes",
 )
 
+# The CSV's columns and the row keys they come from: a name beside each code, and times as
+# London local times to the second.
+CSV_COLUMNS = (
+    ("reference", "reference"),
+    ("workflow", "workflow"),
+    ("agencies", "agency_names"),
+    ("agency_codes", "agencies"),
+    ("raising_agency", "raising_agency_name"),
+    ("raising_agency_code", "raising_agency"),
+    ("category", "category_name"),
+    ("category_code", "category"),
+    ("level", "level_name"),
+    ("level_code", "level"),
+    ("level_number", "level_number"),
+    ("outcome", "outcome"),
+    ("opened_london", "opened"),
+    ("closed_london", "closed"),
+    ("days_open", "days_open"),
+    ("working_days_open", "working_days_open"),
+    ("steps_overdue", "steps_overdue"),
+    ("urgent", "urgent"),
+    ("themes", "theme_names"),
+    ("theme_codes", "themes"),
+)
+
 HEAD_LINE = "# audit chain head: seq={seq} digest={digest}"
 HEAD_RE = re.compile(
     r"^#\s*audit chain head:\s*seq=(\d+)\s+digest=([0-9a-f]{64})\s*$", re.MULTILINE
@@ -97,11 +122,21 @@ def went_overdue(step: Step, now: datetime) -> bool:
     ).went_overdue
 
 
+def days_open(raised_at: datetime, closed_at: datetime) -> int:
+    """Count a case's days open as the outcome log and the figures both do: London calendar
+    days from the day it was raised to the day it closed."""
+    return (closed_at.astimezone(LONDON).date() - raised_at.astimezone(LONDON).date()).days
+
+
+def _raising_first(case: Case) -> list[CaseAgency]:
+    return [ca for ca in case.agencies if ca.raising] + [
+        ca for ca in case.agencies if not ca.raising
+    ]
+
+
 def ordered_agencies(case: Case) -> list[str]:
     """Return a case's agency codes, the raising agency first."""
-    raising = [ca.agency.code for ca in case.agencies if ca.raising]
-    others = [ca.agency.code for ca in case.agencies if not ca.raising]
-    return raising + others
+    return [ca.agency.code for ca in _raising_first(case)]
 
 
 def closed_cases(
@@ -168,13 +203,19 @@ def outcome_row(case: Case, workflows: Workflows) -> dict[str, Any]:
         "outcome": case.outcome_kind or "",
         "opened": case.raised_at,
         "closed": closed_at,
-        "days_open": (
-            closed_at.astimezone(LONDON).date() - case.raised_at.astimezone(LONDON).date()
-        ).days,
+        "days_open": days_open(case.raised_at, closed_at),
         "working_days_open": working_days_between(case.raised_at, closed_at, definition.calendar),
         "steps_overdue": sum(1 for step in case.steps if went_overdue(step, closed_at)),
         "urgent": bool(case.urgent),
         "themes": sorted(t.theme for t in case.themes),
+        # The words beside the codes, for the CSV (the page and the API add their own).
+        "agency_names": [ca.agency.name for ca in _raising_first(case)],
+        "raising_agency_name": next((ca.agency.name for ca in case.agencies if ca.raising), ""),
+        "category_name": rules.CATEGORIES.get(case.category, case.category),
+        "level_name": definition.level(level).title if level in definition.level_index else level,
+        "theme_names": [
+            rules.THEMES.get(t.theme, t.theme) for t in sorted(case.themes, key=lambda t: t.theme)
+        ],
     }
 
 
@@ -208,8 +249,8 @@ def outcome_log(
 
 def _cell(value: Any) -> Any:
     """Return a value as CSV text, defusing text a spreadsheet would run as a formula."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+    if isinstance(value, datetime):  # London local time to the second, as a spreadsheet reads
+        return value.astimezone(LONDON).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool):
@@ -271,7 +312,8 @@ def table_csv(
 
 def outcome_csv(rows: Iterable[Mapping[str, Any]], head: tuple[int, str]) -> str:
     """Return the outcome log as CSV, ending with the chain's head at export time."""
-    return table_csv(COLUMNS, rows, head)
+    named = [{column: row.get(key) for column, key in CSV_COLUMNS} for row in rows]
+    return table_csv([column for column, _ in CSV_COLUMNS], named, head)
 
 
 def head_json(head: tuple[int, str]) -> dict[str, Any]:

@@ -354,4 +354,5 @@ def _messages(ctx: Context, case: Audience, flag: _Flag, people: Sequence[Person
         subject=subject,
         happened=happened,
         expected=expected,
+        urgent=case.urgent,
     )

@@ -196,6 +196,12 @@ class CaseView:
     events: list[AuditEvent] = field(default_factory=list)  # its history, when asked for
 
     @property
+    def on_urgent_clock(self) -> bool:
+        """Whether the case runs on the urgent route's clock (a closed one: where it closed)."""
+        level = (self.outcome.level if self.outcome else None) or self.state
+        return status.is_urgent(self.definition, level, self.urgent)
+
+    @property
     def raising_agency(self) -> str:
         return next((a.name for a in self.agencies if a.raising), "")
 

@@ -17,28 +17,13 @@ from ..services import queries, worklist
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from ..services.loading import actor_of
 from ..services.views import CaseView
+from . import words
 from .diagram import process_diagram
 from .forms import ActionForm, ButtonForm, RecordForm, TimescaleForm, add_errors
 from .helpers import drafts_kept, end_of_day, me, roles_required, web_ctx
 
 bp = Blueprint("cases", __name__)
 CASE_ROLES = rules.CASE_READERS
-EVENT_WORDS = {
-    "raised": "Raised the disagreement",
-    "record_acknowledged": "Marked a record as read",
-    "timescale_proposed": "Proposed a timescale",
-    "timescale_agreed": "Agreed the timescale",
-    "timescale_declined": "Declined the proposed timescale",
-    "action_done": "Marked an agreed action as done",
-    "action_withdrawn": "Withdrew an agreed action",
-    "closing_proposed": "Proposed to close the case",
-    "closing_declined": "Declined the proposed closing",
-    "overdue": "The level went overdue",
-    "due_soon": "The level is due soon",
-    "action_overdue": "An agreed action went overdue",
-    "parties_added": "Brought more people or agencies in",
-    "handed_over": "Handed a part in the case over",
-}
 
 
 def _load(case_id: int, **reading: Any) -> CaseView:
@@ -121,17 +106,12 @@ def _timeline(case: CaseView) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [
         {"kind": "record", "at": r.at, "record": r} for r in case.records
     ]
+    names = words.names_in(case)
     for event in case.events:
         if event.action in ("record_added",):
             continue
-        items.append(
-            {
-                "kind": "event",
-                "at": event.at,
-                "event": event,
-                "words": EVENT_WORDS.get(event.action),
-            }
-        )
+        sentence = words.event_sentence(event, case.definition, names)
+        items.append({"kind": "event", "at": event.at, "event": event, "words": sentence})
     items.sort(key=lambda item: (item["at"], 0 if item["kind"] == "event" else 1))
     return items
 
@@ -236,6 +216,21 @@ def _version(form: Any) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _stale(case_id: int, form: Any, exc: ServiceError) -> list[Any] | None:
+    """Say what changed a case since its form was opened, with a link to the case as it is
+    now; the form may then be sent again (at the case's new version)."""
+    if not isinstance(exc, Conflict) or "version" not in exc.fields:
+        return None
+    fresh = _load(case_id, door="web", with_history=True)
+    changes = words.since(fresh, _version(form) or 0) or ["someone else changed it"]
+    form.version.data = str(fresh.version)
+    text = (
+        f"This case changed while you were on this page: {'; '.join(changes)}. "
+        "Check the case as it is now, then send your answers again"
+    )
+    return [(text, url_for("cases.show", case_id=case_id))]
+
+
 @bp.route("/cases/<int:case_id>/timescale", methods=["GET", "POST"])
 @roles_required(*rules.ACTORS)
 def propose(case_id: int) -> ResponseReturnValue:
@@ -245,7 +240,7 @@ def propose(case_id: int) -> ResponseReturnValue:
     form = TimescaleForm()
     if not form.is_submitted():
         form.version.data = str(case.version)
-    problems: list[str] = []
+    problems: list[Any] = []
     if form.validate_on_submit():
         assert form.due.data is not None
         try:
@@ -260,7 +255,9 @@ def propose(case_id: int) -> ResponseReturnValue:
             )
         except ServiceError as exc:
             _refuse(exc)
-            problems = add_errors(form, exc, {"due_at": "due", "reason": "reason"})
+            problems = _stale(case.id, form, exc) or add_errors(
+                form, exc, {"due_at": "due", "reason": "reason"}
+            )
         else:
             flash(
                 "You have proposed a timescale. Someone from another agency needs to accept it",
@@ -283,7 +280,8 @@ def accept(case_id: int) -> ResponseReturnValue:
             db.session(), web_ctx(), me().id, case.id, expected_version=_version(form)
         )
     except (Conflict, Invalid) as exc:
-        flash(exc.message, "error")
+        stale = _stale(case.id, form, exc)
+        flash(stale[0][0] if stale else exc.message[:1].upper() + exc.message[1:], "error")
     except ServiceError as exc:
         _refuse(exc)
         raise
@@ -306,7 +304,7 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
     form = ActionForm()
     if not form.is_submitted():
         form.version.data = str(case.version)
-    problems: list[str] = []
+    problems: list[Any] = []
     if form.validate_on_submit() and _complete(
         form,
         action.requires_record,
@@ -338,7 +336,7 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
             )
         except ServiceError as exc:
             _refuse(exc)
-            problems = add_errors(
+            problems = _stale(case.id, form, exc) or add_errors(
                 form,
                 exc,
                 {

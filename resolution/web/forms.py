@@ -34,18 +34,41 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..domain import rules
-from ..services.errors import ServiceError
+from ..services.accounts import AGENCY_CODE_RE, EMAIL_RE, validate_password
+from ..services.errors import Invalid, ServiceError
 
 DATE_FORMAT = "%d %m %Y"
 
 
-class DateInput(GovDateInput):
-    """GOV.UK day, month and year boxes that also render when the date was not sent at all."""
+class QuestionLegend:
+    """A group of controls named by its question: the field's label is the fieldset's legend,
+    also when the page passes fieldset parameters (which would otherwise replace it)."""
+
+    def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
+        params: dict[str, Any] = super().map_gov_params(field, **kwargs)  # type: ignore[misc]
+        fieldset = params.setdefault("fieldset", {})
+        legend = fieldset.setdefault("legend", {})
+        if not legend.get("text") and not legend.get("html"):
+            legend["text"] = field.label.text
+        return params
+
+
+class RadioInput(QuestionLegend, GovRadioInput):
+    """GOV.UK radios whose legend is the field's question."""
+
+
+class CheckboxesInput(QuestionLegend, GovCheckboxesInput):
+    """GOV.UK checkboxes whose legend is the field's question."""
+
+
+class DateInput(QuestionLegend, GovDateInput):
+    """GOV.UK day, month and year boxes, named by the field's question, that also render when
+    the date was not sent at all."""
 
     def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
         if field.raw_data is not None and len(field.raw_data) != 3:
             field.raw_data = None
-        return super().map_gov_params(field, **kwargs)  # type: ignore[no-any-return]
+        return super().map_gov_params(field, **kwargs)
 
 
 def printable(form: Any, field: Any) -> None:
@@ -88,7 +111,7 @@ def add_errors(form: FlaskForm, exc: ServiceError, fields: Mapping[str, str]) ->
             if exc.message not in left:
                 left.append(exc.message)
             continue
-        field.errors = [*field.errors, *messages]
+        field.errors = [*field.errors, *(m[:1].upper() + m[1:] for m in messages)]
     if not exc.fields:
         left.append(exc.message)
     form._errors = None  # recompute the summary from the fields
@@ -151,7 +174,7 @@ class RiskForm(Form):
     risk = RadioField(
         "Is a child at immediate risk of significant harm?",
         choices=choices([("yes", "Yes"), ("no", "No")]),
-        widget=GovRadioInput(),
+        widget=RadioInput(),
         validators=[DataRequired("Select yes if a child is at immediate risk of significant harm")],
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
@@ -177,7 +200,7 @@ class ReferralForm(Form):
 class AgenciesForm(Form):
     agencies = SelectMultipleField(
         "Which agencies do you disagree with?",
-        widget=GovCheckboxesInput(),
+        widget=CheckboxesInput(),
         description="Select all that apply",
         validators=[DataRequired("Select at least one other agency")],
     )
@@ -194,11 +217,20 @@ class PeopleForm(Form):
         validators=[Optional()],
     )
 
+    def validate_people(self, field: TextAreaField) -> None:
+        """Refuse what is not an e-mail address (the service then asks who they are)."""
+        for email in self.emails():
+            if not EMAIL_RE.match(email):
+                raise ValidationError(
+                    "Enter each email address in the correct format, like name@agency.org: "
+                    f"'{email}' is not one"
+                )
+
 
 class AboutForm(Form):
     workflow = RadioField(
         "Which process does this follow?",
-        widget=GovRadioInput(),
+        widget=RadioInput(),
         validators=[DataRequired("Select a process")],
     )
     child_ref = StringField(
@@ -208,17 +240,17 @@ class AboutForm(Form):
             "The reference your agencies already use, such as the case-management number. "
             "Never the child's name."
         ),
-        validators=[DataRequired("Enter the case reference"), Length(max=40)],
+        validators=[DataRequired("Enter the case reference")],
     )
     child_initials = StringField(
         "Child's initials (optional)",
         widget=GovTextInput(),
-        validators=[Optional(), Length(max=4, message="Initials must be 4 letters or fewer")],
+        validators=[Optional()],
     )
     category = RadioField(
         "What is the disagreement about?",
         choices=choices(rules.CATEGORIES),
-        widget=GovRadioInput(),
+        widget=RadioInput(),
         validators=[DataRequired("Select what the disagreement is about")],
     )
     summary = TextAreaField(
@@ -238,6 +270,17 @@ class AboutForm(Form):
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
+    def validate_child_ref(self, field: StringField) -> None:
+        """The domain's rule for a case reference, said where it is typed."""
+        if field.data and not rules.CHILD_REF_RE.match(field.data.strip()):
+            raise ValidationError(
+                "Enter the case reference your agency uses, like CS-402117: not a name"
+            )
+
+    def validate_child_initials(self, field: StringField) -> None:
+        if field.data and not rules.INITIALS_RE.match(field.data.strip().upper()):
+            raise ValidationError("Enter the child's initials only: 1 to 4 letters, like JS")
+
 
 class RecordForm(Form):
     kind = RadioField(
@@ -250,7 +293,7 @@ class RecordForm(Form):
                 ("note", "A note"),
             ]
         ),
-        widget=GovRadioInput(),
+        widget=RadioInput(),
         validators=[DataRequired("Select what kind of record this is")],
     )
     text = TextAreaField(
@@ -349,7 +392,7 @@ class ActionForm(Form):
     themes = SelectMultipleField(
         "Learning themes (optional)",
         choices=choices(rules.THEMES),
-        widget=GovCheckboxesInput(),
+        widget=CheckboxesInput(),
         description="Select all that the learning touches",
         validators=[Optional()],
     )
@@ -376,6 +419,14 @@ class AgencyForm(Form):
         validators=[Optional(), Length(max=254)],
     )
     submit = SubmitField("Add agency", widget=GovSubmitInput())
+
+    def validate_code(self, field: StringField) -> None:
+        """The service's rule for a code, said with the other fields' problems."""
+        if field.data and not AGENCY_CODE_RE.match(field.data.strip().upper()):
+            raise ValidationError(
+                "Enter a code of 2 to 20 capital letters, digits, - or _, "
+                "starting with a letter, like POLICE"
+            )
 
 
 ROLE_CHOICES = [
@@ -411,6 +462,21 @@ class UserForm(Form):
         validators=[DataRequired("Enter a password")],
     )
     submit = SubmitField("Add user", widget=GovSubmitInput())
+
+    def validate_email(self, field: StringField) -> None:
+        if field.data and not EMAIL_RE.match(field.data.strip().lower()):
+            raise ValidationError(
+                "Enter an email address in the correct format, like name@agency.org"
+            )
+
+    def validate_password(self, field: PasswordField) -> None:
+        """The service's password rule, said with the other fields' problems."""
+        if field.data:
+            try:
+                validate_password(field.data, (self.email.data or "").strip().lower() or None)
+            except Invalid as exc:
+                message = exc.fields["password"][0]
+                raise ValidationError(message[:1].upper() + message[1:]) from None
 
 
 class PasswordForm(Form):

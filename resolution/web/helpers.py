@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from ..context import service_context
 from ..domain import rules
-from ..domain.calendar import spoken_time
+from ..domain.calendar import MONTHS, spoken_time
 from ..models import User
 from ..services import signins
 from ..services.core import Context
@@ -58,6 +58,11 @@ def london(value: datetime | None, with_time: bool = True) -> str:
     return "" if value is None else spoken_time(value, LONDON, with_time)
 
 
+def london_day(value: date) -> str:
+    """Return a calendar day in words, e.g. '9 March 2026'."""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
 def london_date(value: datetime | None) -> str:
     """Return the London date of an instant, e.g. '9 March 2026'."""
     return london(value, with_time=False)
@@ -74,3 +79,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(london, "london")
     app.add_template_filter(london_date, "london_date")
     app.jinja_env.globals["roles"] = rules
+    app.context_processor(lambda: {"partnership": current_app.config["PARTNERSHIP_NAME"]})

@@ -13,12 +13,13 @@ from markupsafe import Markup
 
 from ..charts import bar_chart_svg
 from ..domain import rules
-from ..domain.status import step_status, who_acts, working_days_overdue
+from ..domain.calendar import financial_year
+from ..domain.status import is_urgent, step_status, who_acts, working_days_overdue
 from ..extensions import db
 from ..services import access, directory, figures, history, queries, reports
 from ..services.core import Context
 from .cases import _level_words
-from .helpers import me, roles_required, web_ctx
+from .helpers import LONDON, london_day, me, roles_required, web_ctx
 
 bp = Blueprint("oversight", __name__)
 SORTS = {"due": "Due date", "reference": "Reference", "level": "Level"}
@@ -45,6 +46,7 @@ class OverdueRow:
     others: str  # the other agencies' names
     acts: str  # who acts now, in words: the level's roles and, but for the partnership, where
     days_overdue: int | None  # working days past the deadline (0: less than one); None: not late
+    urgent: bool  # on the urgent route's clock
 
 
 def _overdue_row(case: queries.OpenRow, ctx: Context, own: str) -> OverdueRow:
@@ -65,6 +67,7 @@ def _overdue_row(case: queries.OpenRow, ctx: Context, own: str) -> OverdueRow:
         others=", ".join(name for code, name in case.agencies if code != own),
         acts=acts[:1].upper() + acts[1:],
         days_overdue=working_days_overdue(case.due_at, ctx.now, definition.calendar),
+        urgent=is_urgent(definition, case.state, case.urgent),
     )
 
 
@@ -132,48 +135,73 @@ def _day(value: str | None) -> date | None:
         return None
 
 
-def _day_error(name: str, value: str, day: date | None, wrong: str) -> dict[str, str]:
-    """Return the error of a typed day, by field: `wrong` if it is no day, out of the years."""
-    if value and day is None:
-        return {name: wrong}
+PARTS = ("day", "month", "year")
+
+
+def _boxes(day: date) -> dict[str, str]:
+    return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
+
+
+def _typed_day(name: str, wrong: str) -> tuple[str, dict[str, str], date | None, dict[str, str]]:
+    """Read a day typed in GOV.UK day, month and year boxes (`name-day`...), or given as
+    year-month-day in `name` (the page's own links): (the day as year-month-day, the boxes'
+    values, the day, its error by field)."""
+    args = request.args
+    boxes = {part: (args.get(f"{name}-{part}") or "").strip() for part in PARTS}
+    iso = (args.get(name) or "").strip()
+    day: date | None = None
+    if any(boxes.values()):
+        try:
+            day = date(int(boxes["year"]), int(boxes["month"]), int(boxes["day"]))
+        except (ValueError, OverflowError):
+            return "", boxes, None, {name: wrong}
+    elif iso:
+        day = _day(iso)
+        if day is None:
+            return "", boxes, None, {name: wrong}
+        boxes = _boxes(day)
     if day is not None and not rules.in_range(day):
-        return {name: rules.OUT_OF_RANGE}
-    return {}
+        return "", boxes, None, {name: rules.OUT_OF_RANGE}
+    return (day.isoformat() if day else ""), boxes, day, {}
 
 
 def _period(
-    examples: tuple[str, str] = ("2026-04-01", "2027-03-31"),
-) -> tuple[date | None, date | None, dict[str, str], dict[str, str]]:
-    """Read a from/to period: (start, end, form values, errors by field).
-
-    A period that ends before it starts is refused and read as no period at all."""
-    values = {name: (request.args.get(name) or "").strip() for name in ("from", "to")}
-    start, end = _day(values["from"]), _day(values["to"])
-    errors = {
-        **_day_error(
-            "from",
-            values["from"],
-            start,
-            f"Enter the start date as year-month-day, for example {examples[0]}",
-        ),
-        **_day_error(
-            "to",
-            values["to"],
-            end,
-            f"Enter the end date as year-month-day, for example {examples[1]}",
-        ),
-    }
-    if errors:
-        start = end = None
+    examples: tuple[str, str] = ("1 4 2026", "31 3 2027"),
+    default: tuple[date, date] | None = None,
+) -> tuple[date | None, date | None, dict[str, str], dict[str, str], dict[str, dict[str, str]]]:
+    """Read a from/to period: (start, end, the days as year-month-day, errors by field, the
+    boxes' values by field). A period with an error, or that ends before it starts, is refused:
+    the page then shows the error and no rows. With nothing asked at all, `default`."""
+    if default and not any(k.startswith(("from", "to")) for k in request.args):
+        start_day, end_day = default
+        return (
+            start_day,
+            end_day,
+            {"from": start_day.isoformat(), "to": end_day.isoformat()},
+            {},
+            {name: _boxes(day) for name, day in (("from", start_day), ("to", end_day))},
+        )
+    start_iso, start_boxes, start, start_error = _typed_day(
+        "from", f"Enter a real start date as day, month and year, for example {examples[0]}"
+    )
+    end_iso, end_boxes, end, end_error = _typed_day(
+        "to", f"Enter a real end date as day, month and year, for example {examples[1]}"
+    )
+    errors = {**start_error, **end_error}
     if start and end and start > end:
         errors["to"] = "The end date must be the same as or after the start date"
+    if errors:
         start = end = None
-    return start, end, values, errors
+    values = {"from": start_iso, "to": end_iso}
+    return start, end, values, errors, {"from": start_boxes, "to": end_boxes}
 
 
-def _outcome_filters(ctx: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """Read the outcome log's filters: (service arguments, form values, errors by field)."""
-    start, end, values, errors = _period(("2026-03-01", "2026-03-31"))
+def _outcome_filters(
+    ctx: Any,
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str], dict[str, dict[str, str]]]:
+    """Read the outcome log's filters: (service arguments, form values, errors by field, the
+    date boxes' values)."""
+    start, end, values, errors, boxes = _period(("1 3 2026", "31 3 2026"))
     values.update({name: (request.args.get(name) or "").strip() for name in OUTCOME_FILTERS[2:]})
     values["agency"] = values["agency"].upper()
     choices = _outcome_choices(ctx)
@@ -190,7 +218,7 @@ def _outcome_filters(ctx: Any) -> tuple[dict[str, Any], dict[str, str], dict[str
             for name in ("agency", "category", "level", "outcome", "theme")
         },
     }
-    return kwargs, values, errors
+    return kwargs, values, errors, boxes
 
 
 OUTCOME_FILTERS = ("from", "to", "agency", "category", "level", "outcome", "theme")
@@ -217,9 +245,10 @@ def _outcome_choices(ctx: Any) -> dict[str, list[tuple[str, str]]]:
 def outcomes() -> ResponseReturnValue:
     """Show the outcome log with filters, a CSV link and whether the history's chain is intact."""
     ctx, user = web_ctx(), me()
-    kwargs, values, errors = _outcome_filters(ctx)
+    kwargs, values, errors, boxes = _outcome_filters(ctx)
     reading = access.Reading(access.OUTCOMES_VIEWED, _target("outcomes", values), "web")
-    log = _decorated(reports.read_outcomes(db.session(), ctx, user, reading, **kwargs).rows, ctx)
+    found = [] if errors else reports.read_outcomes(db.session(), ctx, user, reading, **kwargs).rows
+    log = _decorated(found, ctx)
     verdict = history.verify_chain(db.session(), ctx)
     choices = _outcome_choices(ctx)
     return render_template(
@@ -229,6 +258,7 @@ def outcomes() -> ResponseReturnValue:
         errors=errors,
         selects={name: _items(choices[name], values[name]) for name in choices},
         filters=values,
+        boxes=boxes,
         csv_args={k: v for k, v in values.items() if v},
     ), 400 if errors else 200
 
@@ -238,7 +268,7 @@ def outcomes() -> ResponseReturnValue:
 def outcomes_csv() -> ResponseReturnValue:
     """Download the outcome log, filtered as on the page, as CSV ending with the chain's head."""
     ctx, user = web_ctx(), me()
-    kwargs, values, errors = _outcome_filters(ctx)
+    kwargs, values, errors, _ = _outcome_filters(ctx)
     if errors:
         abort(400)
     reading = access.Reading(access.EXPORTED, _target("outcomes", values), "web")
@@ -263,14 +293,17 @@ def _csv(text: str, name: str) -> Response:
 def figures_page() -> ResponseReturnValue:
     """Show the annual-report figures for a period: charts, each with its data table."""
     ctx, user = web_ctx(), me()
-    start, end, values, errors = _period()
+    start, end, values, errors, boxes = _period(default=_this_year(ctx))
     reading = access.Reading(access.FIGURES_VIEWED, _target("figures", values), "web")
-    figs = figures.read_figures(
-        db.session(), ctx, user, None if errors else start, None if errors else end, reading
-    ).figures
+    agency_names = directory.agency_names(db.session(), ctx)
+    figs = (
+        None
+        if errors
+        else figures.read_figures(db.session(), ctx, user, start, end, reading).figures
+    )
     charts = [
         {"title": title, "rows": rows, "svg": Markup(bar_chart_svg(title, rows))}  # noqa: S704 - charts escape every text  # nosec B704
-        for title, rows in figures.chart_series(figs)
+        for title, rows in (figures.chart_series(figs, agency_names) if figs else [])
     ]
     return render_template(
         "oversight/figures.html",
@@ -278,6 +311,9 @@ def figures_page() -> ResponseReturnValue:
         charts=charts,
         errors=errors,
         filters=values,
+        boxes=boxes,
+        period=_period_words(start, end),
+        agency_names=agency_names,
         csv_args={k: v for k, v in values.items() if v} if not errors else {},
         categories=rules.CATEGORIES,
         themes=rules.THEMES,
@@ -290,12 +326,25 @@ def figures_page() -> ResponseReturnValue:
 def figures_csv() -> ResponseReturnValue:
     """Download the figures for a period as CSV (figure, group, measure, value)."""
     ctx, user = web_ctx(), me()
-    start, end, values, errors = _period()
+    start, end, values, errors, _ = _period(default=_this_year(ctx))
     if errors:
         abort(400)
     reading = access.Reading(access.EXPORTED, _target("figures", values), "web")
     found = figures.read_figures(db.session(), ctx, user, start, end, reading)
     return _csv(found.csv(), f"figures-{ctx.now.date().isoformat()}.csv")
+
+
+def _this_year(ctx: Context) -> tuple[date, date]:
+    """The current financial year, the figures' period unless another is asked for."""
+    return financial_year(ctx.now.astimezone(LONDON).date())
+
+
+def _period_words(start: date | None, end: date | None) -> str:
+    """'1 April 2026 to 31 March 2027', 'the start to today' or 'all time'."""
+    if start is None and end is None:
+        return "all time"
+    first = london_day(start) if start else "the start"
+    return f"{first} to {london_day(end) if end else 'today'}"
 
 
 ACCESS_PAGE = 50
@@ -307,13 +356,10 @@ def access_log() -> ResponseReturnValue:
     """Show who looked at what, newest first, filtered by person, kind and day."""
     ctx, user = web_ctx(), me()
     args = request.args
-    values = {name: (args.get(name) or "").strip() for name in ("actor", "what", "on")}
-    day = _day(values["on"])
-    errors = _day_error(
-        "on", values["on"], day, "Enter the day as year-month-day, for example 2026-11-20"
+    values = {name: (args.get(name) or "").strip() for name in ("actor", "what")}
+    values["on"], boxes, day, errors = _typed_day(
+        "on", "Enter a real day as day, month and year, for example 20 11 2026"
     )
-    if errors:
-        day = None
     if not rules.printable(values["actor"]):
         errors["actor"] = rules.NOT_PRINTABLE
         values["actor"] = ""
@@ -356,6 +402,7 @@ def access_log() -> ResponseReturnValue:
         pages=pages,
         errors=errors,
         filters=values,
+        boxes={"on": boxes},
         what_items=_items(
             [("", "Any kind"), *((k, k.replace("_", " ")) for k in kinds)], values["what"]
         ),
@@ -366,6 +413,7 @@ def access_log() -> ResponseReturnValue:
 
 def _decorated(rows: list[dict[str, Any]], ctx: Any) -> list[dict[str, Any]]:
     """Add the words the page shows beside each outcome row's codes."""
+    names = directory.agency_names(db.session(), ctx)
     out = []
     for row in rows:
         key, version = row["workflow"].rsplit(" v", 1)
@@ -377,6 +425,7 @@ def _decorated(rows: list[dict[str, Any]], ctx: Any) -> list[dict[str, Any]]:
                 **row,
                 "level_words": words,
                 "category_words": rules.CATEGORIES.get(row["category"], row["category"]),
+                "agency_words": [names.get(code, code) for code in row["agencies"]],
                 "theme_words": [rules.THEMES.get(t, t) for t in row["themes"]],
             }
         )

@@ -91,6 +91,16 @@ def _missing(answers: dict[str, Any]) -> str | None:
     return None
 
 
+def _rechecking() -> bool:
+    """Whether this is a change link from Check your answers: the page then checks the stored
+    answers again, so that it shows what is wrong with them."""
+    return request.method == "GET" and bool(request.args.get("change"))
+
+
+def _form_options() -> dict[str, Any]:
+    return {"meta": {"csrf": False}} if _rechecking() else {}
+
+
 def _definitions() -> list[Definition]:
     return web_ctx().workflows.registry.latest_all()
 
@@ -197,9 +207,11 @@ def agencies() -> ResponseReturnValue:
         if request.method == "GET" and "agencies" in answers
         else None
     )
-    form = AgenciesForm(data=data)
+    form = AgenciesForm(data=data, **_form_options())
     others = directory.agencies(db.session(), web_ctx(), active_only=True, excluding=me().agency_id)
     form.agencies.choices = choices((a.code, a.name) for a in others)
+    if _rechecking():
+        form.validate()  # show what is wrong with the stored answer
     if form.validate_on_submit():
         chosen = list(form.agencies.data or [])
         # Keep the people already named who are of an agency still chosen.
@@ -269,8 +281,10 @@ def about() -> ResponseReturnValue:
     if request.method == "GET":
         data = {k: answers.get(k) for k in ("child_ref", "child_initials", "category", "summary")}
         data["workflow"] = answers.get("workflow") or _default_definition().key
-    form = AboutForm(data=data)
+    form = AboutForm(data=data, **_form_options())
     form.workflow.choices = choices((d.key, d.title) for d in definitions)
+    if _rechecking():
+        form.validate()
     if form.validate_on_submit():
         _save(
             workflow=form.workflow.data,

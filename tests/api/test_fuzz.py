@@ -26,6 +26,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.generation.meta import ParameterLocation
 
 from resolution.context import real_now
 from resolution.extensions import db
@@ -128,8 +129,14 @@ def test_every_operation_answers_as_described(app: Flask, targets: dict) -> None
                     _aim(case, targets["ids"])
                 path = case.operation.path
                 reader = "/audit/" in path or "/outcomes" in path
+                # A case whose headers are the invalid part (the Authorization header left
+                # out) is sent as generated: adding the token would make it valid again.
+                bad_headers = case.meta is not None and any(
+                    where is ParameterLocation.HEADER and info.mode is GenerationMode.NEGATIVE
+                    for where, info in case.meta.components.items()
+                )
                 response = case.call_and_validate(
-                    headers=targets["auditor" if reader else "practitioner"],
+                    headers={} if bad_headers else targets["auditor" if reader else "practitioner"],
                     excluded_checks=[positive_data_acceptance],
                 )
                 answered[(case.operation.label, response.status_code)] += 1

@@ -21,6 +21,53 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 FRONTEND = ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk" / "govuk-frontend.min.css"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# A control in the accessibility tree with no name: "- radio" or "- textbox: typed text".
+UNNAMED = re.compile(
+    r'^\s*- (radiogroup|radio|checkbox|textbox|combobox|listbox|spinbutton)\b(?! ")',
+    re.MULTILINE,
+)
+
+
+def unnamed_controls(page: Page) -> list[str]:
+    """Return what the page's accessibility tree holds without a name: controls, and groups of
+    controls (fieldsets) not named by their question."""
+    tree = page.locator("body").aria_snapshot()
+    found = [match.group(0).strip() for match in UNNAMED.finditer(tree)]
+    for fieldset in page.locator("fieldset").all():
+        lines = fieldset.aria_snapshot().splitlines()
+        if not lines[0].startswith('- group "'):
+            found.append(" ".join(lines[:3]))
+    return found
+
+
+# Each word of a table cell whose letters lie on more than one line (a hyphen or a space may
+# end a line; nothing else may), and each reference or date cell not on one line.
+BROKEN_WORDS = """() => {
+  const lines = (node, start, end) => {
+    const range = document.createRange();
+    range.setStart(node, start);
+    range.setEnd(node, end);
+    return new Set([...range.getClientRects()].filter(r => r.width > 0)
+      .map(r => Math.round(r.bottom))).size;
+  };
+  const broken = [];
+  for (const cell of document.querySelectorAll("main th, main td")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const word of node.data.matchAll(/[^\\s\\-\u2013/?=&]+/g)) {
+        if (lines(node, word.index, word.index + word[0].length) > 1) broken.push(word[0]);
+      }
+    }
+  }
+  for (const cell of document.querySelectorAll("main .app-nowrap")) {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const tops = new Set([...range.getClientRects()].filter(r => r.width > 0)
+      .map(r => Math.round(r.bottom)));
+    if (tops.size > 1) broken.push(cell.textContent.trim());
+  }
+  return broken.slice(0, 10);
+}"""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -80,6 +127,7 @@ class Pages:
         self.count += 1
         stem = f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
         expect(page.locator("h1"), f"{name}: one h1").to_have_count(1)  # waits for the page
+        assert unnamed_controls(page) == [], f"{name}: every control named by its question"
         title = page.title()
         assert title, f"{name}: a title"
         page.add_script_tag(path=str(AXE))
@@ -111,6 +159,8 @@ class Pages:
                 " + ' ' + Math.round(e.getBoundingClientRect().right))"
             )
             assert overflow <= 375, f"{name}: wider than a 375px screen ({overflow}px): {wide}"
+            broken = page.evaluate(BROKEN_WORDS)
+            assert broken == [], f"{name}: words split across lines on a 375px screen: {broken}"
             page.screenshot(path=str(self.folder / f"{stem}-375px.png"), full_page=True)
         finally:
             page.set_viewport_size(size)

@@ -78,10 +78,16 @@ def test_an_auditor_reads_figures_outcomes_and_the_access_log(
     figures_csv = download.value.path().read_text(encoding="utf-8-sig")
     assert "disagreements raised,,count,2" in figures_csv
     assert "# audit chain head: seq=" in figures_csv
-    page.get_by_label("From (first day)").fill("yesterday")
+    start = page.get_by_role("group", name="From (first day)")
+    start.get_by_role("textbox", name="Day").fill("31")
+    start.get_by_role("textbox", name="Month").fill("2")
+    start.get_by_role("textbox", name="Year").fill("2026")
     page.get_by_role("button", name="Show figures for this period").click()
-    expect(page.get_by_role("link", name="Enter the start date as year-month-day")).to_be_visible()
+    error = page.get_by_role("link", name="Enter a real start date as day, month and year")
+    expect(error).to_be_visible()
     pages.check(page, "figures with an error")
+    error.click()
+    expect(start.get_by_role("textbox", name="Day")).to_be_focused()
 
     page.get_by_role("link", name="Outcome log").click()
     page.get_by_label("Outcome").select_option("withdrawn")

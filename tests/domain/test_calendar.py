@@ -602,3 +602,15 @@ def test_the_warning_falls_between_start_and_deadline(
     due = deadline(start, parse_timescale(timescale), cal)
     warn = warning_time(start, due, parse_lead_time(lead), cal)
     assert start <= warn <= due
+
+
+def test_the_financial_year_runs_from_april_to_march() -> None:
+    from datetime import date
+
+    from resolution.domain.calendar import financial_year
+
+    year = (date(2026, 4, 1), date(2027, 3, 31))
+    assert financial_year(date(2026, 4, 1)) == year
+    assert financial_year(date(2026, 12, 1)) == year
+    assert financial_year(date(2027, 3, 31)) == year
+    assert financial_year(date(2026, 3, 31)) == (date(2025, 4, 1), date(2026, 3, 31))

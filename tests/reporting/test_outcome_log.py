@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from resolution.context import service_context
+from resolution.domain import rules
 from resolution.extensions import db
 from resolution.services import reports
 from resolution.services.core import head
@@ -172,15 +173,22 @@ def test_csv_has_a_header_every_row_and_the_chain_head(app, closed_cases: Fixtur
     table = list(
         csv.DictReader(io.StringIO("\n".join(line for line in lines if not line.startswith("#"))))
     )
-    assert list(table[0]) == list(reports.COLUMNS)
+    assert list(table[0]) == [column for column, _ in reports.CSV_COLUMNS]
     assert [r["reference"] for r in table] == [r["reference"] for r in rows]
     b = next(r for r in table if r["reference"] == closed_cases.refs["B"])
     assert (
-        b["agencies"] == "CSC;HEALTH;POLICE"
+        b["agency_codes"] == "CSC;HEALTH;POLICE"
         and b["working_days_open"] == "8"
         and b["urgent"] == "no"
     )
-    assert b["opened"] == "2026-03-02T10:00:00+00:00"
+    # Names beside codes, each in its own column.
+    assert b["agencies"].split(";")[0] == b["raising_agency"] != b["raising_agency_code"]
+    assert b["category"] == rules.CATEGORIES[b["category_code"]]
+    assert b["level_code"] and b["level"] and b["level"] != b["level_code"]
+    # London local times to the second: 10am GMT in March, and an hour on in summer time.
+    assert b["opened_london"] == "2026-03-02 10:00:00"
+    summer = reports.table_csv(("at",), [{"at": datetime(2026, 7, 1, 9, 30, 5, 123456, UTC)}], None)
+    assert summer.splitlines()[1] == "2026-07-01 10:30:05"
     assert reports.read_export_head(text) == chain_head and chain_head[0] > 0
 
 

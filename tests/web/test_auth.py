@@ -175,7 +175,7 @@ def test_a_user_changes_their_password_staying_signed_in_while_the_rest_ends(
         data={"csrf_token": csrf, "current": "not it at all", "password": "a new long passphrase"},
     )
     assert wrong.status_code == 400
-    assert "enter your current password correctly" in wrong.get_data(as_text=True)
+    assert "Enter your current password correctly" in wrong.get_data(as_text=True)
     weak = client.post(
         "/account/password",
         data={"csrf_token": csrf, "current": factories.PASSWORD, "password": "123456789012"},

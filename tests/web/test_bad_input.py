@@ -33,7 +33,7 @@ def _refused(response, field: str, message: str) -> None:
     html = response.get_data(as_text=True)
     assert response.status_code == 400, html[:500]
     assert check_page(html).startswith("Error:")
-    assert f'href="#{field}"' in html and message in html, field
+    assert f'href="#{field}' in html and message in html, field  # a day: its first box
 
 
 @pytest.mark.parametrize("day", OUT_OF_RANGE)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from resolution.context import real_now
+from resolution.context import real_now, service_context
 from resolution.extensions import db
 from resolution.models import Case, Record, User
+from resolution.services import accounts
+from resolution.services import cases as case_service
 from tests import factories
 
 from .conftest import check_page, csrf_token
@@ -120,26 +123,64 @@ def test_question_pages_list_every_error_with_a_link_to_its_field(world, as_user
         assert f'href="#{field}"' in html
 
 
-def test_a_service_refusal_on_the_check_page_links_back_to_the_question(
-    world, as_user: Client
-) -> None:
+def test_a_case_reference_that_is_a_name_is_refused_on_its_own_page(world, as_user: Client) -> None:
     client = as_user(world["csc_practitioner"])
     post(client, "/raise/risk", {"risk": "no"})
     post(client, "/raise/agencies", {"agencies": ["HEALTH"]})
+    about = {"workflow": "leeds-pcrp", "category": "threshold", "summary": "x"}
+    response = post(client, "/raise/about", {**about, "child_ref": "Jane Smith"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    check_page(html)
+    message = "Enter the case reference your agency uses, like CS-402117: not a name"
+    assert f'href="#child_ref">{message}</a>' in html  # the summary, linked to the field
+    assert 'id="child_ref-error"' in html  # and the message by the field
+    bad_initials = post(
+        client, "/raise/about", {**about, "child_ref": "CS-1", "child_initials": "J5"}
+    )
+    assert "Enter the child&#39;s initials only" in bad_initials.get_data(as_text=True)
+    assert post(client, "/raise/about", {**about, "child_ref": "CS-1"}).status_code == 302
+
+
+def test_people_are_checked_on_the_page_where_they_are_typed(world, as_user: Client) -> None:
+    client = as_user(world["csc_practitioner"])
+    post(client, "/raise/risk", {"risk": "no"})
+    for typed, message in (
+        ("not-an-email", "Enter each email address in the correct format, like name@agency.org"),
+        ("nobody@example.org", "No one with the email address &#39;nobody@example.org&#39;"),
+        ("police_practitioner@example.org", "is not a practitioner, manager or lead of a named"),
+    ):
+        response = post(client, "/raise/agencies", {"agencies": ["HEALTH"], "people": typed})
+        assert response.status_code == 400, typed
+        html = response.get_data(as_text=True)
+        assert 'id="people-error"' in html and message in html, typed
+    ok = {"agencies": ["HEALTH"], "people": "health_practitioner@example.org"}
+    assert post(client, "/raise/agencies", ok).status_code == 302
+
+
+def test_a_refusal_on_the_check_page_links_to_the_question_which_shows_it(
+    world, now, as_user: Client
+) -> None:
+    client = as_user(world["csc_practitioner"])
+    post(client, "/raise/risk", {"risk": "no"})
     post(
         client,
-        "/raise/about",
-        {
-            "workflow": "leeds-pcrp",
-            "child_ref": "Jane Smith",
-            "category": "threshold",
-            "summary": "x",
-        },
+        "/raise/agencies",
+        {"agencies": ["HEALTH"], "people": "health_practitioner@example.org"},
+    )
+    about = {"workflow": "leeds-pcrp", "child_ref": "CS-1", "category": "threshold"}
+    post(client, "/raise/about", {**about, "summary": "x"})
+    # The person named leaves between their page and the check page.
+    accounts.set_active(
+        db.session(), service_context(now), "health_practitioner@example.org", False
     )
     response = post(client, "/raise/check", {})
     assert response.status_code == 400
-    assert "/raise/about?change=1" in response.get_data(as_text=True)
+    assert "/raise/agencies?change=1" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+    page = client.get("/raise/agencies?change=1").get_data(as_text=True)
+    assert 'id="people-error"' in page
+    assert "No one with the email address &#39;health_practitioner@example.org&#39;" in page
 
 
 def test_a_record_containing_a_script_tag_shows_as_text(world, case, as_user: Client) -> None:
@@ -233,15 +274,32 @@ def test_the_other_agency_reads_a_record_and_accepts_a_proposed_timescale(
     assert "Agreed by Csc Practitioner and Health Practitioner" in page
 
 
-def test_a_stale_version_is_refused_with_a_message(world, case, as_user: Client) -> None:
+def test_a_stale_form_says_what_changed_and_can_be_sent_again(
+    world, now, case, as_user: Client
+) -> None:
     client = as_user(world["csc_practitioner"])
-    response = post(
-        client, f"/cases/{case.id}/actions/escalate", {"record": "Escalating", "version": "99"}
-    )
+    seen = case.version  # Sam opens the escalation page; meanwhile Priya proposes a timescale.
+    due = datetime(2026, 12, 9, 17, tzinfo=ZoneInfo("Europe/London"))
+    case_service.propose_timescale(
+        db.session(), service_context(now), world["health_practitioner"].id, case.id,
+        due_at=due, reason="both available next week", expected_version=seen,
+    )  # fmt: skip
+    escalate = f"/cases/{case.id}/actions/escalate"
+    response = post(client, escalate, {"record": "Escalating", "version": str(seen)})
     assert response.status_code == 400
-    assert "has changed since you loaded it" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    check_page(html)
+    assert (
+        "This case changed while you were on this page: Health Practitioner proposed "
+        "9 December 2026: both available next week"
+    ) in html
+    assert f'href="/cases/{case.id}">' in html  # the case as it is now
     db.session.refresh(case)
     assert case.state == "practitioners"
+    assert f'name="version" type="hidden" value="{case.version}"' in html
+    assert "Escalating" in html  # what was typed is kept
+    again = post(client, escalate, {"record": "Escalating", "version": str(case.version)})
+    assert again.status_code == 302
 
 
 def test_escalating_then_resolving_with_learning_themes(world, case, as_user: Client) -> None:
@@ -317,3 +375,46 @@ def test_the_diagram_marks_the_current_level_in_words(world, case, as_user: Clie
     assert 'stroke-width="6"' in svg
     assert 'role="img"' in svg and "<desc" in svg
     assert "Practitioner to practitioner (5 working days) <strong>– current level</strong>" in html
+
+
+def test_the_timeline_says_what_happened_in_sentences_with_names(
+    world, now, case, as_user: Client
+) -> None:
+    due = datetime(2026, 12, 9, 17, tzinfo=ZoneInfo("Europe/London"))
+    case_service.propose_timescale(
+        db.session(), service_context(now), world["health_practitioner"].id, case.id,
+        due_at=due, reason="both available next week", expected_version=case.version,
+    )  # fmt: skip
+    factories.escalate(world, now + timedelta(hours=1), case)
+    page = as_user(world["csc_manager"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    timeline = page[page.index('id="timeline"') :]
+    assert (
+        "Csc Practitioner raised the disagreement at level 1: Practitioner to practitioner" in page
+    )
+    assert "Health Practitioner proposed 9 December 2026: both available next week" in timeline
+    assert "Csc Practitioner escalated it to the first-line managers" in timeline
+    assert "@example.org" not in timeline and "practitioners" not in timeline
+
+
+def test_accepting_a_timescale_that_changed_says_what_changed(
+    world, now, case, as_user: Client
+) -> None:
+    due = datetime(2026, 12, 9, 17, tzinfo=ZoneInfo("Europe/London"))
+    case_service.propose_timescale(
+        db.session(), service_context(now), world["csc_practitioner"].id, case.id,
+        due_at=due, reason="after the meeting", expected_version=case.version,
+    )  # fmt: skip
+    db.session.refresh(case)
+    seen = case.version  # Priya opens the case; meanwhile Sam adds a record.
+    case_service.add_record(
+        db.session(), service_context(now), world["csc_practitioner"].id, case.id,
+        kind="note", text="Chronology sent.",
+    )  # fmt: skip
+    priya = as_user(world["health_practitioner"])
+    response = post(
+        priya, f"/cases/{case.id}/timescale/accept", {"version": str(seen)},
+        token_from=f"/cases/{case.id}",
+    )  # fmt: skip
+    page = priya.get(response.headers["Location"]).get_data(as_text=True)
+    assert "This case changed while you were on this page: Csc Practitioner added a note" in page
+    assert "version" not in page.split("This case changed")[1].split("</")[0]

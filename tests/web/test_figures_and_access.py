@@ -6,11 +6,13 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from resolution.context import service_context
+from resolution.context import real_now, service_context
+from resolution.domain.calendar import financial_year
 from resolution.extensions import db
 from resolution.models import AccessLog, Case, User
 from resolution.services import accounts, cases
@@ -110,7 +112,7 @@ def test_unknown_filter_values_are_errors_that_link_to_their_field(world, as_use
     response = client.get("/outcomes?theme=cake&from=2026-05-01&to=2026-04-01")
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert 'href="#theme"' in html and 'href="#to"' in html
+    assert 'href="#theme"' in html and 'href="#to-day"' in html
     assert client.get("/outcomes.csv?theme=cake").status_code == 400
 
 
@@ -120,7 +122,12 @@ def test_the_figures_page_has_each_chart_with_its_table_and_the_right_counts(
     _fixture(world, now)
     factories.make_case(world, now, child_ref="CS-OPEN")
     client = as_user(world["partnership"])
-    response = client.get("/figures")
+    # By default the current financial year: April to March, as annual reports use.
+    first, last = financial_year(real_now().astimezone(ZoneInfo("Europe/London")).date())
+    default = client.get("/figures").get_data(as_text=True)
+    assert f"Period: 1 April {first.year} to 31 March {last.year}." in default
+    assert f'name="from-year" type="text" value="{first.year}"' in default
+    response = client.get("/figures?from=2025-04-01&to=2026-03-31")  # the cases' year
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert check_page(html).startswith("Annual-report figures")
@@ -167,7 +174,7 @@ def test_the_figures_csv_and_period_errors(world, now, as_user: Client) -> None:
         == "0"
     )
     bad = client.get("/figures?from=someday")
-    assert bad.status_code == 400 and 'href="#from"' in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'href="#from-day"' in bad.get_data(as_text=True)
 
 
 def test_views_exports_and_sign_ins_reach_the_access_log_page(
@@ -255,6 +262,40 @@ def test_the_closing_dates_filter_the_log_and_its_csv_proves_itself(
     assert verified.exit_code == 0, verified.output
 
 
+def test_periods_are_typed_as_day_month_year_and_a_reversed_one_lists_nothing(
+    world, now, as_user: Client
+) -> None:
+    early = _close(world, now, "resolve", "csc_practitioner", child_ref="CS-EARLY")
+    late = _close(
+        world, now + timedelta(days=7), "resolve", "csc_practitioner", child_ref="CS-LATE"
+    )
+    client = as_user(world["auditor"])
+    typed = client.get(
+        "/outcomes?from-day=5&from-month=3&from-year=2026&to-day=&to-month=&to-year="
+    )
+    html = typed.get_data(as_text=True)
+    assert typed.status_code == 200
+    assert late.reference in html and early.reference not in html
+    assert 'name="from-day" type="text" value="5"' in html  # the boxes keep what was typed
+    assert "outcomes.csv?from=2026-03-05" in html  # the CSV link names the same period
+    assert "Children&#39;s Social Care, Community Health" in html  # agencies by name
+    for path in ("/outcomes", "/figures"):
+        reversed_period = client.get(
+            f"{path}?from-day=11&from-month=3&from-year=2026&to-day=4&to-month=3&to-year=2026"
+        )
+        page = reversed_period.get_data(as_text=True)
+        assert reversed_period.status_code == 400, path
+        assert "The end date must be the same as or after the start date" in page, path
+        assert 'href="#to-day"' in page, path
+        assert early.reference not in page and late.reference not in page, path
+        assert "Download" not in page, path
+    not_a_day = client.get("/figures?from-day=31&from-month=2&from-year=2026")
+    assert not_a_day.status_code == 400
+    assert "Enter a real start date as day, month and year" in not_a_day.get_data(as_text=True)
+    shown = client.get("/figures?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    assert "Period: 1 March 2026 to 31 March 2026." in shown
+
+
 def test_the_figures_page_shows_hand_computed_times(world, now, as_user: Client) -> None:
     """Closed after 2, 4 and 6 days: median 4, 90th percentile by nearest rank (3rd of 3) 6."""
     for i, days in enumerate((2, 4, 6)):
@@ -280,7 +321,8 @@ def test_the_figures_page_shows_hand_computed_times(world, now, as_user: Client)
         "4.0",
         "6.0",
     ]
-    assert "CSC to HEALTH: 3" in html  # the pairs chart's text alternative
+    # The pairs chart's text alternative names the agencies.
+    assert "s Social Care to Community Health: 3" in html
     text = client.get("/figures.csv?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(text.split("# audit chain head")[0])))
     overall = {
@@ -358,10 +400,32 @@ def test_the_access_log_names_each_page_read_with_the_filters_used(world, as_use
     rows = [
         (r.what, r.target) for r in db.session.scalars(select(AccessLog).order_by(AccessLog.id))
     ]
+    first, last = financial_year(real_now().astimezone(ZoneInfo("Europe/London")).date())
     assert rows == [
         ("outcomes_viewed", "outcomes?agency=POLICE&outcome=withdrawn"),
         ("exported", "outcomes?agency=POLICE&outcome=withdrawn"),
-        ("figures_viewed", "figures"),
+        ("figures_viewed", f"figures?from={first}&to={last}"),  # the financial year
         ("exported", "figures?from=2026-04-01"),
         ("access_log_viewed", "access"),
     ]
+
+
+def test_the_figures_count_days_open_as_the_outcome_log_does(world, now, as_user: Client) -> None:
+    """Raised at 11pm, closed at 1am two days later: 26 hours, but 2 days in the log and figures."""
+    late = now.replace(hour=23)  # 11pm in London (UTC in March)
+    case = factories.make_case(world, late, child_ref="CS-LATE-NIGHT")
+    cases.take_action(
+        db.session(), service_context(late + timedelta(hours=26)), world["csc_practitioner"].id,
+        case.id, "resolve", record="Settled.", expected_version=case.version,
+        outcome={"text": "Done."},
+    )  # fmt: skip
+    client = as_user(world["auditor"])
+    query = "from=2026-03-01&to=2026-03-31"
+    log = client.get(f"/outcomes.csv?{query}").get_data(as_text=True)
+    row = next(csv.DictReader(io.StringIO(log.split("# audit chain head")[0])))
+    assert row["days_open"] == "2"
+    figures_csv = client.get(f"/figures.csv?{query}").get_data(as_text=True)
+    assert "time to resolution,overall,median_days,2.0" in figures_csv
+    page = client.get(f"/figures?{query}").get_data(as_text=True)
+    assert "Days are counted as the outcome log counts them" in page
+    assert "Each share is the steps that passed their deadline" in page

@@ -57,7 +57,7 @@ def test_the_auditor_sees_closed_cases_the_chain_status_and_filters(
     filtered = client.get("/outcomes?agency=POLICE").get_data(as_text=True)
     assert police.reference in filtered and health.reference not in filtered
     bad = client.get("/outcomes?from=yesterday")
-    assert bad.status_code == 400 and 'href="#from"' in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'href="#from-day"' in bad.get_data(as_text=True)
 
 
 def test_the_csv_download_has_one_row_per_closed_case_and_the_chain_head(
@@ -72,8 +72,11 @@ def test_the_csv_download_has_one_row_per_closed_case_and_the_chain_head(
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     rows = list(csv.DictReader(io.StringIO("\n".join(lines))))
     assert [row["reference"] for row in rows] == [case.reference]
-    assert rows[0]["outcome"] == "resolved" and rows[0]["level"] == "practitioners"
-    assert rows[0]["themes"] == "neglect" and rows[0]["agencies"] == "CSC;HEALTH"
+    assert rows[0]["outcome"] == "resolved" and rows[0]["level_code"] == "practitioners"
+    assert rows[0]["level"] == "Practitioner to practitioner"  # the name beside the code
+    assert rows[0]["theme_codes"] == "neglect" and rows[0]["themes"] == "Neglect"
+    assert rows[0]["agency_codes"] == "CSC;HEALTH"
+    assert rows[0]["agencies"] == "Children's Social Care;Community Health"
 
 
 def test_practitioners_cannot_read_the_outcome_log(world, as_user: Client) -> None:

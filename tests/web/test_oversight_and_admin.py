@@ -121,7 +121,7 @@ def test_an_admin_adds_an_agency_and_a_user(world, as_user: Client) -> None:
     duplicate = client.post(
         "/admin/agencies/new", data={"csrf_token": token, "code": "SCHOOLS", "name": "Again"}
     )
-    assert duplicate.status_code == 400 and "already exists" in duplicate.get_data(as_text=True)
+    assert duplicate.status_code == 400 and "Already exists" in duplicate.get_data(as_text=True)
     short = client.post(
         "/admin/users/new",
         data={
@@ -244,3 +244,33 @@ def test_the_overdue_page_sorts_by_level_both_ways(world, now, as_user: Client) 
     assert ascending.index(lower.reference) < ascending.index(higher.reference)
     descending = client.get("/overdue?show=all&sort=level&order=desc").get_data(as_text=True)
     assert descending.index(higher.reference) < descending.index(lower.reference)
+
+
+def test_the_admin_forms_report_every_bad_field_at_once(world, as_user: Client) -> None:
+    client = as_user(world["admin"])
+    token = csrf_token(client, "/admin/users/new")
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": token,
+            "email": "not-an-email",
+            "name": "New Person",
+            "agency": "CSC",
+            "role": "practitioner",
+            "password": "short",
+        },
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    check_page(html)
+    summary = html[html.index("govuk-error-summary") :]
+    summary = summary[: summary.index("</ul>")]
+    assert 'href="#email">Enter an email address in the correct format' in summary
+    assert 'href="#password">Use at least 12 characters' in summary
+    assert 'id="email-error"' in html and 'id="password-error"' in html
+    assert db.session.scalar(select(User.id).where(User.email == "not-an-email")) is None
+
+    agency = client.post(
+        "/admin/agencies/new", data={"csrf_token": token, "code": "x", "name": " "}
+    ).get_data(as_text=True)
+    assert 'id="code-error"' in agency and 'id="name-error"' in agency

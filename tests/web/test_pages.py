@@ -166,3 +166,20 @@ def test_the_start_page_sends_each_role_to_its_page(world, as_user: Client) -> N
     assert as_user(world["csc_practitioner"]).get("/").headers["Location"] == "/cases"
     assert as_user(world["auditor"]).get("/").headers["Location"] == "/outcomes"
     assert as_user(world["admin"]).get("/").headers["Location"] == "/admin"
+
+
+def test_pages_name_the_partnership_not_the_crown_and_who_is_signed_in(app, world, as_user) -> None:
+    old = app.config["PARTNERSHIP_NAME"]
+    app.config["PARTNERSHIP_NAME"] = "Northtown Safeguarding Children Partnership"
+    try:
+        html = as_user(world["csc_practitioner"]).get("/cases").get_data(as_text=True)
+        signed_out = app.test_client().get("/sign-in").get_data(as_text=True)
+    finally:
+        app.config["PARTNERSHIP_NAME"] = old
+    for page in (html, signed_out):
+        assert "Run by Northtown Safeguarding Children Partnership." in page
+        assert "© Northtown Safeguarding Children Partnership" in page
+        for crown in ("govuk-footer__crown", "crown-copyright", "Crown copyright", "favicon"):
+            assert crown not in page, crown
+    assert "Signed in as <strong>Csc Practitioner</strong>, Children&#39;s Social Care" in html
+    assert "Signed in as" not in signed_out
