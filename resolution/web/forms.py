@@ -511,7 +511,7 @@ class PartiesForm(Form):
     version = HiddenField()
     agencies = SelectMultipleField(
         "Which agencies should join the case?",
-        widget=GovCheckboxesInput(),
+        widget=CheckboxesInput(),
         description="Select any that apply. Nobody named there? Its designated leads are told.",
         validators=[Optional()],
     )

@@ -51,6 +51,10 @@ def test_every_question_is_the_name_of_its_group(
     agencies = group(page, "Which agencies do you disagree with?")
     agencies.get_by_role("checkbox", name="Community Health Services").check()
     page.get_by_role("button", name="Continue").click()
+    expect(
+        page.get_by_role("heading", name="Who at these agencies do you disagree with?")
+    ).to_be_visible()
+    page.get_by_role("button", name="Continue").click()  # nobody named: Health's leads are told
 
     about = group(page, "What is the disagreement about?")
     expect(about.get_by_role("radio", name="Threshold or referral decision")).to_be_visible()
@@ -65,6 +69,7 @@ def test_every_question_is_the_name_of_its_group(
         case = cases.raise_case(
             db.session(), service_context(now), sam, child_ref="CS-4021", category="threshold",
             summary="Whether the threshold is met.", with_agencies=["HEALTH"],
+            with_people=[people["priya"]],  # Health has no lead here: Priya is who hears of it
         )  # fmt: skip
         case_id = case.id
     page.goto(f"{live_server}/cases/{case_id}/records/new")

@@ -142,32 +142,14 @@ def test_a_case_reference_that_is_a_name_is_refused_on_its_own_page(world, as_us
     assert post(client, "/raise/about", {**about, "child_ref": "CS-1"}).status_code == 302
 
 
-def test_people_are_checked_on_the_page_where_they_are_typed(world, as_user: Client) -> None:
-    client = as_user(world["csc_practitioner"])
-    post(client, "/raise/risk", {"risk": "no"})
-    for typed, message in (
-        ("not-an-email", "Enter each email address in the correct format, like name@agency.org"),
-        ("nobody@example.org", "No one with the email address &#39;nobody@example.org&#39;"),
-        ("police_practitioner@example.org", "is not a practitioner, manager or lead of a named"),
-    ):
-        response = post(client, "/raise/agencies", {"agencies": ["HEALTH"], "people": typed})
-        assert response.status_code == 400, typed
-        html = response.get_data(as_text=True)
-        assert 'id="people-error"' in html and message in html, typed
-    ok = {"agencies": ["HEALTH"], "people": "health_practitioner@example.org"}
-    assert post(client, "/raise/agencies", ok).status_code == 302
-
-
 def test_a_refusal_on_the_check_page_links_to_the_question_which_shows_it(
     world, now, as_user: Client
 ) -> None:
     client = as_user(world["csc_practitioner"])
     post(client, "/raise/risk", {"risk": "no"})
-    post(
-        client,
-        "/raise/agencies",
-        {"agencies": ["HEALTH"], "people": "health_practitioner@example.org"},
-    )
+    post(client, "/raise/agencies", {"agencies": ["HEALTH"]})
+    named = {"person": "health_practitioner@example.org", "action": "continue"}
+    post(client, "/raise/people", named)
     about = {"workflow": "leeds-pcrp", "child_ref": "CS-1", "category": "threshold"}
     post(client, "/raise/about", {**about, "summary": "x"})
     # The person named leaves between their page and the check page.
@@ -176,11 +158,12 @@ def test_a_refusal_on_the_check_page_links_to_the_question_which_shows_it(
     )
     response = post(client, "/raise/check", {})
     assert response.status_code == 400
-    assert "/raise/agencies?change=1" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "/raise/people?change=1" in html and "health_practitioner@example.org" in html
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0
-    page = client.get("/raise/agencies?change=1").get_data(as_text=True)
-    assert 'id="people-error"' in page
-    assert "No one with the email address &#39;health_practitioner@example.org&#39;" in page
+    page = client.get("/raise/people?change=1").get_data(as_text=True)
+    assert "Who at these agencies do you disagree with?" in page
+    assert 'value="health_practitioner@example.org"' not in page  # no longer one to pick
 
 
 def test_a_record_containing_a_script_tag_shows_as_text(world, case, as_user: Client) -> None:

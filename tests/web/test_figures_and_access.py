@@ -419,6 +419,7 @@ def test_the_figures_count_days_open_as_the_outcome_log_does(world, now, as_user
         case.id, "resolve", record="Settled.", expected_version=case.version,
         outcome={"text": "Done."},
     )  # fmt: skip
+    factories.agree(late + timedelta(hours=26), case.id)  # the other agency confirms at once
     client = as_user(world["auditor"])
     query = "from=2026-03-01&to=2026-03-31"
     log = client.get(f"/outcomes.csv?{query}").get_data(as_text=True)

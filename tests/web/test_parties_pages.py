@@ -48,7 +48,7 @@ def test_the_add_page_refuses_nothing_with_an_error_summary(world, now, as_user:
     )
     assert answer.status_code == 400
     html = answer.get_data(as_text=True)
-    assert "govuk-error-summary" in html and "name at least one agency or person" in html
+    assert "govuk-error-summary" in html and "Name at least one agency or person" in html
     assert as_user(world["auditor"]).get(f"/cases/{case.id}/parties").status_code == 403
 
 
@@ -84,5 +84,5 @@ def test_only_a_manager_or_lead_of_the_agency_is_offered_the_hand_over(
     )  # fmt: skip
     assert done.status_code == 302
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "Handed a part in the case over" in html
+    assert "part over to" in html and "Has left the service." in html
     assert as_user(world["csc_practitioner"]).get(f"/cases/{case.id}").status_code == 404
