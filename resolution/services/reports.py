@@ -78,6 +78,9 @@ CSV_COLUMNS = (
     ("theme_codes", "themes"),
 )
 
+# The audit chain's head at export time rides in two columns of every row, so the file opens
+# in a spreadsheet as nothing but its table; an export with no rows carries it in a trailer.
+HEAD_COLUMNS = ("chain_seq", "chain_digest")
 HEAD_LINE = "# audit chain head: seq={seq} digest={digest}"
 HEAD_RE = re.compile(
     r"^#\s*audit chain head:\s*seq=(\d+)\s+digest=([0-9a-f]{64})\s*$", re.MULTILINE
@@ -287,7 +290,7 @@ def read_outcomes(
 
 
 def head_lines(head: tuple[int, str]) -> list[str]:
-    """Return the trailing comment lines that carry the chain's head at export time."""
+    """Return the trailing comment lines that carry the chain's head of an empty export."""
     seq, digest = head
     return [
         HEAD_LINE.format(seq=seq, digest=digest),
@@ -298,13 +301,17 @@ def head_lines(head: tuple[int, str]) -> list[str]:
 def table_csv(
     columns: Sequence[str], rows: Iterable[Mapping[str, Any]], head: tuple[int, str] | None
 ) -> str:
-    """Return rows as CSV with a header row, and the chain's head as trailing comment lines."""
+    """Return rows as CSV with a header row, the chain's head (if given) in the last two
+    columns of every row, or in trailing comment lines when there is no row to carry it."""
+    listed = list(rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    if head is not None:
+    carried = head is not None and bool(listed)
+    writer.writerow([*columns, *HEAD_COLUMNS] if carried else columns)
+    for row in listed:
+        cells = [_cell(row.get(c)) for c in columns]
+        writer.writerow([*cells, *head] if carried and head is not None else cells)
+    if head is not None and not listed:
         for line in head_lines(head):
             buffer.write(line + "\r\n")
     return buffer.getvalue()
@@ -321,8 +328,25 @@ def head_json(head: tuple[int, str]) -> dict[str, Any]:
     return {"seq": head[0], "digest": head[1]}
 
 
+def _columns_head(text: str) -> tuple[int, str] | None:
+    """Return the head carried in a CSV export's chain columns, or None when it has none."""
+    lines = csv.reader(io.StringIO(text))
+    header = next(lines, [])
+    if not set(HEAD_COLUMNS) <= set(header):
+        return None
+    first = next(lines, None)
+    if first is None or len(first) != len(header):
+        return None
+    seq, digest = (first[header.index(c)] for c in HEAD_COLUMNS)
+    return (int(seq), digest) if seq.isdigit() and re.fullmatch(r"[0-9a-f]{64}", digest) else None
+
+
 def read_export_head(text: str) -> tuple[int, str]:
-    """Return the chain head (seq, digest) of an export: its CSV trailer or JSON `audit_head`."""
+    """Return the chain head (seq, digest) of an export: its CSV columns or trailer, or a
+    JSON `audit_head`."""
+    carried = _columns_head(text)
+    if carried is not None:
+        return carried
     match = HEAD_RE.search(text)
     if match:
         return int(match.group(1)), match.group(2)
@@ -342,5 +366,6 @@ def read_export_head(text: str) -> tuple[int, str]:
                 ):
                     return seq, digest
     raise ValueError(
-        "the file carries no audit chain head (a '# audit chain head:' line or a JSON 'audit_head')"
+        "the file carries no audit chain head (chain_seq and chain_digest columns, a "
+        "'# audit chain head:' line or a JSON 'audit_head')"
     )

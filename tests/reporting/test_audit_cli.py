@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, update
 from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import AuditEvent, Case, Record
-from resolution.services import cases
+from resolution.services import cases, reports
 
 from .conftest import Fixture, at
 
@@ -165,7 +165,9 @@ def test_since_export_passes_on_an_untouched_log_and_after_new_events(
 ) -> None:
     out = export(runner, tmp_path)
     exported = count()
-    assert f"# audit chain head: seq={exported} " in out.read_text()
+    text = out.read_text()
+    assert reports.read_export_head(text)[0] == exported
+    assert not [line for line in text.splitlines() if line.startswith("#")]  # only the table
     result = verify(runner, "--since-export", str(out))
     assert result.exit_code == 0
     assert (
@@ -206,10 +208,8 @@ def test_since_export_fails_when_the_exported_digest_does_not_match(
     out = export(runner, tmp_path)
     text = out.read_text()
     forged = out.with_name("forged.csv")
-    head_line = next(line for line in text.splitlines() if line.startswith("# audit chain head"))
-    forged.write_text(
-        text.replace(head_line, head_line[:-1] + ("0" if head_line[-1] != "0" else "1"))
-    )
+    digest = reports.read_export_head(text)[1]
+    forged.write_text(text.replace(digest, digest[:-1] + ("0" if digest[-1] != "0" else "1")))
     result = verify(runner, "--since-export", str(forged))
     assert result.exit_code == 1 and "digest of that event differs" in result.output
 

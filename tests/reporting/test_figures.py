@@ -12,7 +12,7 @@ import pytest
 from resolution.charts import bar_chart_svg
 from resolution.context import service_context
 from resolution.extensions import db
-from resolution.services import figures
+from resolution.services import figures, reports
 from resolution.services.errors import Forbidden
 
 from .conftest import Fixture
@@ -138,7 +138,8 @@ def test_figures_csv_has_one_row_per_figure_and_the_chain_head(march: dict) -> N
     assert find[("time to resolution", "overall", "p90_days")] == "14.0"
     assert find[("steps overdue by agency", "POLICE", "share")] == "0.6667"
     assert find[("learning themes", "neglect", "count")] == "3"
-    assert "# audit chain head: seq=42 digest=" + "c" * 64 in text
+    assert reports.read_export_head(text) == (42, "c" * 64)
+    assert "#" not in text  # nothing but the table: the head rides in its last two columns
 
 
 def test_every_chart_is_an_image_with_title_description_and_written_values(march: dict) -> None:

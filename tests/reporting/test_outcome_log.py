@@ -165,15 +165,21 @@ def test_unknown_filter_values_are_refused_by_name(app, closed_cases: Fixture) -
     assert "date_from" in refused.value.fields
 
 
-def test_csv_has_a_header_every_row_and_the_chain_head(app, closed_cases: Fixture) -> None:
+def test_csv_is_a_table_with_names_codes_and_the_chain_head_on_every_row(
+    app, closed_cases: Fixture
+) -> None:
     rows = log(closed_cases, app)
     chain_head = head(db.session)
     text = reports.outcome_csv(rows, chain_head)
-    lines = text.splitlines()
-    table = list(
-        csv.DictReader(io.StringIO("\n".join(line for line in lines if not line.startswith("#"))))
-    )
-    assert list(table[0]) == [column for column, _ in reports.CSV_COLUMNS]
+    assert not [line for line in text.splitlines() if line.startswith("#")]  # only the table
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert list(table[0]) == [column for column, _ in reports.CSV_COLUMNS] + [
+        "chain_seq",
+        "chain_digest",
+    ]
+    assert {(r["chain_seq"], r["chain_digest"]) for r in table} == {
+        (str(chain_head[0]), chain_head[1])
+    }
     assert [r["reference"] for r in table] == [r["reference"] for r in rows]
     b = next(r for r in table if r["reference"] == closed_cases.refs["B"])
     assert (
@@ -190,6 +196,9 @@ def test_csv_has_a_header_every_row_and_the_chain_head(app, closed_cases: Fixtur
     summer = reports.table_csv(("at",), [{"at": datetime(2026, 7, 1, 9, 30, 5, 123456, UTC)}], None)
     assert summer.splitlines()[1] == "2026-07-01 10:30:05"
     assert reports.read_export_head(text) == chain_head and chain_head[0] > 0
+    empty = reports.outcome_csv([], chain_head)  # no row to carry the head: a trailer does
+    assert empty.splitlines()[0].startswith("reference,") and "chain_seq" not in empty
+    assert reports.read_export_head(empty) == chain_head
 
 
 def test_a_json_export_head_is_read_too() -> None:
