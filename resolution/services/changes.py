@@ -149,10 +149,15 @@ class Change:
                 subject=subject,
                 happened=happened,
                 expected=expected,
-                urgent=status.is_urgent(
-                    self.definition, self.case.outcome_level or self.case.state, self.case.urgent
-                ),
+                urgent=self.urgent,
             )
+        )
+
+    @property
+    def urgent(self) -> bool:
+        """Whether the case is on the urgent route's clock: every e-mail about it says so."""
+        return status.is_urgent(
+            self.definition, self.case.outcome_level or self.case.state, self.case.urgent
         )
 
     def tell_person(
@@ -170,6 +175,7 @@ class Change:
                 subject=subject,
                 happened=happened,
                 expected=expected,
+                urgent=self.urgent,
             )
         )
 

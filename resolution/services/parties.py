@@ -93,6 +93,7 @@ def _tell_newcomers(change: Change, agencies: list[Agency], people: list[User]) 
                 f"{case.reference}, now at {level}."
             ),
             expected="read the shared record and take part in the discussion.",
+            urgent=change.urgent,
         )
     )
 
@@ -206,6 +207,7 @@ def hand_over(
                     subject="a part in a professional disagreement has been handed over",
                     happened=happened,
                     expected=expected,
+                    urgent=change.urgent,
                 )
             )
     return case

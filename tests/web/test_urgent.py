@@ -13,7 +13,7 @@ from sqlalchemy import select
 from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import Outbox, User
-from resolution.services import cases
+from resolution.services import cases, parties, timescales
 from resolution.services.sweep import sweep
 from tests import factories
 
@@ -63,3 +63,33 @@ def test_an_urgent_case_says_urgent_in_mail_heading_and_overdue_list(
     }
     assert URGENT_TAG.search(rows[urgent.reference])
     assert not URGENT_TAG.search(rows[plain.reference])
+
+
+def test_every_email_of_an_urgent_case_says_urgent_the_everyday_steps_too(world, now) -> None:
+    risk = cases.ImmediateRisk(True, "Emergency Duty Team", now - timedelta(hours=1))
+    case = factories.make_case(world, now, immediate_risk=risk, child_ref="CS-URGENT2")
+    ctx = service_context(now + timedelta(hours=1))
+    health, csc_lead = world["health_practitioner"], world["csc_lead"]
+    db.session.refresh(case)
+    cases.propose_timescale(
+        db.session(), ctx, health.id, case.id, due_at=factories.working_day(now, 2),
+        reason="Both free then.", expected_version=case.version,
+    )  # fmt: skip
+    db.session.refresh(case)
+    timescales.decline_timescale(
+        db.session(), ctx, world["csc_practitioner"].id, case.id, reason="Too late for us.",
+        expected_version=case.version,
+    )  # fmt: skip
+    db.session.refresh(case)
+    parties.hand_over(
+        db.session(), ctx, csc_lead.id, case.id, from_email=world["csc_practitioner"].email,
+        to_email=world["csc_practitioner2"].email, reason="On leave.",
+        expected_version=case.version,
+    )  # fmt: skip
+    kinds = dict(
+        db.session.execute(select(Outbox.kind, Outbox.subject).where(Outbox.case_id == case.id))
+        .tuples()
+        .all()
+    )
+    assert {"timescale_declined", "handed_over"} <= set(kinds), kinds
+    assert all(s.startswith(f"Urgent: {case.reference}: ") for s in kinds.values()), kinds
