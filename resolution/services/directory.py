@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,3 +54,23 @@ def agencies_by_code(session: Session, ctx: Context, codes: Iterable[str]) -> li
     wanted = list(codes)
     found = {a.code: a for a in session.scalars(select(Agency).where(Agency.code.in_(wanted)))}
     return [found[c] for c in wanted if c in found]
+
+
+# The payload keys of history events that hold people's e-mail addresses.
+PEOPLE_KEYS = ("from", "to", "people", "agreed_by", "proposed_by", "confirmed_by", "by")
+
+
+def names_in_history(session: Session, ctx: Context, events: Iterable[Any]) -> dict[str, str]:
+    """Return the names of everyone a case's history mentions (who acted, who was handed a part,
+    brought in or agreed), by e-mail address: the timeline names people, not addresses."""
+    emails: set[str] = set()
+    for event in events:
+        if event.actor:
+            emails.add(str(event.actor))
+        for key in PEOPLE_KEYS:
+            value = (event.payload or {}).get(key)
+            emails.update(str(v) for v in (value if isinstance(value, list) else [value]) if v)
+    if not emails:
+        return {}
+    found = session.execute(select(User.email, User.name).where(User.email.in_(emails)))
+    return dict(found.tuples().all())

@@ -27,7 +27,7 @@ from sqlalchemy.sql import Subquery
 from ..domain import rules
 from ..domain.machines import Workflows
 from ..models import Agency, AuditEvent, Case, CaseAgency, CaseParty, Step, User
-from . import access
+from . import access, directory
 from .clocks import due_soon_clause, open_clocks, overdue_clause
 from .core import Context
 from .errors import Invalid
@@ -223,7 +223,9 @@ def read_case(
     case = visible_case(session, user, case_id)
     view = case_view(case, ctx.workflows, ctx.now, user=user, whole=True)
     if with_history:
-        view = replace(view, events=history(session, ctx, case))
+        events = history(session, ctx, case)
+        names = directory.names_in_history(session, ctx, events)
+        view = replace(view, events=events, names=names)
     if door is not None:
         access.record_access(session, ctx, user, access.CASE_VIEWED, case.reference, door)
     return view

@@ -194,6 +194,7 @@ class CaseView:
     records: list[RecordView] = field(default_factory=list)
     actions: list[ActionView] = field(default_factory=list)
     events: list[AuditEvent] = field(default_factory=list)  # its history, when asked for
+    names: dict[str, str] = field(default_factory=dict)  # everyone the history names, by e-mail
 
     @property
     def on_urgent_clock(self) -> bool:

@@ -28,7 +28,7 @@ def names_in(case: CaseView) -> dict[str, str]:
         people.append(record.author)
         people.extend(record.acknowledged_by)
     named = {person.email: person.name for person in people}
-    return {**{agency.code: agency.name for agency in case.agencies}, **named}
+    return {**{agency.code: agency.name for agency in case.agencies}, **case.names, **named}
 
 
 def _day(value: Any, definition: Definition) -> str:
