@@ -26,7 +26,7 @@ from ..domain.definitions import Definition
 from ..extensions import db
 from ..services import cases as case_service
 from ..services import directory, drafts, notify
-from ..services.errors import Conflict, Forbidden, ServiceError
+from ..services.errors import Conflict, Forbidden, Invalid, ServiceError
 from .forms import (
     AboutForm,
     AgenciesForm,
@@ -256,8 +256,10 @@ def people() -> ResponseReturnValue:
                     url_for("raising.people", change=request.args.get("change") or None)
                 )
             form.person.errors = ["Choose a person to add, or continue"]
-        else:
+        elif not _unreached(form, answers["agencies"], [candidates[e] for e in named]):
             return _next("raising.about")
+    elif _rechecking():
+        _unreached(form, answers["agencies"], [candidates[e] for e in named])
     chosen = directory.agencies_by_code(db.session(), web_ctx(), answers["agencies"])
     reached = notify.reaches(db.session(), chosen, [candidates[e] for e in named])
     return render_template(
@@ -267,6 +269,19 @@ def people() -> ResponseReturnValue:
         reached=reached,
         ask_whom=notify.ask_whom(db.session()),
     ), 400 if form.errors else 200
+
+
+def _unreached(form: PeopleForm, codes: list[str], named: list[Any]) -> bool:
+    """Say on the page, as raising would refuse, that a chosen agency would reach nobody."""
+    chosen = directory.agencies_by_code(db.session(), web_ctx(), codes)
+    try:
+        notify.refuse_unreached(db.session(), notify.reaches(db.session(), chosen, named))
+    except Invalid as exc:
+        messages = exc.fields.get("with_agencies", [exc.message])
+        form.person.errors = [*form.person.errors, *(m[:1].upper() + m[1:] for m in messages)]
+        form._errors = None  # WTForms caches the form's errors: ask it again
+        return True
+    return False
 
 
 @bp.route("/about", methods=["GET", "POST"])

@@ -71,7 +71,7 @@ def test_a_person_not_offered_is_refused(world, as_user: Client) -> None:
     assert empty.status_code == 400 and "Choose a person to add" in empty.get_data(as_text=True)
 
 
-def test_an_agency_nobody_would_hear_from_is_named_and_refused_at_the_check(
+def test_an_agency_nobody_would_hear_from_is_refused_where_chosen_and_at_the_check(
     world, now, as_user: Client
 ) -> None:
     accounts.create_agency(db.session(), service_context(now), "YOUTH", "Youth Justice")
@@ -80,11 +80,23 @@ def test_an_agency_nobody_would_hear_from_is_named_and_refused_at_the_check(
     post(client, "/raise/agencies", {"agencies": ["YOUTH"]})
     page = client.get("/raise/people").get_data(as_text=True)
     assert "Youth Justice: <strong>nobody</strong>" in page and world["admin"].email in page
-    post(client, "/raise/people", {"action": "continue"})
+    early = post(client, "/raise/people", {"action": "continue"})  # refused where it is chosen
+    assert early.status_code == 400
+    assert "Nobody at Youth Justice would be told" in early.get_data(as_text=True)
+    assert 'href="#person"' in early.get_data(as_text=True)
+    # Answers that passed once can still fail at the end: an agency's only lead leaves.
+    accounts.create_user(
+        db.session(), service_context(now), email="lead@youth.example", name="Yan Lead",
+        agency="YOUTH", role="lead", password=None,
+    )  # fmt: skip
+    assert post(client, "/raise/people", {"action": "continue"}).status_code == 302
+    accounts.set_active(db.session(), service_context(now), "lead@youth.example", False)
     post(client, "/raise/about", ABOUT)
     refused = post(client, "/raise/check", {})
     assert refused.status_code == 400
     html = refused.get_data(as_text=True)
     assert "nobody at Youth Justice would be told" in html
     assert 'href="/raise/people?change=1"' in html  # where to put it right
+    shown = client.get("/raise/people?change=1").get_data(as_text=True)
+    assert "Nobody at Youth Justice would be told" in shown  # the link shows the error
     assert db.session.scalar(select(Case.id)) is None
