@@ -4,6 +4,7 @@ one e-mail a day listing its overdue and due-soon cases (and only its own), once
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import Outbox, Step, User
+from resolution.scheduler import build_scheduler
 from resolution.services import cases, digest
 from resolution.services.errors import Forbidden
 from resolution.services.mailer import send_pending
@@ -122,3 +124,13 @@ def test_the_digest_command_queues_the_days_digests(
     assert again.exit_code == 0 and "queued 0" in again.output
     (row,) = db.session.scalars(select(Outbox).where(Outbox.kind == "digest")).all()
     assert row.to_email == LEAD and case.reference in row.body
+
+
+def test_the_scheduler_runs_the_digest_at_seven_london_time(app: Flask) -> None:
+    london = ZoneInfo("Europe/London")
+    job = build_scheduler(app).get_job("digest")
+    assert job is not None
+    after_summer = datetime(2026, 10, 25, 8, 0, tzinfo=london)  # the clocks went back that night
+    assert job.trigger.get_next_fire_time(None, after_summer) == datetime(
+        2026, 10, 26, 7, 0, tzinfo=london
+    )
