@@ -47,9 +47,9 @@ def send_digests(session: Session, ctx: Context) -> int:
     how many were queued (a user with nothing overdue or due soon is sent nothing)."""
     today = ctx.now.astimezone(LONDON).date()
     takers = session.scalars(
-        select(User.id).where(
-            User.digest.is_(True), User.active.is_(True), User.role.in_(rules.DIGEST_ROLES)
-        )
+        select(User.id)
+        .where(User.digest.is_(True), User.active.is_(True), User.role.in_(rules.DIGEST_ROLES))
+        .order_by(User.id)
     ).all()
     return sum(_send_one(session, ctx, user_id, today) for user_id in takers)
 

@@ -3,6 +3,7 @@ one e-mail a day listing its overdue and due-soon cases (and only its own), once
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -134,3 +135,31 @@ def test_the_scheduler_runs_the_digest_at_seven_london_time(app: Flask) -> None:
     assert job.trigger.get_next_fire_time(None, after_summer) == datetime(
         2026, 10, 26, 7, 0, tzinfo=london
     )
+
+
+def test_two_runs_racing_send_one_digest(app: Flask, world: factories.World, now: datetime) -> None:
+    for lead in ("health_lead", "csc_lead"):
+        digest.set_digest(db.session(), service_context(now), world[lead].id, True)
+    case = factories.make_case(world, now)
+    at = _due(case.id) + timedelta(minutes=1)
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                results.append(digest.send_digests(db.session(), service_context(at)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and sum(results) == 2
+    queued = db.session.scalars(select(Outbox.to_email).where(Outbox.kind == "digest")).all()
+    assert sorted(queued) == ["csc_lead@example.org", LEAD]
