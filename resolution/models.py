@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ColumnElement,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -52,6 +53,8 @@ class User(Model):
     # Bumped when a password is reset or the user is deactivated: old sessions stop working.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     pending: Mapped[bool] = mapped_column(Boolean, default=False)  # asked for at sign-in; inactive
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)  # one e-mail a day (rules)
+    digest_sent_on: Mapped[date | None] = mapped_column(Date)  # the last digest's London day
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 

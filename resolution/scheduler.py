@@ -2,7 +2,8 @@
 
 The scheduler is its own process, never part of a web worker (every worker
 would run every job). It runs three interval jobs on APScheduler 3: the sweep,
-the outbox sender, and the clearing of ended sessions and old drafts. Each run opens its own app context, so each has its own
+the outbox sender, and the clearing of ended sessions and old drafts; and the daily digest at
+07:00 London time (`flask --app wsgi digest` by hand). Each run opens its own app context, so each has its own
 database session; a run still going when the next is due is not doubled
 (`max_instances=1`), and runs missed while the process was busy or asleep
 collapse into one (`coalesce`). SIGTERM or SIGINT stops it after the running
@@ -25,7 +26,7 @@ from flask import Flask, current_app
 from .cli import parse_now
 from .context import real_now, service_context
 from .extensions import db
-from .services import signins
+from .services import digest, signins
 from .services.mailer import SmtpSettings, send_pending
 from .services.sweep import SweepResult, sweep
 
@@ -76,6 +77,14 @@ def run_housekeeping(app: Flask, now: datetime | None = None) -> int:
         return gone
 
 
+def run_digest(app: Flask, now: datetime | None = None) -> int:
+    """Queue the day's digests in a fresh app context (one per user a day, however often run)."""
+    with app.app_context():
+        queued = digest.send_digests(db.session(), service_context(now))
+        log.info("digest: %d e-mails queued", queued)
+        return queued
+
+
 def _listener(event: JobEvent) -> None:
     if event.code == EVENT_JOB_ERROR:
         log.error("job %s failed", event.job_id, exc_info=getattr(event, "exception", None))
@@ -119,6 +128,17 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         replace_existing=True,
         next_run_time=start,
     )
+    scheduler.add_job(
+        run_digest,
+        "cron",
+        hour=7,
+        minute=0,
+        args=[app],
+        id="digest",
+        name="digest",
+        replace_existing=True,
+        misfire_grace_time=3600,  # a scheduler down at 07:00 still sends it within the hour
+    )
     scheduler.add_listener(_listener, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_EXECUTED)
     return scheduler
 
@@ -130,6 +150,14 @@ def sweep_command(now_text: str | None) -> None:
     # Flask types the current_app proxy as a Flask, so the proxy's own method is unknown to mypy.
     result = run_sweep(current_app._get_current_object(), parse_now(now_text))  # type: ignore[attr-defined]
     click.echo(f"flagged {result.flagged}")
+
+
+@click.command("digest")
+@click.option("--now", "now_text", default=None, help="ISO 8601 with offset; default: now")
+def digest_command(now_text: str | None) -> None:
+    """Queue today's digest e-mails for the managers and leads who chose one a day."""
+    queued = run_digest(current_app._get_current_object(), parse_now(now_text))  # type: ignore[attr-defined]
+    click.echo(f"queued {queued}")
 
 
 @click.command("scheduler")
@@ -163,6 +191,7 @@ def scheduler_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the `sweep` and `scheduler` commands."""
+    """Register the `sweep`, `digest` and `scheduler` commands."""
     app.cli.add_command(sweep_command)
+    app.cli.add_command(digest_command)
     app.cli.add_command(scheduler_command)

@@ -111,6 +111,14 @@ RAISERS = ("practitioner", "manager", "lead")  # raise disagreements
 OVERSEERS = ("manager", "lead", "partnership")  # follow what is overdue
 READERS = ("auditor", "partnership")  # read the outcome log, the figures, the history
 CASE_READERS = (*ACTORS, "auditor")  # open a case's page
+DIGEST_ROLES = ("manager", "lead")  # may take one daily e-mail instead of one per event
+
+
+def takes_digest(role: str, chosen: bool) -> bool:
+    """Say whether a user gets the daily digest instead of e-mails per event: they chose it
+    and their role may (a choice kept from an earlier role counts for nothing)."""
+    return chosen and role in DIGEST_ROLES
+
 
 # Who may see which cases, by role: every case ("all"), the cases their agency is
 # involved in ("agency"), the cases they are a party to ("party"). A role sees the

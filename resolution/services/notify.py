@@ -34,6 +34,7 @@ class Person:
     name: str
     active: bool = True  # only active users are told (`Recipients.of`)
     agency_id: int | None = None
+    digest: bool = False  # takes the daily digest instead (`rules.takes_digest`)
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,29 @@ def audiences(session: Session, workflows: Workflows, case_ids: Sequence[int]) -
     ).all()  # fmt: skip
     parties: dict[int, list[Person]] = defaultdict(list)
     for party in session.execute(
-        select(CaseParty.case_id, User.id, User.email, User.name, User.active, User.agency_id)
+        select(
+            CaseParty.case_id,
+            User.id,
+            User.email,
+            User.name,
+            User.active,
+            User.agency_id,
+            User.role,
+            User.digest,
+        )
         .join(User, User.id == CaseParty.user_id)
         .where(CaseParty.case_id.in_(case_ids))
         .order_by(CaseParty.id)
     ):
         parties[party.case_id].append(
-            Person(party.id, party.email, party.name, party.active, party.agency_id)
+            Person(
+                party.id,
+                party.email,
+                party.name,
+                party.active,
+                party.agency_id,
+                rules.takes_digest(party.role, party.digest),
+            )
         )
     agencies: dict[int, list[int]] = defaultdict(list)
     for involved in session.execute(
@@ -93,9 +110,9 @@ def audiences(session: Session, workflows: Workflows, case_ids: Sequence[int]) -
     ):
         agencies[involved.case_id].append(involved.agency_id)
     raisers = {
-        r.id: Person(r.id, r.email, r.name, r.active)
+        r.id: Person(r.id, r.email, r.name, r.active, None, rules.takes_digest(r.role, r.digest))
         for r in session.execute(
-            select(User.id, User.email, User.name, User.active).where(
+            select(User.id, User.email, User.name, User.active, User.role, User.digest).where(
                 User.id.in_({c.raised_by_id for c in cases})
             )
         )
@@ -154,12 +171,25 @@ class Recipients:
         if named:
             for row in session.execute(
                 select(
-                    User.id, User.email, User.name, User.active, User.agency_id, User.role
+                    User.id,
+                    User.email,
+                    User.name,
+                    User.active,
+                    User.agency_id,
+                    User.role,
+                    User.digest,
                 ).where(or_(false(), *named))
             ):
                 agency = None if row.role == "partnership" else row.agency_id
                 self._staff[(agency, row.role)].append(
-                    Person(row.id, row.email, row.name, row.active, row.agency_id)
+                    Person(
+                        row.id,
+                        row.email,
+                        row.name,
+                        row.active,
+                        row.agency_id,
+                        rules.takes_digest(row.role, row.digest),
+                    )
                 )
         self._contacts: dict[int, Person] = {}
         if "parties" in wanted and agency_ids:
@@ -184,7 +214,13 @@ class Recipients:
         return [contact] if how == rules.CONTACT and contact is not None else []
 
     def of(self, audience: Audience, event: str, exclude: Iterable[int] = ()) -> list[Person]:
-        """Return who the case's definition says is told of `event`, each address once."""
+        """Return who the case's definition says is told of `event`, each address once.
+
+        Those who chose the daily digest are left out: the events of the definition's rules
+        (whatever the rule that names them) wait for the digest's list of what is overdue and
+        due soon. An urgent case's events still go at once (24 hours is too short to wait for
+        the morning); so do e-mails to a person by name, sent without these rules (brought
+        into a case, handed one, a proposer's answer, a password reset)."""
         rules_ = audience.definition.notify.get(event, ())
         found: dict[str, Person] = {}
         if "parties" in rules_:
@@ -200,7 +236,11 @@ class Recipients:
         if "partnership" in rules_:
             found.update((p.email, p) for p in self._staff[(None, "partnership")])
         skip = set(exclude)
-        told = [p for p in found.values() if p.active and (p.id is None or p.id not in skip)]
+        told = [
+            p
+            for p in found.values()
+            if p.active and (p.id is None or p.id not in skip) and (audience.urgent or not p.digest)
+        ]
         return sorted(told, key=lambda p: (p.id is None, p.id or 0, p.email))
 
 
@@ -257,7 +297,14 @@ def recipients(
 
 
 def _person(user: User) -> Person:
-    return Person(user.id, user.email, user.name, user.active, user.agency_id)
+    return Person(
+        user.id,
+        user.email,
+        user.name,
+        user.active,
+        user.agency_id,
+        rules.takes_digest(user.role, user.digest),
+    )
 
 
 def when(moment: datetime, definition: Definition) -> str:

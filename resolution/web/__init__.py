@@ -20,6 +20,7 @@ from ..extensions import csrf
 
 # `everyday` adds its pages to cases.bp when imported.
 from . import (  # noqa: F401
+    account,
     admin,
     auth,
     cases,
@@ -113,7 +114,7 @@ def init_app(app: Flask) -> None:
     identity.init_app(app)
     blueprints = (
         assets, home, auth.bp, cases.bp, parties.bp, printing.bp, raising.bp, oversight.bp,
-        admin.bp,
+        admin.bp, account.bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
