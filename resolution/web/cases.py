@@ -216,7 +216,7 @@ def _version(form: Any) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _stale(case_id: int, form: Any, exc: ServiceError) -> list[Any] | None:
+def stale_problems(case_id: int, form: Any, exc: ServiceError) -> list[Any] | None:
     """Say what changed a case since its form was opened, with a link to the case as it is
     now; the form may then be sent again (at the case's new version)."""
     if not isinstance(exc, Conflict) or "version" not in exc.fields:
@@ -255,7 +255,7 @@ def propose(case_id: int) -> ResponseReturnValue:
             )
         except ServiceError as exc:
             _refuse(exc)
-            problems = _stale(case.id, form, exc) or add_errors(
+            problems = stale_problems(case.id, form, exc) or add_errors(
                 form, exc, {"due_at": "due", "reason": "reason"}
             )
         else:
@@ -280,7 +280,7 @@ def accept(case_id: int) -> ResponseReturnValue:
             db.session(), web_ctx(), me().id, case.id, expected_version=_version(form)
         )
     except (Conflict, Invalid) as exc:
-        stale = _stale(case.id, form, exc)
+        stale = stale_problems(case.id, form, exc)
         flash(stale[0][0] if stale else exc.message[:1].upper() + exc.message[1:], "error")
     except ServiceError as exc:
         _refuse(exc)
@@ -336,7 +336,7 @@ def act(case_id: int, action_key: str) -> ResponseReturnValue:
             )
         except ServiceError as exc:
             _refuse(exc)
-            problems = _stale(case.id, form, exc) or add_errors(
+            problems = stale_problems(case.id, form, exc) or add_errors(
                 form,
                 exc,
                 {

@@ -15,7 +15,7 @@ from ..services import action_items, closing, timescales
 from ..services.errors import Conflict, Invalid, ServiceError
 from ..services.loading import actor_of
 from ..services.views import CaseView, RecordView
-from .cases import _load, _refuse, _version, bp
+from .cases import _load, _refuse, _version, bp, stale_problems
 from .forms import ButtonForm, NoteForm, ReasonForm, add_errors
 from .helpers import london, me, roles_required, web_ctx
 
@@ -37,15 +37,19 @@ def _text_page(case: CaseView, form: Any, problems: list[str], **words: Any) -> 
     return page, status
 
 
-def _submit(form: Any, call: Any, done: str, back: str) -> tuple[list[str], Any]:
-    """Run the service `call` for a valid form; return (problems, a redirect when it worked)."""
+def _submit(
+    form: Any, call: Any, done: str, back: str, case_id: int | None = None
+) -> tuple[list[Any], Any]:
+    """Run the service `call` for a valid form; return (problems, a redirect when it worked).
+    Given the case of a form that carries its version, a stale one says what changed."""
     if not form.validate_on_submit():
         return [], None
     try:
         call()
     except ServiceError as exc:
         _refuse(exc)
-        return add_errors(form, exc, {"note": "text", "reason": "text"}), None
+        stale = stale_problems(case_id, form, exc) if case_id is not None else None
+        return stale or add_errors(form, exc, {"note": "text", "reason": "text"}), None
     flash(done, "success")
     return [], redirect(back)
 
@@ -116,6 +120,7 @@ def decline_timescale(case_id: int) -> ResponseReturnValue:
         ),
         "You have declined the proposed timescale. The person who proposed it has been told",
         url_for("cases.show", case_id=case.id),
+        case_id=case.id,
     )  # fmt: skip
     return answer or _text_page(
         case, form, problems,
@@ -138,7 +143,8 @@ def confirm_closing(case_id: int) -> ResponseReturnValue:
             db.session(), web_ctx(), me().id, case.id, expected_version=_version(form)
         )
     except (Conflict, Invalid) as exc:
-        flash(exc.message, "error")
+        stale = stale_problems(case.id, form, exc)
+        flash(stale[0][0] if stale else exc.message[:1].upper() + exc.message[1:], "error")
     except ServiceError as exc:
         _refuse(exc)
         raise
@@ -167,6 +173,7 @@ def decline_closing(case_id: int) -> ResponseReturnValue:
         ),
         "You have declined it: the case stays open at its level. The proposer has been told",
         url_for("cases.show", case_id=case.id),
+        case_id=case.id,
     )  # fmt: skip
     return answer or _text_page(
         case, form, problems,

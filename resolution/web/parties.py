@@ -11,6 +11,7 @@ from ..services import directory, parties, queries
 from ..services.errors import NotFound, ServiceError
 from ..services.loading import actor_of
 from ..services.views import CaseView
+from .cases import stale_problems
 from .forms import HandoverForm, PartiesForm, add_errors, choices, person_choices
 from .helpers import me, roles_required, web_ctx
 
@@ -67,7 +68,7 @@ def add(case_id: int) -> ResponseReturnValue:
             )
         except ServiceError as exc:
             _refused(exc)
-            problems = add_errors(
+            problems = stale_problems(case.id, form, exc) or add_errors(
                 form, exc, {"with_agencies": "agencies", "with_people": "person", "version": ""}
             )
         else:
@@ -111,7 +112,7 @@ def hand_over(case_id: int) -> ResponseReturnValue:
             )
         except ServiceError as exc:
             _refused(exc)
-            problems = add_errors(
+            problems = stale_problems(case.id, form, exc) or add_errors(
                 form, exc, {"from": "leaving", "to": "joining", "reason": "reason", "version": ""}
             )
         else:

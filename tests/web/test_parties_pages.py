@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import Outbox, User
+from resolution.services import cases
 from tests import factories
 
 from .conftest import check_page, csrf_token
@@ -88,3 +91,31 @@ def test_only_a_manager_or_lead_of_the_agency_is_offered_the_hand_over(
     said = "{} handed {}&#39;s part over to {}: Has left the service.".format(*names)
     assert said in html, html  # named, though neither the manager nor the leaver is a party now
     assert as_user(world["csc_practitioner"]).get(f"/cases/{case.id}").status_code == 404
+
+
+def test_a_stale_hand_over_says_what_changed_and_can_be_sent_again(
+    world, now, as_user: Client
+) -> None:
+    case = factories.make_case(world, now)
+    client = as_user(world["csc_manager"])
+    token = csrf_token(client, f"/cases/{case.id}/handover")
+    opened_at = case.version
+    cases.add_record(
+        db.session(), service_context(now), world["health_practitioner"].id, case.id,
+        kind="note", text="A note meanwhile.",
+    )  # fmt: skip
+    form = {
+        "csrf_token": token, "leaving": "csc_practitioner@example.org",
+        "joining": "csc_practitioner2@example.org", "reason": "Has left the service.",
+    }  # fmt: skip
+    stale = client.post(f"/cases/{case.id}/handover", data={**form, "version": str(opened_at)})
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 400
+    assert "This case changed while you were on this page" in html
+    assert f"{world['health_practitioner'].name} added a note to the record" in html
+    fresh = re.search(r'name="version" type="hidden" value="(\d+)"', html) or re.search(
+        r'name="version" value="(\d+)"', html
+    )
+    assert fresh and int(fresh.group(1)) == opened_at + 1
+    again = client.post(f"/cases/{case.id}/handover", data={**form, "version": fresh.group(1)})
+    assert again.status_code == 302
