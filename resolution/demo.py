@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .domain.calendar import next_working_day, to_local
 from .extensions import db
 from .models import Agency, User
-from .services import accounts, action_items, cases, closing, mailer
+from .services import accounts, action_items, cases, closing, mailer, timescales
 from .services.core import Context
 from .services.sweep import sweep
 
@@ -162,7 +162,7 @@ def _cases(ctx: Context) -> None:
         kind="discussion",
         text="Spoke by phone. Health will send the health visitor's chronology.",
     )
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         at(0.2),
         sam,
@@ -170,7 +170,7 @@ def _cases(ctx: Context) -> None:
         due_at=working(at(6).now),
         reason="Waiting for the chronology",
     )
-    cases.accept_timescale(db.session(), at(0.3), priya, c1)
+    timescales.accept_timescale(db.session(), at(0.3), priya, c1)
     cases.take_action(
         db.session(),
         at(3),
@@ -318,7 +318,7 @@ def _cases(ctx: Context) -> None:
 
     # 7. Open at level 1 with a proposed timescale waiting for the other agency.
     c7 = raise_(39, sam, "information_sharing", ["SCHOOLS"], [tom_email], "CS-700345")
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         at(39.1),
         sam,

@@ -10,7 +10,7 @@ from marshmallow import Schema
 
 from ..domain import rules
 from ..extensions import db
-from ..services import access, cases, history, queries, reports
+from ..services import access, cases, history, queries, reports, timescales
 from ..services.views import CaseView
 from . import errors
 from . import requests as rq
@@ -201,7 +201,7 @@ def propose_timescale(case_id: int) -> Response:
     """Propose when the current level should be decided by."""
     data = rq.body(s.TimescaleIn)
     version = rq.if_match(required=False)
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         rq.context(),
         rq.caller().id,
@@ -229,7 +229,7 @@ def accept_timescale(case_id: int) -> Response:
     """Agree the proposed timescale."""
     rq.body(s.EmptyIn, optional=True)
     version = rq.if_match(required=False)
-    cases.accept_timescale(
+    timescales.accept_timescale(
         db.session(),
         rq.context(),
         rq.caller().id,

@@ -13,7 +13,7 @@ from ..domain.definitions import Definition
 from ..domain.status import timescale_for
 from ..extensions import db
 from ..services import cases as case_service
-from ..services import queries, worklist
+from ..services import queries, timescales, worklist
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from ..services.loading import actor_of
 from ..services.views import CaseView
@@ -244,7 +244,7 @@ def propose(case_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         assert form.due.data is not None
         try:
-            case_service.propose_timescale(
+            timescales.propose_timescale(
                 db.session(),
                 ctx,
                 me().id,
@@ -276,7 +276,7 @@ def accept(case_id: int) -> ResponseReturnValue:
     form = ButtonForm()
     form.validate_on_submit()
     try:
-        case_service.accept_timescale(
+        timescales.accept_timescale(
             db.session(), web_ctx(), me().id, case.id, expected_version=_version(form)
         )
     except (Conflict, Invalid) as exc:

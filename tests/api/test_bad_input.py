@@ -189,7 +189,7 @@ def test_a_closed_case_takes_no_more_actions_records_or_timescales(
     )
     assert closed.status_code == 200, closed.get_json()
     etag = closed.headers["ETag"]
-    due = (real_now() + timedelta(days=10)).isoformat()
+    due = factories.working_day(real_now(), 10).isoformat()
     with nothing_written():
         answers = [
             api.post(
@@ -337,7 +337,7 @@ def test_control_characters_are_refused_in_every_text_field(
             "reason": api.post(
                 f"/cases/{case.id}/timescale",
                 "health_practitioner",
-                {"due_at": (real_now() + timedelta(days=9)).isoformat(), "reason": bad},
+                {"due_at": factories.working_day(real_now(), 9).isoformat(), "reason": bad},
             ),
             "record": api.post(
                 f"/cases/{case.id}/actions/escalate",

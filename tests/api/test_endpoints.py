@@ -165,7 +165,7 @@ def test_a_full_journey_records_acknowledgements_timescales_and_actions(
         ]
 
     version = int(api.get(f"/cases/{case_id}", "csc_practitioner").headers["ETag"].strip('"'))
-    due_at = (real_now() + timedelta(days=10)).isoformat()
+    due_at = factories.working_day(real_now(), 10).isoformat()
     proposed = api.post(
         f"/cases/{case_id}/timescale",
         "health_practitioner",
@@ -388,7 +388,7 @@ def test_a_listing_shows_each_case_as_reading_it_does(api: Api, world, now) -> N
     """A page of cases and one case are read by different statements (a page reads only
     current steps): what both show must agree, for open, agreed and closed cases alike."""
     agreed, closed, plain = (new_case(world, now).id for _ in range(3))
-    due_at = (real_now() + timedelta(days=10)).isoformat()
+    due_at = factories.working_day(real_now(), 10).isoformat()
     proposed = api.post(
         f"/cases/{agreed}/timescale", "health_practitioner", {"due_at": due_at, "reason": "Leave."}
     )

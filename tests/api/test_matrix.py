@@ -8,13 +8,13 @@ table is written out by hand: if any cell changes, the test fails and names it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from werkzeug.test import TestResponse
 
 from resolution.context import real_now
 from resolution.extensions import db
-from resolution.services import cases
+from resolution.services import cases, timescales
 from resolution.services.core import Context
 
 from .. import factories
@@ -84,12 +84,12 @@ def _fresh(world: factories.World, now: datetime, ctx: Context) -> dict[str, int
     record = cases.add_record(
         db.session(), ctx, world["csc_practitioner"].id, case.id, kind="note", text="N."
     )
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         ctx,
         world["health_practitioner"].id,
         case.id,
-        due_at=real_now() + timedelta(days=14),
+        due_at=factories.working_day(real_now(), 14),
         reason="Leave.",
     )
     fresh = db.session.get(type(case), case.id)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from resolution.context import real_now, service_context
 from resolution.extensions import db
 from resolution.models import User
-from resolution.services import cases
+from resolution.services import cases, timescales
 from tests import factories
 
 from .conftest import Pages
@@ -45,7 +45,7 @@ def test_an_action_done_a_timescale_and_a_closing_declined_through_the_pages(
         db.session(), service_context(now), sam, case.id, kind="action",
         text="CSC to send the referral notes to health.", action_due=factories.working_day(now, 3),
     )  # fmt: skip
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(), service_context(now), sam, case.id,
         due_at=factories.working_day(now, 12), reason="Waiting for the notes.",
     )  # fmt: skip

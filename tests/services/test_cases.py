@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import AuditEvent, Case, Outbox, Record, Step
-from resolution.services import cases, history
+from resolution.services import cases, history, timescales
 from resolution.services.errors import Conflict, Forbidden, Invalid, NotFound
 from tests import factories
 
@@ -180,7 +180,7 @@ def test_a_timescale_is_agreed_only_by_a_party_of_another_agency(world, now) -> 
     case = factories.make_case(world, now)
     ctx = service_context(now)
     due = now + timedelta(days=3)
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         ctx,
         world["csc_practitioner"].id,
@@ -190,10 +190,10 @@ def test_a_timescale_is_agreed_only_by_a_party_of_another_agency(world, now) -> 
     )
     assert case.current_step.timescale_status == "proposed"
     with pytest.raises(Forbidden, match="another agency"):
-        cases.accept_timescale(db.session(), ctx, world["csc_practitioner"].id, case.id)
+        timescales.accept_timescale(db.session(), ctx, world["csc_practitioner"].id, case.id)
     with pytest.raises(NotFound):  # not a party, and a practitioner sees only their own cases
-        cases.accept_timescale(db.session(), ctx, world["police_practitioner"].id, case.id)
-    cases.accept_timescale(db.session(), ctx, world["health_practitioner"].id, case.id)
+        timescales.accept_timescale(db.session(), ctx, world["police_practitioner"].id, case.id)
+    timescales.accept_timescale(db.session(), ctx, world["health_practitioner"].id, case.id)
     step = db.session.get(Case, case.id).current_step
     assert step.timescale_status == "agreed" and step.due_at == due
     assert (step.agreed_proposer.email, step.agreed_by.email) == (
@@ -201,13 +201,13 @@ def test_a_timescale_is_agreed_only_by_a_party_of_another_agency(world, now) -> 
         world["health_practitioner"].email,
     )
     with pytest.raises(Conflict, match="no timescale has been proposed"):
-        cases.accept_timescale(db.session(), ctx, world["health_practitioner"].id, case.id)
+        timescales.accept_timescale(db.session(), ctx, world["health_practitioner"].id, case.id)
 
 
 def test_a_timescale_in_the_past_is_refused(world, now) -> None:
     case = factories.make_case(world, now)
     with pytest.raises(Invalid, match="due_at"):
-        cases.propose_timescale(
+        timescales.propose_timescale(
             db.session(),
             service_context(now),
             world["csc_practitioner"].id,
@@ -412,7 +412,7 @@ def test_the_leeds_process_end_to_end_through_every_level(world, now: datetime) 
         kind="discussion",
         text="Talked it through.",
     )
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         step(1),
         world["health_practitioner"].id,
@@ -420,7 +420,7 @@ def test_the_leeds_process_end_to_end_through_every_level(world, now: datetime) 
         due_at=t + timedelta(days=2),
         reason="Need the GP's view",
     )
-    cases.accept_timescale(db.session(), step(1), world["csc_practitioner"].id, ids)
+    timescales.accept_timescale(db.session(), step(1), world["csc_practitioner"].id, ids)
     version = db.session.get(Case, ids).version
     cases.take_action(
         db.session(),

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from resolution.context import service_context, workflows
 from resolution.extensions import db
 from resolution.models import Acknowledgement, AuditEvent, Case, Outbox, Record, Step
-from resolution.services import cases, history, integrity
+from resolution.services import cases, history, integrity, timescales
 from resolution.services.errors import ServiceError
 from tests import factories
 from tests.conftest import MONDAY, empty_tables
@@ -129,7 +129,7 @@ class CaseLife(RuleBasedStateMachine):
         case_id = data.draw(st.sampled_from(self.case_ids))
         due = self.now + timedelta(days=days, hours=1)
         self.attempt(
-            lambda ctx: cases.propose_timescale(
+            lambda ctx: timescales.propose_timescale(
                 db.session(), ctx, self.world[by].id, case_id, due_at=due, reason="r"
             )
         )
@@ -139,7 +139,7 @@ class CaseLife(RuleBasedStateMachine):
     def accept(self, data: st.DataObject, by: str) -> None:
         case_id = data.draw(st.sampled_from(self.case_ids))
         self.attempt(
-            lambda ctx: cases.accept_timescale(db.session(), ctx, self.world[by].id, case_id)
+            lambda ctx: timescales.accept_timescale(db.session(), ctx, self.world[by].id, case_id)
         )
 
     @precondition(lambda self: self.case_ids)

@@ -11,7 +11,7 @@ from resolution.api.schemas import CaseOut, CaseSummaryOut
 from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import Acknowledgement, Case, CaseParty, Record, Step
-from resolution.services import cases, queries
+from resolution.services import cases, queries, timescales
 from resolution.services.errors import NotFound
 from tests import factories
 
@@ -45,7 +45,7 @@ def _busy_case(world, now: datetime) -> int:
         db.session(), ctx(3), sam, case.id, kind="note", text="Correction.", corrects=first.id
     )
     cases.acknowledge(db.session(), ctx(4), priya, first.id)
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         ctx(5),
         priya,
@@ -53,7 +53,7 @@ def _busy_case(world, now: datetime) -> int:
         due_at=now + timedelta(days=9, minutes=7),
         reason="Leave.",
     )
-    cases.accept_timescale(db.session(), ctx(6), sam, case.id)
+    timescales.accept_timescale(db.session(), ctx(6), sam, case.id)
     version = db.session.get(Case, case.id).version
     cases.take_action(
         db.session(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -102,7 +101,7 @@ def test_control_characters_are_refused_in_the_text_fields_and_write_nothing(
 ) -> None:
     bad = f"Before{control}after"
     client = as_user(world["health_practitioner"])
-    due = (real_now() + timedelta(days=9)).date().isoformat()
+    due = factories.working_day(real_now(), 9).date().isoformat()
     with nothing_written():
         answers = {
             "text": post(client, f"/cases/{case.id}/records/new", {"kind": "note", "text": bad}),

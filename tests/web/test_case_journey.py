@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from resolution.context import real_now, service_context
 from resolution.extensions import db
 from resolution.models import Case, Record, User
-from resolution.services import accounts
+from resolution.services import accounts, timescales
 from resolution.services import cases as case_service
 from tests import factories
 
@@ -263,7 +263,7 @@ def test_a_stale_form_says_what_changed_and_can_be_sent_again(
     client = as_user(world["csc_practitioner"])
     seen = case.version  # Sam opens the escalation page; meanwhile Priya proposes a timescale.
     due = datetime(2026, 12, 9, 17, tzinfo=ZoneInfo("Europe/London"))
-    case_service.propose_timescale(
+    timescales.propose_timescale(
         db.session(), service_context(now), world["health_practitioner"].id, case.id,
         due_at=due, reason="both available next week", expected_version=seen,
     )  # fmt: skip
@@ -364,7 +364,7 @@ def test_the_timeline_says_what_happened_in_sentences_with_names(
     world, now, case, as_user: Client
 ) -> None:
     due = datetime(2026, 12, 9, 17, tzinfo=ZoneInfo("Europe/London"))
-    case_service.propose_timescale(
+    timescales.propose_timescale(
         db.session(), service_context(now), world["health_practitioner"].id, case.id,
         due_at=due, reason="both available next week", expected_version=case.version,
     )  # fmt: skip
@@ -383,7 +383,7 @@ def test_accepting_a_timescale_that_changed_says_what_changed(
     world, now, case, as_user: Client
 ) -> None:
     due = datetime(2026, 12, 9, 17, tzinfo=ZoneInfo("Europe/London"))
-    case_service.propose_timescale(
+    timescales.propose_timescale(
         db.session(), service_context(now), world["csc_practitioner"].id, case.id,
         due_at=due, reason="after the meeting", expected_version=case.version,
     )  # fmt: skip

@@ -100,7 +100,7 @@ def test_decline_is_offered_to_exactly_those_the_service_lets_decline(
     world, now, as_user: Client
 ) -> None:
     case = factories.make_case(world, now)
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         service_context(real_now()),
         world["health_practitioner"].id,
@@ -123,7 +123,7 @@ def test_decline_is_offered_to_exactly_those_the_service_lets_decline(
 
 def test_a_timescale_declined_on_its_page_says_so_on_the_case(world, now, as_user: Client) -> None:
     case = factories.make_case(world, now)
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         service_context(real_now()),
         world["health_practitioner"].id,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from resolution.context import service_context
 from resolution.extensions import db
 from resolution.models import AccessLog, AuditEvent, Case, CaseParty, Record
-from resolution.services import cases
+from resolution.services import cases, timescales
 from resolution.services.errors import ServiceError
 from tests import factories
 
@@ -70,7 +70,7 @@ def test_the_accept_button_is_shown_to_exactly_those_the_service_lets_accept(
 ) -> None:
     case = factories.make_case(world, now)
     when = datetime.now(now.tzinfo) + timedelta(days=20)
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         service_context(now),
         world["health_practitioner"].id,
@@ -85,7 +85,7 @@ def test_the_accept_button_is_shown_to_exactly_those_the_service_lets_accept(
     assert shown["csc_practitioner"] and not shown["health_practitioner"]
     ctx = service_context(datetime.now(now.tzinfo))
     for name in sorted(PEOPLE, key=lambda n: shown[n]):  # the refused first: they write nothing
-        allowed = _try(cases.accept_timescale, ctx, world[name].id, case.id)
+        allowed = _try(timescales.accept_timescale, ctx, world[name].id, case.id)
         assert allowed == shown[name], name
         if allowed:
             break
@@ -141,7 +141,7 @@ def test_a_manager_party_from_another_agency_finds_the_case_in_their_list(
 
 def test_a_proposal_whose_date_has_passed_is_offered_to_nobody(world, now, as_user) -> None:
     case = factories.make_case(world, now)
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(),
         service_context(now),
         world["health_practitioner"].id,
@@ -152,7 +152,7 @@ def test_a_proposal_whose_date_has_passed_is_offered_to_nobody(world, now, as_us
     later = service_context(now + timedelta(days=4))  # the pages run later still, at real time
     assert "Accept the proposed timescale" not in _page(as_user(world["csc_practitioner"]), case.id)
     with pytest.raises(ServiceError, match="has passed"):
-        cases.accept_timescale(db.session(), later, world["csc_practitioner"].id, case.id)
+        timescales.accept_timescale(db.session(), later, world["csc_practitioner"].id, case.id)
 
 
 def test_the_lists_of_cases_are_each_one_row_of_the_access_log(world, now, as_user) -> None:

@@ -71,7 +71,7 @@ def test_every_email_of_an_urgent_case_says_urgent_the_everyday_steps_too(world,
     ctx = service_context(now + timedelta(hours=1))
     health, csc_lead = world["health_practitioner"], world["csc_lead"]
     db.session.refresh(case)
-    cases.propose_timescale(
+    timescales.propose_timescale(
         db.session(), ctx, health.id, case.id, due_at=factories.working_day(now, 2),
         reason="Both free then.", expected_version=case.version,
     )  # fmt: skip
