@@ -1,11 +1,10 @@
-"""Agencies, users, passwords and API tokens."""
+"""Agencies, users, passwords and API tokens (forgotten-password links: `resets`)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,13 +14,12 @@ from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 from zxcvbn import zxcvbn
 
-from ..account_models import Draft, PasswordReset
+from ..account_models import Draft
 from ..domain.definitions import ROLES
 from ..models import Agency, ApiToken, User
 from . import directory
-from .core import Context, Message, UnitOfWork, unit_of_work
+from .core import Context, UnitOfWork, unit_of_work
 from .errors import Conflict, Invalid, NotFound
-from .mailer import RESET_KIND
 
 _hasher = PasswordHasher()
 # Verified against when no such user exists, so a wrong e-mail costs the same time.
@@ -35,8 +33,6 @@ MAX_PASSWORD = 200
 MIN_PASSWORD_SCORE = 3
 ESTIMATED_LENGTH = 72  # zxcvbn refuses longer input; the first 72 characters decide
 MIN_TOKEN_DAYS, MAX_TOKEN_DAYS = 1, 366
-RESET_VALID = timedelta(hours=1)  # how long a forgotten-password link works
-RESET_GAP = timedelta(minutes=5)  # at most one new link per account this often
 TOKEN_PREFIX = "rsl_"  # noqa: S105 - a prefix that marks our tokens, not a secret  # nosec B105
 
 
@@ -256,7 +252,7 @@ def set_password(
         user = uow.session.scalar(select(User).where(User.email == email))
         if user is None:
             raise NotFound(f"no user {email}")
-        _replace_password(uow, ctx, user, stored, "password_reset", actor)
+        replace_password(uow, ctx, user, stored, "password_reset", actor)
     return user
 
 
@@ -280,11 +276,16 @@ def change_password(session: Session, ctx: Context, user_id: int, current: str, 
     with unit_of_work(session, ctx.now) as uow:
         user = uow.session.get(User, user_id)
         assert user is not None  # users are deactivated, never deleted
-        _replace_password(uow, ctx, user, stored, "password_changed", user.email)
+        replace_password(uow, ctx, user, stored, "password_changed", user.email)
     return user
 
 
-def _replace_password(
+def hash_password(password: str) -> str:
+    """Return the stored form of a password (slow on purpose: call it outside a transaction)."""
+    return _hasher.hash(password)
+
+
+def replace_password(
     uow: UnitOfWork, ctx: Context, user: User, stored: str, action: str, actor: str
 ) -> None:
     """Store a new password hash, end the user's sessions and revoke their API tokens."""
@@ -294,97 +295,6 @@ def _replace_password(
     uow.record_event(
         actor=actor, action=action, payload={"email": user.email, "tokens_revoked": revoked}
     )
-
-
-def request_reset(
-    session: Session,
-    ctx: Context,
-    email: str,
-    valid: timedelta = RESET_VALID,
-    *,
-    allowed: Callable[[User], bool] = lambda user: True,
-) -> bool:
-    """Send an active user a single-use link to choose a new password; say whether one went.
-
-    Nothing tells the asker whether the account exists (the door says the same either
-    way), and an account gets at most one new link per RESET_GAP, however often asked.
-    """
-    address = email.strip().lower()
-    # No history event, so no writers' lock (`late`): anonymous requests queue nobody.
-    with unit_of_work(session, ctx.now, late=True) as uow:
-        user = uow.session.scalar(
-            select(User).where(
-                User.email == address, User.active, User.password_hash.is_not(None)
-            )  # an account for API tokens only has no password to reset
-        )
-        if user is None or not allowed(user):  # e.g. an agency that signs in with its provider
-            return False
-        recent = uow.session.scalar(
-            select(func.count())
-            .select_from(PasswordReset)
-            .where(PasswordReset.user_id == user.id, PasswordReset.created_at > ctx.now - RESET_GAP)
-        )
-        if recent:
-            return False
-        key = secrets.token_urlsafe(32)
-        uow.session.add(
-            PasswordReset(
-                key_hash=hash_token(key),
-                user_id=user.id,
-                epoch=user.session_epoch,
-                created_at=ctx.now,
-                expires_at=ctx.now + valid,
-            )
-        )
-        link = f"{ctx.base_url.rstrip('/')}/sign-in/reset?key={key}"
-        minutes = int(valid.total_seconds() // 60)
-        body = (
-            f"Someone asked to reset the password of the account {user.email}.\n\n"
-            f"To choose a new password, open this link within {minutes} minutes:\n{link}\n\n"
-            "The link works once. If you did not ask, ignore this e-mail: your password "
-            "has not changed.\n"
-        )
-        uow.queue([Message(user.email, "Reset your password", body, RESET_KIND, None)])
-    return True
-
-
-def reset_link_user(session: Session, ctx: Context, key: str) -> User | None:
-    """Return the user a reset link is for while it can still be used, else None."""
-    found = (
-        session.execute(
-            select(PasswordReset, User)
-            .join(User, User.id == PasswordReset.user_id)
-            .where(PasswordReset.key_hash == hash_token(key), PasswordReset.live_clause(ctx.now))
-        )
-        .tuples()
-        .first()
-    )
-    if found is None:
-        return None
-    link, user = found
-    return user if user.active and link.epoch == user.session_epoch else None
-
-
-def reset_with_link(session: Session, ctx: Context, key: str, password: str) -> User:
-    """Set a new password through a reset link, which is used up; sessions and tokens end."""
-    user = reset_link_user(session, ctx, key)
-    if user is None:
-        raise NotFound("this link has expired or has been used")
-    validate_password(password, user.email)
-    stored = _hasher.hash(password)
-    epoch = user.session_epoch
-    with unit_of_work(session, ctx.now) as uow:
-        used = uow.session.execute(
-            update(PasswordReset)
-            .where(PasswordReset.key_hash == hash_token(key), PasswordReset.live_clause(ctx.now))
-            .values(used_at=ctx.now)
-        )
-        assert isinstance(used, CursorResult)  # as an UPDATE's is (typed as a Result)
-        found = uow.session.get(User, user.id)
-        if not used.rowcount or found is None or found.session_epoch != epoch:
-            raise NotFound("this link has expired or has been used")  # used by a second tab
-        _replace_password(uow, ctx, found, stored, "password_reset", found.email)
-    return found
 
 
 def set_active(

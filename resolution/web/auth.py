@@ -26,7 +26,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, login_manager
 from ..models import User
-from ..services import access, accounts, signins
+from ..services import access, accounts, resets, signins
 from ..services.errors import NotFound, ServiceError
 from . import identity
 from .forms import (
@@ -211,7 +211,7 @@ def forgotten() -> ResponseReturnValue:
             problem = f"Too many requests for a link. Wait {math.ceil(wait)} seconds and try again"
             return render_template("auth/forgotten.html", form=form, problem=problem), 429
         throttle.failed(f"reset:{email}", f"reset:{address}")  # every request counts
-        accounts.request_reset(db.session(), web_ctx(), email, allowed=identity.passwords_allowed)
+        resets.request_reset(db.session(), web_ctx(), email, allowed=identity.passwords_allowed)
         _log(None, email, access.RESET_ASKED)
         return render_template("auth/forgotten_sent.html"), 200
     return render_template("auth/forgotten.html", form=form, problem=None), (
@@ -230,14 +230,14 @@ def reset() -> ResponseReturnValue:
         session[RESET_KEY] = request.args["key"]
         return redirect(url_for("auth.reset"))
     key = str(session.get(RESET_KEY) or "")
-    user = accounts.reset_link_user(db.session(), web_ctx(), key) if key else None
+    user = resets.reset_link_user(db.session(), web_ctx(), key) if key else None
     if user is None:
         return render_template("auth/reset_dead.html"), 404
     form = ResetForm()
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            accounts.reset_with_link(db.session(), web_ctx(), key, form.password.data or "")
+            resets.reset_with_link(db.session(), web_ctx(), key, form.password.data or "")
         except NotFound:
             return render_template("auth/reset_dead.html"), 404  # used in another tab meanwhile
         except ServiceError as exc:
