@@ -9,7 +9,8 @@ from ..extensions import db
 from ..models import User
 from ..services import accounts, directory
 from ..services.errors import ServiceError
-from .forms import AgencyForm, ButtonForm, PasswordForm, RoleForm, UserForm, add_errors, choices
+from .admin_forms import AgencyForm, PasswordForm, RoleForm, UserForm
+from .forms import ButtonForm, add_errors, choices
 from .helpers import me, roles_required, web_ctx
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovCharacterCount,
     GovCheckboxesInput,
     GovDateInput,
     GovPasswordInput,
@@ -34,8 +33,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..domain import rules
-from ..services.accounts import AGENCY_CODE_RE, EMAIL_RE, validate_password
-from ..services.errors import Invalid, ServiceError
+from ..services.errors import ServiceError
 
 DATE_FORMAT = "%d %m %Y"
 
@@ -170,118 +168,6 @@ class ButtonForm(Form):
     version = HiddenField()
 
 
-class RiskForm(Form):
-    risk = RadioField(
-        "Is a child at immediate risk of significant harm?",
-        choices=choices([("yes", "Yes"), ("no", "No")]),
-        widget=RadioInput(),
-        validators=[DataRequired("Select yes if a child is at immediate risk of significant harm")],
-    )
-    submit = SubmitField("Continue", widget=GovSubmitInput())
-
-
-class ReferralForm(Form):
-    referred_to = StringField(
-        "Who did you refer to?",
-        widget=GovTextInput(),
-        description="For example, the children's social work front door or the Emergency Duty Team",
-        validators=[DataRequired("Enter who you referred to"), Length(max=rules.MAX_REFERRED_TO)],
-    )
-    referral_date = DateField(
-        "When did you make the referral?",
-        widget=DateInput(),
-        format=DATE_FORMAT,
-        description="For example, 27 3 2026",
-        validators=[DataRequired("Enter the date of the referral as day, month and year")],
-    )
-    submit = SubmitField("Continue", widget=GovSubmitInput())
-
-
-class AgenciesForm(Form):
-    agencies = SelectMultipleField(
-        "Which agencies do you disagree with?",
-        widget=CheckboxesInput(),
-        description="Select all that apply",
-        validators=[DataRequired("Select at least one other agency")],
-    )
-    submit = SubmitField("Continue", widget=GovSubmitInput())
-
-
-class PeopleForm(Form):
-    """One person picked by name at a time; the page's buttons say add, remove or continue."""
-
-    person = SelectField(
-        "Who at these agencies do you disagree with? (optional)",
-        widget=GovSelect(),
-        description="Start typing a name, then add the person. Add as many as you need.",
-        validators=[Optional()],
-    )
-
-    def validate_people(self, field: TextAreaField) -> None:
-        """Refuse what is not an e-mail address (the service then asks who they are)."""
-        for email in self.emails():
-            if not EMAIL_RE.match(email):
-                raise ValidationError(
-                    "Enter each email address in the correct format, like name@agency.org: "
-                    f"'{email}' is not one"
-                )
-
-
-class AboutForm(Form):
-    workflow = RadioField(
-        "Which process does this follow?",
-        widget=RadioInput(),
-        validators=[DataRequired("Select a process")],
-    )
-    child_ref = StringField(
-        "Case reference",
-        widget=GovTextInput(),
-        description=(
-            "The reference your agencies already use, such as the case-management number. "
-            "Never the child's name."
-        ),
-        validators=[DataRequired("Enter the case reference")],
-    )
-    child_initials = StringField(
-        "Child's initials (optional)",
-        widget=GovTextInput(),
-        validators=[Optional()],
-    )
-    category = RadioField(
-        "What is the disagreement about?",
-        choices=choices(rules.CATEGORIES),
-        widget=RadioInput(),
-        validators=[DataRequired("Select what the disagreement is about")],
-    )
-    summary = TextAreaField(
-        "Describe the disagreement",
-        widget=GovCharacterCount(),
-        description=(
-            "What each agency thinks and what you have already tried. "
-            "Do not include the child's name."
-        ),
-        validators=[
-            DataRequired("Describe the disagreement"),
-            Length(
-                max=rules.MAX_SUMMARY,
-                message=f"The description must be {rules.MAX_SUMMARY:,} characters or fewer",
-            ),
-        ],
-    )
-    submit = SubmitField("Continue", widget=GovSubmitInput())
-
-    def validate_child_ref(self, field: StringField) -> None:
-        """The domain's rule for a case reference, said where it is typed."""
-        if field.data and not rules.CHILD_REF_RE.match(field.data.strip()):
-            raise ValidationError(
-                "Enter the case reference your agency uses, like CS-402117: not a name"
-            )
-
-    def validate_child_initials(self, field: StringField) -> None:
-        if field.data and not rules.INITIALS_RE.match(field.data.strip().upper()):
-            raise ValidationError("Enter the child's initials only: 1 to 4 letters, like JS")
-
-
 class RecordForm(Form):
     kind = RadioField(
         "What kind of record is this?",
@@ -397,106 +283,6 @@ class ActionForm(Form):
         validators=[Optional()],
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
-
-
-class AgencyForm(Form):
-    code = StringField(
-        "Agency code",
-        widget=GovTextInput(),
-        description="2 to 20 capital letters, for example POLICE",
-        validators=[DataRequired("Enter the agency code")],
-    )
-    name = StringField(
-        "Agency name", widget=GovTextInput(), validators=[DataRequired("Enter the agency name")]
-    )
-    contact_email = StringField(
-        "Contact email address (optional)",
-        widget=GovTextInput(),
-        description=(
-            "A team mailbox told of the agency's cases when nobody there is named and it has "
-            "no designated lead"
-        ),
-        validators=[Optional(), Length(max=254)],
-    )
-    submit = SubmitField("Add agency", widget=GovSubmitInput())
-
-    def validate_code(self, field: StringField) -> None:
-        """The service's rule for a code, said with the other fields' problems."""
-        if field.data and not AGENCY_CODE_RE.match(field.data.strip().upper()):
-            raise ValidationError(
-                "Enter a code of 2 to 20 capital letters, digits, - or _, "
-                "starting with a letter, like POLICE"
-            )
-
-
-ROLE_CHOICES = [
-    ("practitioner", "Practitioner"),
-    ("manager", "Manager"),
-    ("lead", "Designated lead or senior manager"),
-    ("partnership", "Partnership business unit"),
-    ("auditor", "Auditor or scrutineer"),
-    ("admin", "Administrator"),
-]
-
-
-class UserForm(Form):
-    email = StringField(
-        "Email address", widget=GovTextInput(), validators=[DataRequired("Enter the email address")]
-    )
-    name = StringField(
-        "Full name", widget=GovTextInput(), validators=[DataRequired("Enter the full name")]
-    )
-    agency = SelectField(
-        "Agency", widget=GovSelect(), validators=[DataRequired("Select the agency")]
-    )
-    role = SelectField(
-        "Role",
-        choices=choices(ROLE_CHOICES),
-        widget=GovSelect(),
-        validators=[DataRequired("Select the role")],
-    )
-    password = PasswordField(
-        "Password",
-        widget=GovPasswordInput(),
-        description="At least 12 characters",
-        validators=[DataRequired("Enter a password")],
-    )
-    submit = SubmitField("Add user", widget=GovSubmitInput())
-
-    def validate_email(self, field: StringField) -> None:
-        if field.data and not EMAIL_RE.match(field.data.strip().lower()):
-            raise ValidationError(
-                "Enter an email address in the correct format, like name@agency.org"
-            )
-
-    def validate_password(self, field: PasswordField) -> None:
-        """The service's password rule, said with the other fields' problems."""
-        if field.data:
-            try:
-                validate_password(field.data, (self.email.data or "").strip().lower() or None)
-            except Invalid as exc:
-                message = exc.fields["password"][0]
-                raise ValidationError(message[:1].upper() + message[1:]) from None
-
-
-class PasswordForm(Form):
-    password = PasswordField(
-        "New password",
-        widget=GovPasswordInput(),
-        description="At least 12 characters",
-        validators=[DataRequired("Enter a new password")],
-    )
-    submit = SubmitField("Reset password", widget=GovSubmitInput())
-
-
-class RoleForm(Form):
-    role = SelectField(
-        "Role",
-        choices=choices(ROLE_CHOICES),
-        widget=GovSelect(),
-        validators=[DataRequired("Select the role")],
-    )
-    submit = SubmitField("Change role", widget=GovSubmitInput())
 
 
 def person_choices(people: Any) -> list[Any]:

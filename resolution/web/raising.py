@@ -27,17 +27,9 @@ from ..extensions import db
 from ..services import cases as case_service
 from ..services import directory, drafts, notify
 from ..services.errors import Conflict, Forbidden, Invalid, ServiceError
-from .forms import (
-    AboutForm,
-    AgenciesForm,
-    ButtonForm,
-    PeopleForm,
-    ReferralForm,
-    RiskForm,
-    choices,
-    person_choices,
-)
+from .forms import ButtonForm, choices, person_choices
 from .helpers import LONDON, drafts_kept, me, roles_required, web_ctx
+from .raise_forms import AboutForm, AgenciesForm, PeopleForm, ReferralForm, RiskForm
 
 bp = Blueprint("raising", __name__, url_prefix="/raise")
 KEY = "raise_draft"
